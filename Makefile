@@ -1,0 +1,60 @@
+# The README's entry points. Each target installs what it needs (scripts/install-deps), configures
+# its CMake preset and builds with Ninja; build trees live under build/<preset>.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+CTEST_ARGS ?=
+
+.PHONY: help deps run build test test-asan test-tsan bench format format-check clean
+
+help:
+	@echo "make run        build Release and start the pool demo"
+	@echo "make test       build (warnings as errors) and run the whole test suite"
+	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
+	@echo "make bench      build and run the pool microbenchmarks"
+	@echo "make format     clang-format the sources"
+
+deps:
+	@scripts/install-deps build
+
+build/%/build.ninja:
+	cmake --preset $*
+
+# Configure once, then let Ninja decide what is stale.
+build-%: build/%/build.ninja
+	cmake --build --preset $*
+
+build: deps build-release
+
+run: build
+	./build/release/examples/jobd_pool_demo
+
+test: 
+	@scripts/install-deps test
+	$(MAKE) --no-print-directory build-debug
+	ctest --preset debug $(CTEST_ARGS)
+
+test-asan:
+	@scripts/install-deps test
+	$(MAKE) --no-print-directory build-asan
+	ctest --preset asan $(CTEST_ARGS)
+
+test-tsan:
+	@scripts/install-deps test
+	$(MAKE) --no-print-directory build-tsan
+	ctest --preset tsan $(CTEST_ARGS)
+
+bench:
+	@scripts/install-deps bench
+	$(MAKE) --no-print-directory build-bench
+	bench/run-pool-bench build/bench
+
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf build

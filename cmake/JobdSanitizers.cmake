@@ -1,0 +1,10 @@
+# Sanitizers are global so that every object in the link, tests included, is instrumented alike.
+if(JOBD_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+elseif(JOBD_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT JOBD_SANITIZE STREQUAL "none")
+  message(FATAL_ERROR "JOBD_SANITIZE must be none, address or thread (got '${JOBD_SANITIZE}')")
+endif()

@@ -1,0 +1,527 @@
+#include "pool.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "detail/job_state.hpp"
+
+namespace jobd::pool {
+namespace detail {
+namespace {
+
+constexpr std::size_t index_of(lane l) noexcept {
+  return static_cast<std::size_t>(l);
+}
+
+double seconds(clock::duration d) noexcept {
+  return std::chrono::duration<double>(d).count();
+}
+
+void name_this_thread(const std::string& name) noexcept {
+  // Linux caps thread names at 15 characters; a longer name is refused, not truncated.
+  const std::string shown = name.substr(0, 15);
+  pthread_setname_np(pthread_self(), shown.c_str());
+}
+
+// The completion contract says it must not throw; noexcept turns a throw into terminate
+// instead of a job that silently never completes.
+void deliver(completion_fn& done, const job_outcome& outcome) noexcept {
+  completion_fn fn = std::move(done);
+  fn(outcome);
+}
+
+clock::time_point deadline_after(clock::time_point now, clock::duration timeout) noexcept {
+  return timeout >= clock::time_point::max() - now ? clock::time_point::max() : now + timeout;
+}
+
+// Weight of the newest run in the recent-run-time mean: about the last ten jobs matter.
+constexpr double recent_weight = 0.2;
+
+}  // namespace
+
+class pool_impl {
+ public:
+  explicit pool_impl(pool_config cfg) : cfg_(validated(std::move(cfg))) {
+    const std::size_t reserved = *cfg_.reserved_high;
+    for (auto& s : lane_stats_) s = lane_stats{};
+    lane_stats_[index_of(lane::high)].capacity = cfg_.high_capacity;
+    lane_stats_[index_of(lane::normal)].capacity = cfg_.normal_capacity;
+    // The timer thread starts every worker, so a failure to create one has a single home.
+    workers_ = cfg_.workers_min;
+    starting_ = cfg_.workers_min;
+    spawn_requests_ = cfg_.workers_min;
+    reserved_to_spawn_ = reserved;
+    timer_ = std::thread([this] { timer_loop(); });
+  }
+
+  ~pool_impl() { drain(std::chrono::milliseconds(0)); }
+
+  pool_impl(const pool_impl&) = delete;
+  pool_impl& operator=(const pool_impl&) = delete;
+
+  submit_result try_submit(job_request req);
+  cancel_result cancel(const std::shared_ptr<job_state>& job);
+  pool_stats stats() const;
+  void drain(std::chrono::milliseconds grace) {
+    std::call_once(drained_once_, [&] { drain_once(grace); });
+  }
+
+ private:
+  enum class worker_kind : std::uint8_t { reserved, shared };
+  using lock = std::unique_lock<std::mutex>;
+  using finished_job = std::pair<std::shared_ptr<job_state>, job_outcome>;
+
+  void timer_loop() noexcept;
+  void worker_loop(std::size_t id, worker_kind kind) noexcept;
+  void start_worker(lock& lk);
+  void reap(lock& lk);
+  void expire_deadlines(lock& lk);
+  void drain_once(std::chrono::milliseconds grace);
+
+  bool has_work_locked(worker_kind kind) const;
+  std::shared_ptr<job_state> pick_locked(worker_kind kind);
+  void wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const;
+  void notify(bool wake_reserved, bool wake_shared);
+  void run(lock& lk, std::shared_ptr<job_state> job);
+  job_outcome finish_locked(job_state& job, job_status status, clock::time_point now);
+  void notify_drain_locked();
+
+  const pool_config cfg_;
+
+  mutable std::mutex mu_;
+  std::condition_variable reserved_cv_;  // reserved workers wait here for high-lane work
+  std::condition_variable shared_cv_;    // shared workers wait here for any work
+  std::condition_variable timer_cv_;     // the timer thread: deadlines, spawns, exits
+  std::condition_variable drained_cv_;   // drain(): queues empty, workers idle or gone
+
+  pool_state state_ = pool_state::running;         // guarded by mu_
+  std::array<job_list, lane_count> lanes_;         // guarded by mu_
+  job_list running_;                               // guarded by mu_
+  deadline_index deadlines_;                       // guarded by mu_
+  std::array<lane_stats, lane_count> lane_stats_;  // guarded by mu_
+  std::size_t workers_ = 0;                        // alive or starting; guarded by mu_
+  std::size_t starting_ = 0;           // counted in workers_, not yet looking for work; by mu_
+  std::size_t busy_ = 0;               // guarded by mu_
+  std::size_t idle_reserved_ = 0;      // waiting on reserved_cv_; guarded by mu_
+  std::size_t idle_shared_ = 0;        // waiting on shared_cv_; guarded by mu_
+  std::size_t spawn_requests_ = 0;     // guarded by mu_
+  std::size_t reserved_to_spawn_ = 0;  // guarded by mu_
+  std::size_t consecutive_high_ = 0;   // shared high picks while normal waited; by mu_
+  std::size_t next_worker_id_ = 0;     // guarded by mu_
+  std::vector<std::size_t> exited_;    // workers that returned, to be joined; by mu_
+  bool timer_stop_ = false;            // guarded by mu_
+
+  // Owned by the timer thread while it runs, then by drain_once().
+  std::unordered_map<std::size_t, std::thread> threads_;
+  std::thread timer_;
+  std::once_flag drained_once_;
+};
+
+submit_result pool_impl::try_submit(job_request req) {
+  if (!req.work) throw std::invalid_argument("pool: job_request.work is empty");
+  if (!req.on_done) throw std::invalid_argument("pool: job_request.on_done is empty");
+  if (req.timeout <= clock::duration::zero()) {
+    throw std::invalid_argument("pool: job_request.timeout must be positive");
+  }
+  // Allocate before taking the lock; a refused job costs one allocation and nothing else.
+  auto job = std::make_shared<job_state>();
+  job->work = std::move(req.work);
+  job->on_done = std::move(req.on_done);
+  job->priority = req.priority;
+
+  bool wake_reserved = false;
+  bool wake_shared = false;
+  bool wake_timer = false;
+  {
+    lock lk(mu_);
+    const std::size_t li = index_of(req.priority);
+    lane_stats& ls = lane_stats_[li];
+    if (state_ != pool_state::running) {
+      ++ls.rejected_shutting_down;
+      return submit_error::shutting_down;
+    }
+    job_list& queue = lanes_[li];
+    if (queue.size() >= ls.capacity) {
+      ++ls.rejected_queue_full;
+      return submit_error::queue_full;
+    }
+    job->submitted = clock::now();
+    job->deadline = deadline_after(job->submitted, req.timeout);
+    queue.push_back(job);
+    job->position = std::prev(queue.end());
+    job->deadline_entry = deadlines_.emplace(job->deadline, job.get());
+    job->has_deadline_entry = true;
+    ++ls.submitted;
+    wake_timer = job->deadline_entry == deadlines_.begin();
+
+    // Scale up when queued work outnumbers the workers that will take it without help.
+    const std::size_t high_depth = lanes_[index_of(lane::high)].size();
+    const std::size_t queued = high_depth + lanes_[index_of(lane::normal)].size();
+    const std::size_t ready = std::min(idle_reserved_, high_depth) + idle_shared_ + starting_;
+    if (queued > ready && workers_ < cfg_.workers_max) {
+      ++workers_;
+      ++starting_;
+      ++spawn_requests_;
+      wake_timer = true;
+    }
+    wake_for_queued_locked(wake_reserved, wake_shared);
+  }
+  notify(wake_reserved, wake_shared);
+  if (wake_timer) timer_cv_.notify_one();
+  return job_handle(std::move(job));
+}
+
+void pool_impl::wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const {
+  const bool high_waits = !lanes_[index_of(lane::high)].empty();
+  const bool normal_waits = !lanes_[index_of(lane::normal)].empty();
+  if (high_waits && idle_reserved_ > 0) {
+    wake_reserved = true;
+  } else if ((high_waits || normal_waits) && idle_shared_ > 0) {
+    wake_shared = true;
+  }
+  if (normal_waits && idle_shared_ > 0) wake_shared = true;
+}
+
+void pool_impl::notify(bool wake_reserved, bool wake_shared) {
+  if (wake_reserved) reserved_cv_.notify_one();
+  if (wake_shared) shared_cv_.notify_one();
+}
+
+cancel_result pool_impl::cancel(const std::shared_ptr<job_state>& job) {
+  lock lk(mu_);
+  switch (job->phase) {
+    case job_phase::finished:
+      return cancel_result::already_finished;
+    case job_phase::queued: {
+      lanes_[index_of(job->priority)].erase(job->position);
+      job_outcome outcome = finish_locked(*job, job_status::cancelled, clock::now());
+      notify_drain_locked();
+      lk.unlock();
+      deliver(job->on_done, outcome);
+      return cancel_result::cancelled;
+    }
+    case job_phase::running:
+      if (job->reason == stop_reason::none) job->reason = stop_reason::cancel;
+      lk.unlock();
+      // Stop callbacks (an exec job's kill, say) run here, outside the pool lock.
+      job->stop.request_stop();
+      return cancel_result::stopping;
+  }
+  return cancel_result::already_finished;
+}
+
+pool_stats pool_impl::stats() const {
+  pool_stats s;
+  const auto now = clock::now();
+  lock lk(mu_);
+  s.state = state_;
+  s.workers_min = cfg_.workers_min;
+  s.workers_max = cfg_.workers_max;
+  s.reserved_high = *cfg_.reserved_high;
+  s.workers = workers_;
+  s.busy = busy_;
+  s.idle = workers_ - busy_;
+  s.lanes = lane_stats_;
+  for (std::size_t i = 0; i < lane_count; ++i) {
+    s.lanes[i].depth = lanes_[i].size();
+    if (!lanes_[i].empty())
+      s.lanes[i].oldest_wait_seconds = seconds(now - lanes_[i].front()->submitted);
+  }
+  return s;
+}
+
+bool pool_impl::has_work_locked(worker_kind kind) const {
+  if (!lanes_[index_of(lane::high)].empty()) return true;
+  return kind == worker_kind::shared && !lanes_[index_of(lane::normal)].empty();
+}
+
+std::shared_ptr<job_state> pool_impl::pick_locked(worker_kind kind) {
+  job_list& high = lanes_[index_of(lane::high)];
+  job_list& normal = lanes_[index_of(lane::normal)];
+  job_list* from = nullptr;
+  if (kind == worker_kind::reserved) {
+    if (!high.empty()) from = &high;
+  } else if (!normal.empty() && (high.empty() || consecutive_high_ >= cfg_.high_burst)) {
+    from = &normal;
+    consecutive_high_ = 0;
+  } else if (!high.empty()) {
+    from = &high;
+    consecutive_high_ = normal.empty() ? 0 : consecutive_high_ + 1;
+  }
+  if (from == nullptr) return nullptr;
+  std::shared_ptr<job_state> job = from->front();
+  running_.splice(running_.end(), *from, from->begin());
+  return job;
+}
+
+job_outcome pool_impl::finish_locked(job_state& job, job_status status, clock::time_point now) {
+  const bool started = job.phase == job_phase::running;
+  job.phase = job_phase::finished;
+  if (job.has_deadline_entry) {
+    deadlines_.erase(job.deadline_entry);
+    job.has_deadline_entry = false;
+  }
+  lane_stats& ls = lane_stats_[index_of(job.priority)];
+  ++ls.finished[static_cast<std::size_t>(status)];
+  job_outcome outcome;
+  outcome.status = status;
+  outcome.started = started;
+  if (started) {
+    outcome.queue_wait = job.started - job.submitted;
+    outcome.run_time = now - job.started;
+    const double run = seconds(outcome.run_time);
+    ls.run_time.observe(run);
+    ls.recent_run_seconds =
+        ls.run_time.count() == 1
+            ? run
+            : (1.0 - recent_weight) * ls.recent_run_seconds + recent_weight * run;
+  } else {
+    outcome.queue_wait = now - job.submitted;
+  }
+  return outcome;
+}
+
+void pool_impl::notify_drain_locked() {
+  if (state_ != pool_state::running) drained_cv_.notify_all();
+}
+
+void pool_impl::run(lock& lk, std::shared_ptr<job_state> job) {
+  const auto now = clock::now();
+  if (now >= job->deadline) {
+    // Its deadline passed in the queue and the timer has not got to it yet: it must not run.
+    running_.erase(job->position);
+    job_outcome outcome = finish_locked(*job, job_status::timed_out, now);
+    notify_drain_locked();
+    lk.unlock();
+    deliver(job->on_done, outcome);
+    lk.lock();
+    return;
+  }
+  job->phase = job_phase::running;
+  job->started = now;
+  ++busy_;
+  lane_stats_[index_of(job->priority)].queue_wait.observe(seconds(now - job->submitted));
+  bool wake_reserved = false;
+  bool wake_shared = false;
+  // Pass the baton: a notify that found no waiter must not leave queued work behind.
+  wake_for_queued_locked(wake_reserved, wake_shared);
+  lk.unlock();
+  notify(wake_reserved, wake_shared);
+
+  std::exception_ptr thrown;
+  {
+    job_fn work = std::move(job->work);
+    try {
+      work(job_context{job->stop.get_token(), job->deadline, job->priority});
+    } catch (...) {
+      thrown = std::current_exception();
+    }
+  }
+  const auto end = clock::now();
+
+  lk.lock();
+  --busy_;
+  running_.erase(job->position);
+  job_status status = job_status::succeeded;
+  if (job->reason == stop_reason::cancel || job->reason == stop_reason::shutdown) {
+    status = job_status::cancelled;
+  } else if (job->reason == stop_reason::deadline || end >= job->deadline) {
+    status = job_status::timed_out;
+  } else if (thrown) {
+    status = job_status::failed;
+  }
+  job_outcome outcome = finish_locked(*job, status, end);
+  if (status == job_status::failed) outcome.error = thrown;
+  notify_drain_locked();
+  lk.unlock();
+  deliver(job->on_done, outcome);
+  lk.lock();
+}
+
+void pool_impl::worker_loop(std::size_t id, worker_kind kind) noexcept {
+  name_this_thread("jobd-worker-" + std::to_string(id));
+  if (cfg_.on_worker_start) cfg_.on_worker_start(id);
+  std::condition_variable& cv = kind == worker_kind::reserved ? reserved_cv_ : shared_cv_;
+  lock lk(mu_);
+  --starting_;
+  std::size_t& idle = kind == worker_kind::reserved ? idle_reserved_ : idle_shared_;
+  for (;;) {
+    if (auto job = pick_locked(kind)) {
+      run(lk, std::move(job));
+      continue;
+    }
+    if (state_ == pool_state::stopped) break;
+    ++idle;
+    const bool woke_for_work = cv.wait_until(lk, clock::now() + cfg_.idle_timeout, [&] {
+      return state_ == pool_state::stopped || has_work_locked(kind);
+    });
+    --idle;
+    // Reserved workers are part of workers_min and never retire.
+    if (!woke_for_work && kind == worker_kind::shared && workers_ > cfg_.workers_min) break;
+  }
+  --workers_;
+  exited_.push_back(id);
+  timer_cv_.notify_one();
+  notify_drain_locked();
+  lk.unlock();
+  if (cfg_.on_worker_exit) cfg_.on_worker_exit(id);
+}
+
+void pool_impl::start_worker(lock& lk) {
+  --spawn_requests_;
+  const std::size_t id = next_worker_id_++;
+  const worker_kind kind = reserved_to_spawn_ > 0 ? worker_kind::reserved : worker_kind::shared;
+  if (kind == worker_kind::reserved) --reserved_to_spawn_;
+  lk.unlock();
+  try {
+    std::thread t([this, id, kind] { worker_loop(id, kind); });
+    threads_.emplace(id, std::move(t));
+    lk.lock();
+  } catch (const std::exception&) {
+    // Out of threads: the job stays queued for the workers there are; a later submit retries.
+    lk.lock();
+    --workers_;
+    --starting_;
+    if (kind == worker_kind::reserved) ++reserved_to_spawn_;
+    notify_drain_locked();
+  }
+}
+
+void pool_impl::reap(lock& lk) {
+  std::vector<std::size_t> ids = std::exchange(exited_, {});
+  lk.unlock();
+  for (std::size_t id : ids) {
+    auto it = threads_.find(id);
+    if (it == threads_.end()) continue;
+    it->second.join();
+    threads_.erase(it);
+  }
+  lk.lock();
+}
+
+void pool_impl::expire_deadlines(lock& lk) {
+  const auto now = clock::now();
+  std::vector<finished_job> expired;
+  std::vector<std::shared_ptr<job_state>> to_stop;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    job_state& job = *deadlines_.begin()->second;
+    if (job.phase == job_phase::queued) {
+      auto owned = *job.position;
+      lanes_[index_of(job.priority)].erase(job.position);
+      job_outcome outcome = finish_locked(job, job_status::timed_out, now);
+      expired.emplace_back(std::move(owned), outcome);
+    } else {
+      deadlines_.erase(deadlines_.begin());
+      job.has_deadline_entry = false;
+      if (job.reason == stop_reason::none) job.reason = stop_reason::deadline;
+      to_stop.push_back(job.shared_from_this());
+    }
+  }
+  if (expired.empty() && to_stop.empty()) return;
+  notify_drain_locked();
+  lk.unlock();
+  for (auto& job : to_stop) job->stop.request_stop();
+  for (auto& [job, outcome] : expired) deliver(job->on_done, outcome);
+  lk.lock();
+}
+
+void pool_impl::timer_loop() noexcept {
+  name_this_thread("jobd-timer");
+  lock lk(mu_);
+  while (!timer_stop_) {
+    if (spawn_requests_ > 0) {
+      start_worker(lk);
+      continue;
+    }
+    if (!exited_.empty()) {
+      reap(lk);
+      continue;
+    }
+    expire_deadlines(lk);
+    if (timer_stop_ || spawn_requests_ > 0 || !exited_.empty()) continue;
+    if (!deadlines_.empty() && deadlines_.begin()->first <= clock::now()) continue;
+    if (deadlines_.empty()) {
+      timer_cv_.wait(lk);
+    } else {
+      // A copy: wait_until reads its argument again after waking, when the entry may be gone.
+      const clock::time_point next = deadlines_.begin()->first;
+      timer_cv_.wait_until(lk, next);
+    }
+  }
+}
+
+void pool_impl::drain_once(std::chrono::milliseconds grace) {
+  lock lk(mu_);
+  state_ = pool_state::draining;
+  drained_cv_.wait_for(lk, grace,
+                       [&] { return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0; });
+
+  // Out of time: what is queued is cancelled here, what runs is asked to stop.
+  const auto now = clock::now();
+  std::vector<finished_job> cancelled;
+  for (job_list& queue : lanes_) {
+    while (!queue.empty()) {
+      auto job = queue.front();
+      queue.pop_front();
+      cancelled.emplace_back(job, finish_locked(*job, job_status::cancelled, now));
+    }
+  }
+  std::vector<std::shared_ptr<job_state>> to_stop;
+  for (auto& job : running_) {
+    if (job->reason == stop_reason::none) job->reason = stop_reason::shutdown;
+    to_stop.push_back(job);
+  }
+  state_ = pool_state::stopped;
+  // Spawns not yet begun will never be: forget them so the count below can reach zero.
+  workers_ -= spawn_requests_;
+  starting_ -= spawn_requests_;
+  spawn_requests_ = 0;
+  lk.unlock();
+  reserved_cv_.notify_all();
+  shared_cv_.notify_all();
+  for (auto& job : to_stop) job->stop.request_stop();
+  for (auto& [job, outcome] : cancelled) deliver(job->on_done, outcome);
+
+  lk.lock();
+  drained_cv_.wait(lk, [&] { return workers_ == 0; });
+  timer_stop_ = true;
+  lk.unlock();
+  timer_cv_.notify_one();
+  timer_.join();
+  for (auto& [id, t] : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace detail
+
+pool::pool(pool_config cfg) : impl_(std::make_unique<detail::pool_impl>(std::move(cfg))) {}
+
+pool::~pool() = default;
+
+submit_result pool::try_submit(job_request req) {
+  return impl_->try_submit(std::move(req));
+}
+
+cancel_result pool::cancel(const job_handle& h) {
+  if (!h.state_) throw std::invalid_argument("pool: cancel() with an empty job_handle");
+  return impl_->cancel(h.state_);
+}
+
+pool_stats pool::stats() const {
+  return impl_->stats();
+}
+
+void pool::drain(std::chrono::milliseconds grace) {
+  impl_->drain(grace);
+}
+
+}  // namespace jobd::pool

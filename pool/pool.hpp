@@ -1,0 +1,85 @@
+#pragma once
+
+// The worker pool: two bounded lanes, min..max workers with reserved high-lane workers,
+// per-job deadlines driven by a timer thread, cancel by handle, metrics, and a one-way drain.
+//
+//   jobd::pool::pool p({.workers_min = 2, .workers_max = 8});
+//   auto r = p.try_submit({.priority = lane::high, .timeout = 2s, .work = fn, .on_done = done});
+//   if (!r) reject(r.error());   // never blocks: a full lane says so at once
+//
+// Thread-safety: every member function may be called from any thread, concurrently, except that
+// the destructor must not race with other calls. Nothing here blocks on a full queue.
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "job.hpp"
+#include "stats.hpp"
+
+namespace jobd::pool {
+
+struct pool_config {
+  // Workers alive at all times (reserved ones included). Must be >= 1.
+  std::size_t workers_min = 1;
+  // Workers under backlog. Must be >= workers_min.
+  std::size_t workers_max = 4;
+  // Workers that only ever run high-lane jobs, so that a high job starts at once while normal
+  // jobs occupy every other worker. A priority queue alone cannot promise that: long normal jobs
+  // would hold every thread. Must be <= workers_min and < workers_max (so something serves the
+  // normal lane), or 0 when workers_max is 1. Empty: 1 when workers_max >= 2, else 0.
+  std::optional<std::size_t> reserved_high;
+  std::size_t normal_capacity = 1024;  // bound of the normal lane, >= 1
+  std::size_t high_capacity = 256;     // bound of the high lane, >= 1
+  // A worker above workers_min retires after this long without work.
+  std::chrono::milliseconds idle_timeout{30'000};
+  // Anti-starvation guard: after this many high-lane jobs in a row taken by shared (non-reserved)
+  // workers while normal jobs wait, the next shared pick is a normal job. So under a steady high
+  // stream the normal lane still gets at least 1 in (high_burst + 1) shared picks. >= 1.
+  std::size_t high_burst = 8;
+  // Optional hooks, called outside every pool lock on the worker's own thread.
+  std::function<void(std::size_t worker_id)> on_worker_start;
+  std::function<void(std::size_t worker_id)> on_worker_exit;
+};
+
+// Throws std::invalid_argument naming the field, the value and what is allowed.
+// Returns the config with defaults resolved.
+[[nodiscard]] pool_config validated(pool_config cfg);
+
+namespace detail {
+class pool_impl;
+}
+
+class pool {
+ public:
+  // Starts workers_min workers and the timer thread. Throws std::invalid_argument on a bad config.
+  explicit pool(pool_config cfg);
+  // Drains with no grace period if drain() was not called: queued jobs are cancelled, running
+  // ones are asked to stop and awaited; every completion has run when this returns.
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  // Never blocks. Refuses with queue_full when the job's lane is at its bound (even if the other
+  // lane has room), shutting_down once drain() has begun. On refusal, `on_done` is not called.
+  // Throws std::invalid_argument for a request without work or on_done, or a timeout <= 0.
+  [[nodiscard]] submit_result try_submit(job_request req);
+
+  // See cancel_result. Safe with a handle whose job has long finished.
+  cancel_result cancel(const job_handle& h);
+
+  [[nodiscard]] pool_stats stats() const;
+
+  // Stops accepting, waits up to `grace` for queued and running jobs to finish, then cancels the
+  // queued rest and asks the running rest to stop, waits for them, and joins every thread.
+  // Every accepted job is terminal and its completion has run when this returns. A job that
+  // ignores its stop token delays the return until it ends. Later calls return at once.
+  void drain(std::chrono::milliseconds grace);
+
+ private:
+  std::unique_ptr<detail::pool_impl> impl_;
+};
+
+}  // namespace jobd::pool

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "histogram.hpp"
+#include "job.hpp"
+
+namespace jobd::pool {
+
+enum class pool_state : std::uint8_t { running, draining, stopped };
+
+// One lane's share of a snapshot. Counters only grow over the pool's life.
+struct lane_stats {
+  std::size_t depth = 0;     // jobs queued now (cancelled and expired ones are removed at once)
+  std::size_t capacity = 0;  // the lane's bound
+  // Age of the oldest queued job, 0 when the lane is empty.
+  double oldest_wait_seconds = 0.0;
+  // Accepted jobs; refused ones are counted in `rejected_*` instead, never here.
+  std::uint64_t submitted = 0;
+  std::uint64_t rejected_queue_full = 0;
+  std::uint64_t rejected_shutting_down = 0;
+  // Terminal jobs by job_status, indexed by its value. Includes jobs that never ran.
+  std::array<std::uint64_t, job_status_count> finished{};
+  // Submission to start, observed once per job that started (jobs that ended queued excluded).
+  histogram queue_wait;
+  // Start to end, observed once per job that started, whatever its status.
+  histogram run_time;
+  // Exponentially weighted mean of run time (seconds) over recent jobs, for drain-rate estimates;
+  // 0 until a job of this lane has run.
+  double recent_run_seconds = 0.0;
+};
+
+// A consistent snapshot: every field was read under one lock at one instant.
+struct pool_stats {
+  pool_state state = pool_state::running;
+  std::size_t workers_min = 0;
+  std::size_t workers_max = 0;
+  std::size_t reserved_high = 0;
+  std::size_t workers = 0;                   // threads alive now, reserved ones included
+  std::size_t busy = 0;                      // workers running a job
+  std::size_t idle = 0;                      // workers - busy
+  std::array<lane_stats, lane_count> lanes;  // indexed by lane's value
+
+  [[nodiscard]] const lane_stats& of(lane l) const noexcept {
+    return lanes[static_cast<std::size_t>(l)];
+  }
+};
+
+}  // namespace jobd::pool

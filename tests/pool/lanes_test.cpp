@@ -1,0 +1,127 @@
+// Lanes: bounds, refusal reasons, priority order, reserved workers and the anti-starvation rule.
+#include <gtest/gtest.h>
+
+#include "pool/pool.hpp"
+#include "test_support.hpp"
+
+namespace jobd::pool {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::gate;
+using testing::recorder;
+
+TEST(PoolLanes, EachLaneRefusesExactlyPastItsOwnBound) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 1, .workers_max = 1, .normal_capacity = 3, .high_capacity = 2});
+  ASSERT_TRUE(p.try_submit(rec.request("blocker", lane::normal, &g)));
+  rec.wait_started("blocker");
+
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(p.try_submit(rec.request("n" + std::to_string(i))));
+  const auto full = p.try_submit(rec.request("n-extra"));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error(), submit_error::queue_full);
+
+  // The full normal lane does not stop the high lane from taking its own two.
+  for (int i = 0; i < 2; ++i)
+    EXPECT_TRUE(p.try_submit(rec.request("h" + std::to_string(i), lane::high)));
+  const auto high_full = p.try_submit(rec.request("h-extra", lane::high));
+  ASSERT_FALSE(high_full);
+  EXPECT_EQ(high_full.error(), submit_error::queue_full);
+
+  const pool_stats s = p.stats();
+  EXPECT_EQ(s.of(lane::normal).depth, 3u);
+  EXPECT_EQ(s.of(lane::normal).capacity, 3u);
+  EXPECT_EQ(s.of(lane::high).depth, 2u);
+  EXPECT_EQ(s.of(lane::high).capacity, 2u);
+  EXPECT_EQ(s.of(lane::normal).rejected_queue_full, 1u);
+  EXPECT_EQ(s.of(lane::high).rejected_queue_full, 1u);
+  EXPECT_EQ(s.of(lane::normal).submitted, 4u);  // the blocker and three queued
+  EXPECT_EQ(s.of(lane::high).submitted, 2u);
+  g.open();
+  rec.wait_completions(6);
+  EXPECT_EQ(rec.completions("n-extra"), 0u);
+  EXPECT_FALSE(rec.started("n-extra"));
+  EXPECT_FALSE(rec.started("h-extra"));
+}
+
+TEST(PoolLanes, RefusesWithShuttingDownOnceDrainHasBegun) {
+  recorder rec;
+  pool p({.workers_min = 1, .workers_max = 1});
+  p.drain(0ms);
+  const auto r = p.try_submit(rec.request("late"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), submit_error::shutting_down);
+  EXPECT_EQ(p.stats().of(lane::normal).rejected_shutting_down, 1u);
+  EXPECT_EQ(p.stats().of(lane::normal).submitted, 0u);
+  EXPECT_EQ(rec.completions("late"), 0u);
+}
+
+TEST(PoolLanes, RejectsMalformedRequestsAsInvalidArguments) {
+  recorder rec;
+  pool p({.workers_min = 1, .workers_max = 1});
+  job_request no_work = rec.request("x");
+  no_work.work = nullptr;
+  EXPECT_THROW((void)p.try_submit(std::move(no_work)), std::invalid_argument);
+  job_request no_done = rec.request("x");
+  no_done.on_done = nullptr;
+  EXPECT_THROW((void)p.try_submit(std::move(no_done)), std::invalid_argument);
+  EXPECT_THROW((void)p.try_submit(rec.request("x", lane::normal, nullptr, 0ms)),
+               std::invalid_argument);
+  EXPECT_EQ(p.stats().of(lane::normal).submitted, 0u);
+}
+
+TEST(PoolLanes, StartsHighLaneJobsBeforeNormalOnesInFifoOrderWithinALane) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 1, .workers_max = 1});
+  ASSERT_TRUE(p.try_submit(rec.request("blocker", lane::normal, &g)));
+  rec.wait_started("blocker");
+  ASSERT_TRUE(p.try_submit(rec.request("n1")));
+  ASSERT_TRUE(p.try_submit(rec.request("n2")));
+  ASSERT_TRUE(p.try_submit(rec.request("h1", lane::high)));
+  ASSERT_TRUE(p.try_submit(rec.request("h2", lane::high)));
+  g.open();
+  rec.wait_completions(5);
+  EXPECT_EQ(rec.starts(), (std::vector<std::string>{"blocker", "h1", "h2", "n1", "n2"}));
+}
+
+TEST(PoolLanes, ReservedWorkerRunsAHighJobWhileNormalJobsHoldEveryOtherWorker) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 3, .workers_max = 3, .reserved_high = 1, .normal_capacity = 100});
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(p.try_submit(rec.request("n" + std::to_string(i), lane::normal, &g)));
+  }
+  rec.wait_started("n0");
+  rec.wait_started("n1");
+  ASSERT_TRUE(p.try_submit(rec.request("urgent", lane::high)));
+  const job_outcome o = rec.wait_done("urgent");  // would hang here without the reserved worker
+  EXPECT_EQ(o.status, job_status::succeeded);
+  EXPECT_FALSE(rec.started("n2"));  // the reserved worker never took normal work
+  const pool_stats s = p.stats();
+  EXPECT_EQ(s.busy, 2u);
+  EXPECT_EQ(s.of(lane::normal).depth, 48u);
+  g.open();
+  rec.wait_completions(51);
+}
+
+TEST(PoolLanes, NormalJobGetsATurnAfterHighBurstHighJobsInARow) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 1, .workers_max = 1, .high_burst = 2});
+  ASSERT_TRUE(p.try_submit(rec.request("blocker", lane::normal, &g)));
+  rec.wait_started("blocker");
+  ASSERT_TRUE(p.try_submit(rec.request("n1")));
+  ASSERT_TRUE(p.try_submit(rec.request("n2")));
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_TRUE(p.try_submit(rec.request("h" + std::to_string(i), lane::high)));
+  g.open();
+  rec.wait_completions(8);
+  EXPECT_EQ(rec.starts(),
+            (std::vector<std::string>{"blocker", "h1", "h2", "n1", "h3", "h4", "n2", "h5"}));
+}
+
+}  // namespace
+}  // namespace jobd::pool

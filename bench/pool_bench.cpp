@@ -18,7 +18,8 @@ void run(benchmark::State& state, bool paced) {
   std::vector<std::int64_t> samples;
   std::mutex samples_mu;
   for (auto _ : state) {
-    pl::pool pool({.workers_min = 2, .workers_max = 2, .reserved_high = 0, .normal_capacity = 1024});
+    pl::pool pool(
+        {.workers_min = 2, .workers_max = 2, .reserved_high = 0, .normal_capacity = 1024});
     std::atomic<std::int64_t> completed{0};
     const auto start = now_ns();
     {
@@ -31,12 +32,12 @@ void run(benchmark::State& state, bool paced) {
             done.store(0, std::memory_order_relaxed);
             const auto submitted = now_ns();
             for (;;) {
-              auto r = pool.try_submit(
-                  {.work = [](const pl::job_context&) {},
-                   .on_done = [&done, &completed, paced](const pl::job_outcome&) {
-                     completed.fetch_add(1, std::memory_order_relaxed);
-                     if (paced) done.store(1, std::memory_order_release);
-                   }});
+              auto r = pool.try_submit({.work = [](const pl::job_context&) {},
+                                        .on_done =
+                                            [&done, &completed, paced](const pl::job_outcome&) {
+                                              completed.fetch_add(1, std::memory_order_relaxed);
+                                              if (paced) done.store(1, std::memory_order_release);
+                                            }});
               if (r) break;
               std::this_thread::yield();
             }
@@ -60,11 +61,19 @@ void run(benchmark::State& state, bool paced) {
   jobd::bench::report_percentiles(state, std::move(samples));
 }
 
-void BM_Pool_SubmitToCompletion_Latency(benchmark::State& s) { run(s, true); }
-void BM_Pool_Throughput(benchmark::State& s) { run(s, false); }
+void BM_Pool_SubmitToCompletion_Latency(benchmark::State& s) {
+  run(s, true);
+}
+void BM_Pool_Throughput(benchmark::State& s) {
+  run(s, false);
+}
 
 }  // namespace
 
-BENCHMARK(BM_Pool_SubmitToCompletion_Latency)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Pool_SubmitToCompletion_Latency)
+    ->Arg(1)
+    ->Arg(2)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Pool_Throughput)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

@@ -127,10 +127,18 @@ void run(benchmark::State& state, bool paced) {
   jobd::bench::report_percentiles(state, std::move(samples));
 }
 
-void BM_MutexCv_Latency(benchmark::State& s) { run<mutex_cv_queue>(s, true); }
-void BM_Moodycamel_Latency(benchmark::State& s) { run<moodycamel_queue>(s, true); }
-void BM_MutexCv_Throughput(benchmark::State& s) { run<mutex_cv_queue>(s, false); }
-void BM_Moodycamel_Throughput(benchmark::State& s) { run<moodycamel_queue>(s, false); }
+void BM_MutexCv_Latency(benchmark::State& s) {
+  run<mutex_cv_queue>(s, true);
+}
+void BM_Moodycamel_Latency(benchmark::State& s) {
+  run<moodycamel_queue>(s, true);
+}
+void BM_MutexCv_Throughput(benchmark::State& s) {
+  run<mutex_cv_queue>(s, false);
+}
+void BM_Moodycamel_Throughput(benchmark::State& s) {
+  run<moodycamel_queue>(s, false);
+}
 
 }  // namespace
 

@@ -1,0 +1,100 @@
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "handlers/registry.hpp"
+
+namespace jobd::handlers {
+namespace {
+
+using json = nlohmann::json;
+
+// Upper bounds keep a single payload from asking for more than the longest allowed job.
+constexpr std::int64_t max_sleep_ms = 3'600'000;
+constexpr std::int64_t max_iterations = 1'000'000'000'000;
+
+std::int64_t integer_field(const json& payload, const char* field, std::int64_t max) {
+  const std::string name = std::string("payload.") + field;
+  if (!payload.is_object() || !payload.contains(field)) {
+    throw job_error("invalid_field", name + " is required: an integer 0.." + std::to_string(max));
+  }
+  const json& v = payload.at(field);
+  if (!v.is_number_integer()) {
+    throw job_error("invalid_field", name + " must be an integer 0.." + std::to_string(max));
+  }
+  if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(max)
+                             : (v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max)) {
+    throw job_error("invalid_field", name + " is out of range: allowed 0.." + std::to_string(max));
+  }
+  return v.get<std::int64_t>();
+}
+
+json sleep_job(const json& payload, const pool::job_context& ctx) {
+  const auto ms = integer_field(payload, "ms", max_sleep_ms);
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lk(m);
+  // Returns early when the stop token fires; the pool then reports timed_out or cancelled.
+  cv.wait_for(lk, ctx.stop, std::chrono::milliseconds(ms), [] { return false; });
+  return json{{"slept_ms", ms}};
+}
+
+// splitmix64: a cheap, well-mixed step, so the digest depends on every iteration.
+std::uint64_t mix(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+json cpu_job(const json& payload, const pool::job_context& ctx) {
+  const auto iterations = integer_field(payload, "iterations", max_iterations);
+  std::uint64_t h = 0;
+  for (std::int64_t i = 0; i < iterations; ++i) {
+    // Checking every 4096 steps keeps the check off the profile and the reaction within ~50 µs.
+    if ((i & 4095) == 0 && ctx.stop.stop_requested()) return nullptr;
+    h = mix(h);
+  }
+  char digest[17];
+  std::snprintf(digest, sizeof digest, "%016llx", static_cast<unsigned long long>(h));
+  return json{{"iterations", iterations}, {"digest", digest}};
+}
+
+void validate_fail(const json& payload) {
+  if (payload.is_null()) return;
+  if (!payload.is_object()) throw job_error("invalid_field", "payload must be an object or null");
+  if (payload.contains("message") && !payload.at("message").is_string()) {
+    throw job_error("invalid_field", "payload.message must be a string");
+  }
+}
+
+json fail_job(const json& payload, const pool::job_context&) {
+  std::string message = "job failed";
+  if (payload.is_object() && payload.contains("message"))
+    message = payload.at("message").get<std::string>();
+  throw job_error("job_failed", message);
+}
+
+}  // namespace
+
+void add_builtins(registry& r) {
+  r.add({.name = "noop", .kind = "builtin", .run = [](const json&, const pool::job_context&) {
+           return json(nullptr);
+         }});
+  r.add({.name = "echo",
+         .kind = "builtin",
+         .run = [](const json& payload, const pool::job_context&) { return payload; }});
+  r.add({.name = "sleep",
+         .kind = "builtin",
+         .validate = [](const json& p) { (void)integer_field(p, "ms", max_sleep_ms); },
+         .run = sleep_job});
+  r.add({.name = "cpu",
+         .kind = "builtin",
+         .validate = [](const json& p) { (void)integer_field(p, "iterations", max_iterations); },
+         .run = cpu_job});
+  r.add({.name = "fail", .kind = "builtin", .validate = validate_fail, .run = fail_job});
+}
+
+}  // namespace jobd::handlers

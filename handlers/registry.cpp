@@ -1,0 +1,35 @@
+#include "handlers/registry.hpp"
+
+#include <stdexcept>
+
+namespace jobd::handlers {
+
+void registry::add(job_type type) {
+  if (!type.run) throw std::invalid_argument("job type '" + type.name + "' has no handler");
+  const std::string name = type.name;
+  if (!types_.emplace(name, std::move(type)).second) {
+    throw std::invalid_argument("job type '" + name + "' is defined twice");
+  }
+}
+
+const job_type* registry::find(std::string_view name) const {
+  auto it = types_.find(name);
+  return it == types_.end() ? nullptr : &it->second;
+}
+
+std::vector<const job_type*> registry::all() const {
+  std::vector<const job_type*> out;
+  for (const auto& [name, type] : types_) out.push_back(&type);
+  return out;
+}
+
+std::string registry::names() const {
+  std::string out;
+  for (const auto& [name, type] : types_) {
+    if (!out.empty()) out += ", ";
+    out += name;
+  }
+  return out;
+}
+
+}  // namespace jobd::handlers

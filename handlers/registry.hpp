@@ -1,0 +1,48 @@
+#pragma once
+
+// Job types by name: what a job of each type does, and its defaults. Handlers know nothing of
+// HTTP: a handler maps (payload, job context) to a JSON result or throws job_error.
+//
+// Thread-safety: built once at start-up, then only read, from any thread.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "handlers/job_error.hpp"
+#include "pool/job.hpp"
+
+namespace jobd::handlers {
+
+struct job_type {
+  std::string name;
+  std::string kind;  // "builtin" or "exec"
+  // 0: the server's default timeout applies.
+  std::chrono::milliseconds default_timeout{0};
+  // Checks a payload at submission, before anything is queued. Throws job_error with code
+  // "invalid_field" and a message naming the field. Empty: every payload is accepted.
+  std::function<void(const nlohmann::json& payload)> validate;
+  // Runs on a worker thread. Must return soon after ctx.stop is signalled.
+  std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;
+};
+
+class registry {
+ public:
+  // Throws std::invalid_argument when the name is taken or the type has no `run`.
+  void add(job_type type);
+  [[nodiscard]] const job_type* find(std::string_view name) const;
+  [[nodiscard]] std::vector<const job_type*> all() const;  // sorted by name
+  [[nodiscard]] std::string names() const;                 // "a, b, c", for error messages
+
+ private:
+  std::map<std::string, job_type, std::less<>> types_;
+};
+
+// noop, echo, sleep, cpu and fail.
+void add_builtins(registry& r);
+
+}  // namespace jobd::handlers

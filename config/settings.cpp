@@ -1,0 +1,387 @@
+#include "config/settings.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+namespace jobd::config {
+namespace {
+
+using json = nlohmann::json;
+
+// Thrown by value parsers with what is allowed; load() adds the setting, value and source.
+struct bad_value : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+std::uint64_t parse_uint(std::string_view v, std::uint64_t min, std::uint64_t max) {
+  const std::string allowed = "an integer " + std::to_string(min) + ".." + std::to_string(max);
+  std::uint64_t out = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec == std::errc::invalid_argument || end != v.data() + v.size()) {
+    throw bad_value("not an integer; allowed: " + allowed);
+  }
+  if (ec == std::errc::result_out_of_range || out < min || out > max) {
+    throw bad_value("out of range; allowed: " + allowed);
+  }
+  return out;
+}
+
+std::size_t parse_size(std::string_view v, std::size_t min, std::size_t max) {
+  return static_cast<std::size_t>(parse_uint(v, min, max));
+}
+
+std::chrono::milliseconds parse_ms(std::string_view v, std::int64_t min, std::int64_t max) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(
+      parse_uint(v, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max))));
+}
+
+// 0 stands for "auto" until resolve() knows the CPU count.
+std::size_t parse_workers(std::string_view v) {
+  if (v == "auto") return 0;
+  try {
+    return parse_size(v, 1, 10'000);
+  } catch (const bad_value&) {
+    throw bad_value("allowed: \"auto\" or an integer 1..10000");
+  }
+}
+
+bool parse_bool(std::string_view v) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  throw bad_value("allowed: true or false");
+}
+
+void parse_listen(settings& s, std::string_view v) {
+  const std::string allowed = "allowed: ADDR:PORT, e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:0";
+  const auto colon = v.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) throw bad_value(allowed);
+  std::string_view host = v.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) throw bad_value(allowed);
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    throw bad_value("an IPv6 address goes in brackets; " + allowed);
+  }
+  try {
+    s.listen_port = static_cast<std::uint16_t>(parse_uint(v.substr(colon + 1), 0, 65535));
+  } catch (const bad_value&) {
+    throw bad_value("the port must be 0..65535; " + allowed);
+  }
+  s.listen_host = std::string(host);
+}
+
+struct option {
+  std::string_view key;
+  std::string_view help;
+  std::function<void(settings&, std::string_view)> apply;
+};
+
+const std::vector<option>& options() {
+  static const std::vector<option> table = {
+      {"listen", "ADDR:PORT to listen on (port 0: any free port) [127.0.0.1:8080]", parse_listen},
+      {"workers", "sets workers_min and workers_max: N or \"auto\"",
+       [](settings& s, std::string_view v) { s.workers_min = s.workers_max = parse_workers(v); }},
+      {"workers_min", "workers kept alive: N or \"auto\" (the CPUs available) [auto]",
+       [](settings& s, std::string_view v) { s.workers_min = parse_workers(v); }},
+      {"workers_max", "workers under backlog: N or \"auto\" (4 x the CPUs available) [auto]",
+       [](settings& s, std::string_view v) { s.workers_max = parse_workers(v); }},
+      {"reserved_high_workers", "workers that only run high-priority jobs [1 if workers_max >= 2]",
+       [](settings& s, std::string_view v) { s.reserved_high_workers = parse_size(v, 0, 10'000); }},
+      {"queue_capacity", "bound of the normal lane [1024]",
+       [](settings& s, std::string_view v) { s.queue_capacity = parse_size(v, 1, 10'000'000); }},
+      {"high_queue_capacity", "bound of the high lane [256]",
+       [](settings& s, std::string_view v) {
+         s.high_queue_capacity = parse_size(v, 1, 10'000'000);
+       }},
+      {"worker_idle_timeout_ms", "an extra worker retires after this long idle [30000]",
+       [](settings& s, std::string_view v) { s.worker_idle_timeout = parse_ms(v, 1, 86'400'000); }},
+      {"io_threads", "threads running HTTP I/O [1]",
+       [](settings& s, std::string_view v) { s.io_threads = parse_size(v, 1, 256); }},
+      {"max_connections", "open connections at most; more get 503 and a close [10000]",
+       [](settings& s, std::string_view v) { s.max_connections = parse_size(v, 1, 1'000'000); }},
+      {"max_body_bytes", "largest request body; larger gets 413 [1048576]",
+       [](settings& s, std::string_view v) { s.max_body_bytes = parse_size(v, 1, 1 << 30); }},
+      {"max_header_bytes", "largest request header block; larger gets 431 [16384]",
+       [](settings& s, std::string_view v) { s.max_header_bytes = parse_size(v, 256, 1 << 20); }},
+      {"pipeline_limit", "requests per connection read ahead of their responses [16]",
+       [](settings& s, std::string_view v) { s.pipeline_limit = parse_size(v, 1, 1024); }},
+      {"read_timeout_ms", "time to receive one request, first byte to last [10000]",
+       [](settings& s, std::string_view v) { s.read_timeout = parse_ms(v, 1, 3'600'000); }},
+      {"keepalive_timeout_ms", "an idle keep-alive connection is closed after this [60000]",
+       [](settings& s, std::string_view v) { s.keepalive_timeout = parse_ms(v, 1, 3'600'000); }},
+      {"default_timeout_ms", "a job's deadline when neither request nor type sets one [30000]",
+       [](settings& s, std::string_view v) { s.default_timeout = parse_ms(v, 1, 86'400'000); }},
+      {"max_timeout_ms", "the largest timeout_ms a request may ask for [3600000]",
+       [](settings& s, std::string_view v) { s.max_timeout = parse_ms(v, 1, 86'400'000); }},
+      {"drain_timeout_ms", "on SIGTERM, time for queued and running jobs to finish [30000]",
+       [](settings& s, std::string_view v) { s.drain_timeout = parse_ms(v, 0, 86'400'000); }},
+      {"retain_jobs", "finished jobs kept for GET, newest first [10000]",
+       [](settings& s, std::string_view v) { s.retain_jobs = parse_size(v, 0, 10'000'000); }},
+      {"retain_seconds", "a finished job is forgotten after this long [3600]",
+       [](settings& s, std::string_view v) {
+         s.retain_seconds = std::chrono::seconds(parse_uint(v, 1, 30 * 86'400));
+       }},
+      {"log_level", "trace, debug, info, warn, error, critical or off [info]",
+       [](settings& s, std::string_view v) {
+         static constexpr std::array<std::string_view, 7> levels = {
+             "trace", "debug", "info", "warn", "error", "critical", "off"};
+         if (std::find(levels.begin(), levels.end(), v) == levels.end()) {
+           throw bad_value("allowed: trace, debug, info, warn, error, critical, off");
+         }
+         s.log_level = std::string(v);
+       }},
+      {"log_format", "text or json [text]",
+       [](settings& s, std::string_view v) {
+         if (v == "text") {
+           s.log_format_ = log_format::text;
+         } else if (v == "json") {
+           s.log_format_ = log_format::json;
+         } else {
+           throw bad_value("allowed: text, json");
+         }
+       }},
+      {"access_log", "one log line per request: true or false [true]",
+       [](settings& s, std::string_view v) { s.access_log = parse_bool(v); }},
+  };
+  return table;
+}
+
+const option* find_option(std::string_view key) {
+  for (const option& o : options()) {
+    if (o.key == key) return &o;
+  }
+  return nullptr;
+}
+
+std::string flag_of(std::string_view key) {
+  std::string f = "--" + std::string(key);
+  std::replace(f.begin(), f.end(), '_', '-');
+  return f;
+}
+
+std::string env_of(std::string_view key) {
+  std::string e = "JOBD_" + std::string(key);
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::toupper(c); });
+  return e;
+}
+
+void apply(settings& s, const option& o, std::string_view value, const std::string& source) {
+  try {
+    o.apply(s, value);
+  } catch (const bad_value& e) {
+    throw config_error(std::string(o.key) + " = \"" + std::string(value) + "\" (from " + source +
+                       "): " + e.what());
+  }
+}
+
+void apply_file(settings& s, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw config_error("config file " + path + ": cannot be read");
+  json doc;
+  try {
+    doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& e) {
+    throw config_error("config file " + path + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object()) throw config_error("config file " + path + ": must hold a JSON object");
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "job_types") {
+      throw config_error("config file " + path +
+                         ": job_types: exec job types are not supported by this version");
+    }
+    const option* o = find_option(key);
+    if (o == nullptr) {
+      throw config_error("config file " + path + ": unknown setting \"" + key +
+                         "\" (jobd --help lists them)");
+    }
+    std::string text;
+    if (value.is_string()) {
+      text = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      text = value.dump();
+    } else {
+      throw config_error(key + " (from config file " + path +
+                         "): must be a string, a number or a boolean");
+    }
+    apply(s, *o, text, "config file " + path);
+  }
+}
+
+void resolve_and_validate(settings& s, std::size_t cpus) {
+  cpus = std::max<std::size_t>(cpus, 1);
+  if (s.workers_min == 0 && s.workers_max == 0) {
+    s.workers_min = cpus;
+    s.workers_max = 4 * cpus;
+  } else if (s.workers_min == 0) {
+    s.workers_min = std::min(cpus, s.workers_max);
+  } else if (s.workers_max == 0) {
+    s.workers_max = std::max(s.workers_min, 4 * cpus);
+  }
+  auto fail = [](const std::string& what) { throw config_error(what); };
+  if (s.workers_max < s.workers_min) {
+    fail("workers_max = " + std::to_string(s.workers_max) + ": must be at least workers_min (" +
+         std::to_string(s.workers_min) + ")");
+  }
+  if (!s.reserved_high_workers) s.reserved_high_workers = s.workers_max >= 2 ? 1 : 0;
+  const std::size_t reserved = *s.reserved_high_workers;
+  if (reserved > 0 && reserved >= s.workers_max) {
+    fail("reserved_high_workers = " + std::to_string(reserved) + ": must be below workers_max (" +
+         std::to_string(s.workers_max) + ") so that some worker serves the normal lane");
+  }
+  if (reserved > s.workers_min) {
+    fail("reserved_high_workers = " + std::to_string(reserved) + ": must not exceed workers_min (" +
+         std::to_string(s.workers_min) + ")");
+  }
+  if (s.default_timeout > s.max_timeout) {
+    fail("default_timeout_ms = " + std::to_string(s.default_timeout.count()) +
+         ": must not exceed max_timeout_ms (" + std::to_string(s.max_timeout.count()) + ")");
+  }
+}
+
+std::string_view value_of(std::string_view arg, const std::vector<std::string>& args,
+                          std::size_t& i, std::string_view flag) {
+  if (const auto eq = arg.find('='); eq != std::string_view::npos) return arg.substr(eq + 1);
+  if (i + 1 >= args.size()) throw config_error(std::string(flag) + " needs a value");
+  return args[++i];
+}
+
+}  // namespace
+
+command load(const std::vector<std::string>& args, const std::vector<std::string>& environ_entries,
+             std::size_t cpus) {
+  command cmd;
+  std::optional<std::string> config_path;
+  std::vector<std::pair<const option*, std::string>> flag_values;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      cmd.what = command::action::help;
+      return cmd;
+    }
+    if (arg == "--version") {
+      cmd.what = command::action::version;
+      return cmd;
+    }
+    if (arg == "--check-config") {
+      cmd.what = command::action::check_config;
+      continue;
+    }
+    if (!arg.starts_with("--")) {
+      throw config_error("unexpected argument \"" + std::string(arg) + "\" (jobd --help)");
+    }
+    const std::string_view flag = arg.substr(0, arg.find('='));
+    if (flag == "--config") {
+      config_path = std::string(value_of(arg, args, i, flag));
+      continue;
+    }
+    std::string key(flag.substr(2));
+    std::replace(key.begin(), key.end(), '-', '_');
+    const option* o = find_option(key);
+    if (o == nullptr) throw config_error("unknown option " + std::string(flag) + " (jobd --help)");
+    flag_values.emplace_back(o, std::string(value_of(arg, args, i, flag)));
+  }
+
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const std::string& entry : environ_entries) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || !entry.starts_with("JOBD_")) continue;
+    env.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  if (!config_path) {
+    for (const auto& [name, value] : env) {
+      if (name == "JOBD_CONFIG") config_path = value;
+    }
+  }
+
+  settings& s = cmd.values;
+  if (config_path) apply_file(s, *config_path);
+  // "workers" sets both bounds, so it goes first within its source and the specific keys win.
+  auto by_generality = [](const option* o) { return o->key == "workers" ? 0 : 1; };
+  std::vector<std::pair<const option*, std::string>> env_values;
+  for (const auto& [name, value] : env) {
+    if (name == "JOBD_CONFIG") continue;
+    bool known = false;
+    for (const option& o : options()) {
+      if (env_of(o.key) == name) {
+        env_values.emplace_back(&o, value);
+        known = true;
+      }
+    }
+    if (!known) throw config_error("unknown environment variable " + name + " (jobd --help)");
+  }
+  for (auto* values : {&env_values, &flag_values}) {
+    std::stable_sort(values->begin(), values->end(), [&](const auto& a, const auto& b) {
+      return by_generality(a.first) < by_generality(b.first);
+    });
+    const bool from_env = values == &env_values;
+    for (const auto& [o, value] : *values) {
+      apply(s, *o, value, from_env ? "environment " + env_of(o->key) : "flag " + flag_of(o->key));
+    }
+  }
+  resolve_and_validate(s, cpus);
+  return cmd;
+}
+
+std::string settings_help() {
+  std::ostringstream out;
+  out << "usage: jobd [--config FILE] [--SETTING VALUE]... [--check-config] [--help] "
+         "[--version]\n\n"
+         "Each setting is a flag, an environment variable and a config-file key; precedence:\n"
+         "flag > environment > config file > default. --config FILE (or JOBD_CONFIG) names a\n"
+         "JSON file whose top-level object holds settings by key.\n\n";
+  for (const option& o : options()) {
+    out << "  " << flag_of(o.key) << "  (" << env_of(o.key) << ", \"" << o.key << "\")\n      "
+        << o.help << "\n";
+  }
+  out << "  --check-config\n      validate the settings, print them and exit\n";
+  return out.str();
+}
+
+std::string describe(const settings& s) {
+  const bool v6 = s.listen_host.find(':') != std::string::npos;
+  json j = {
+      {"listen",
+       (v6 ? "[" + s.listen_host + "]" : s.listen_host) + ":" + std::to_string(s.listen_port)},
+      {"workers_min", s.workers_min},
+      {"workers_max", s.workers_max},
+      {"reserved_high_workers", s.reserved_high_workers.value_or(0)},
+      {"queue_capacity", s.queue_capacity},
+      {"high_queue_capacity", s.high_queue_capacity},
+      {"worker_idle_timeout_ms", s.worker_idle_timeout.count()},
+      {"io_threads", s.io_threads},
+      {"max_connections", s.max_connections},
+      {"max_body_bytes", s.max_body_bytes},
+      {"max_header_bytes", s.max_header_bytes},
+      {"pipeline_limit", s.pipeline_limit},
+      {"read_timeout_ms", s.read_timeout.count()},
+      {"keepalive_timeout_ms", s.keepalive_timeout.count()},
+      {"default_timeout_ms", s.default_timeout.count()},
+      {"max_timeout_ms", s.max_timeout.count()},
+      {"drain_timeout_ms", s.drain_timeout.count()},
+      {"retain_jobs", s.retain_jobs},
+      {"retain_seconds", s.retain_seconds.count()},
+      {"log_level", s.log_level},
+      {"log_format", s.log_format_ == log_format::json ? "json" : "text"},
+      {"access_log", s.access_log},
+  };
+  return j.dump(2);
+}
+
+std::size_t available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    return static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace jobd::config

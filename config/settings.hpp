@@ -1,0 +1,78 @@
+#pragma once
+
+// jobd's settings: plain data with in-class defaults, loaded with the precedence
+// flag > environment (JOBD_*) > config file > default, then validated as a whole.
+//
+// Every setting has one name in three spellings: the file key `queue_capacity`, the flag
+// `--queue-capacity` and the variable `JOBD_QUEUE_CAPACITY`. `settings_help()` lists them all.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace jobd::config {
+
+enum class log_format : std::uint8_t { text, json };
+
+struct settings {
+  // Network and HTTP.
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::size_t io_threads = 1;
+  std::size_t max_connections = 10'000;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  std::size_t pipeline_limit = 16;  // requests read ahead of their responses, per connection
+  std::chrono::milliseconds read_timeout{10'000};       // one request, first byte to last
+  std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests
+  // Pool.
+  std::size_t workers_min = 0;  // 0 until resolved: "auto" means the CPUs this process may use
+  std::size_t workers_max = 0;
+  std::optional<std::size_t> reserved_high_workers;
+  std::size_t queue_capacity = 1024;
+  std::size_t high_queue_capacity = 256;
+  std::chrono::milliseconds worker_idle_timeout{30'000};
+  // Jobs.
+  std::chrono::milliseconds default_timeout{30'000};
+  std::chrono::milliseconds max_timeout{3'600'000};
+  std::chrono::milliseconds drain_timeout{30'000};
+  std::size_t retain_jobs = 10'000;
+  std::chrono::seconds retain_seconds{3'600};
+  // Logging.
+  std::string log_level = "info";
+  log_format log_format_ = log_format::text;
+  bool access_log = true;
+};
+
+// A setting that cannot be used; the message names the setting, the value, where it came from
+// and what is allowed.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the command line asked for besides settings.
+struct command {
+  enum class action : std::uint8_t { run, help, version, check_config };
+  action what = action::run;
+  settings values;
+};
+
+// Parses argv (flags), the environment and the config file (--config FILE, or JOBD_CONFIG), in
+// that precedence, then validates. Throws config_error.
+// `environ_entries` are "NAME=value" strings (normally ::environ).
+command load(const std::vector<std::string>& args, const std::vector<std::string>& environ_entries,
+             std::size_t cpus);
+
+std::string settings_help();
+
+// The effective settings as a JSON object text, keyed like the config file.
+std::string describe(const settings& s);
+
+// The CPUs this process may run on (its affinity mask).
+std::size_t available_cpus();
+
+}  // namespace jobd::config

@@ -1,0 +1,151 @@
+#include "config/settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace jobd::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A config file in the test's temporary directory, removed afterwards.
+class temp_file {
+ public:
+  explicit temp_file(const std::string& text) {
+    path_ = ::testing::TempDir() + "jobd-settings-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json";
+    std::ofstream(path_) << text;
+  }
+  ~temp_file() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string error_of(const std::vector<std::string>& args,
+                     const std::vector<std::string>& env = {}) {
+  try {
+    (void)load(args, env, 2);
+  } catch (const config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Settings, DefaultsFollowTheContract) {
+  const settings s = load({}, {}, 2).values;
+  EXPECT_EQ(s.listen_host, "127.0.0.1");
+  EXPECT_EQ(s.listen_port, 8080);
+  EXPECT_EQ(s.default_timeout, 30'000ms);
+  EXPECT_EQ(s.max_timeout, 3'600'000ms);
+  EXPECT_EQ(s.drain_timeout, 30'000ms);
+  EXPECT_EQ(s.retain_jobs, 10'000u);
+  EXPECT_EQ(s.retain_seconds, 3600s);
+  EXPECT_EQ(s.workers_min, 2u);  // auto: the CPUs given
+  EXPECT_EQ(s.workers_max, 8u);
+  EXPECT_EQ(s.reserved_high_workers, 1u);
+}
+
+TEST(Settings, FlagBeatsEnvironmentBeatsFileBeatsDefault) {
+  temp_file f(R"({"queue_capacity": 11, "high_queue_capacity": 12, "pipeline_limit": 13})");
+  const settings s = load({"--config", f.path(), "--queue-capacity", "31"},
+                          {"JOBD_QUEUE_CAPACITY=21", "JOBD_HIGH_QUEUE_CAPACITY=22"}, 2)
+                         .values;
+  EXPECT_EQ(s.queue_capacity, 31u);       // flag
+  EXPECT_EQ(s.high_queue_capacity, 22u);  // environment over file
+  EXPECT_EQ(s.pipeline_limit, 13u);       // file over default
+  EXPECT_EQ(s.max_body_bytes, 1u << 20);  // default
+}
+
+TEST(Settings, ConfigFileCanComeFromTheEnvironment) {
+  temp_file f(R"({"listen": "[::1]:9000", "log_format": "json", "access_log": false})");
+  const settings s = load({}, {"JOBD_CONFIG=" + f.path()}, 2).values;
+  EXPECT_EQ(s.listen_host, "::1");
+  EXPECT_EQ(s.listen_port, 9000);
+  EXPECT_EQ(s.log_format_, log_format::json);
+  EXPECT_FALSE(s.access_log);
+}
+
+TEST(Settings, WorkersSetsBothBoundsAndSpecificKeysWin) {
+  settings s = load({"--workers=6"}, {}, 2).values;
+  EXPECT_EQ(s.workers_min, 6u);
+  EXPECT_EQ(s.workers_max, 6u);
+  s = load({"--workers-max", "10", "--workers", "3"}, {}, 2).values;
+  EXPECT_EQ(s.workers_min, 3u);
+  EXPECT_EQ(s.workers_max, 10u);
+  s = load({"--workers", "1"}, {}, 2).values;
+  EXPECT_EQ(s.reserved_high_workers, 0u);
+}
+
+TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
+  std::string e = error_of({"--queue-capacity", "lots"});
+  EXPECT_NE(e.find("queue_capacity = \"lots\""), std::string::npos) << e;
+  EXPECT_NE(e.find("flag --queue-capacity"), std::string::npos) << e;
+  EXPECT_NE(e.find("1..10000000"), std::string::npos) << e;
+
+  e = error_of({}, {"JOBD_MAX_TIMEOUT_MS=0"});
+  EXPECT_NE(e.find("max_timeout_ms = \"0\" (from environment JOBD_MAX_TIMEOUT_MS)"),
+            std::string::npos)
+      << e;
+
+  EXPECT_NE(error_of({"--listen", "localhost"}).find("ADDR:PORT"), std::string::npos);
+  EXPECT_NE(error_of({"--listen", "127.0.0.1:70000"}).find("0..65535"), std::string::npos);
+  EXPECT_NE(error_of({"--listen", "::1:80"}).find("brackets"), std::string::npos);
+  EXPECT_NE(error_of({"--log-level", "loud"}).find("trace, debug"), std::string::npos);
+  EXPECT_NE(error_of({"--workers", "-1"}).find("auto"), std::string::npos);
+  EXPECT_NE(error_of({"--nope", "1"}).find("unknown option --nope"), std::string::npos);
+  EXPECT_NE(error_of({"--queue-capacity"}).find("needs a value"), std::string::npos);
+  EXPECT_NE(error_of({"stray"}).find("unexpected argument"), std::string::npos);
+  EXPECT_NE(error_of({}, {"JOBD_QUEUE_CAPACTY=3"}).find("JOBD_QUEUE_CAPACTY"), std::string::npos);
+}
+
+TEST(Settings, InconsistentSettingsAreRefusedAsAWhole) {
+  EXPECT_NE(error_of({"--workers-min", "4", "--workers-max", "2"}).find("workers_max = 2"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of({"--workers", "2", "--reserved-high-workers", "2"}).find("reserved_high_workers"),
+      std::string::npos);
+  EXPECT_NE(error_of({"--default-timeout-ms", "5000", "--max-timeout-ms", "1000"})
+                .find("must not exceed max_timeout_ms"),
+            std::string::npos);
+}
+
+TEST(Settings, BadConfigFilesAreRefusedWithThePath) {
+  EXPECT_NE(error_of({"--config", "/nonexistent/jobd.json"}).find("cannot be read"),
+            std::string::npos);
+  temp_file broken("{ not json");
+  EXPECT_NE(error_of({"--config", broken.path()}).find("not valid JSON"), std::string::npos);
+  temp_file unknown(R"({"queue_capacty": 3})");
+  EXPECT_NE(error_of({"--config", unknown.path()}).find("unknown setting \"queue_capacty\""),
+            std::string::npos);
+  temp_file wrong_type(R"({"queue_capacity": [3]})");
+  EXPECT_NE(error_of({"--config", wrong_type.path()}).find("must be a string, a number"),
+            std::string::npos);
+  temp_file array("[1, 2]");
+  EXPECT_NE(error_of({"--config", array.path()}).find("JSON object"), std::string::npos);
+}
+
+TEST(Settings, HelpVersionAndCheckConfigAreActions) {
+  EXPECT_EQ(load({"--help"}, {}, 2).what, command::action::help);
+  EXPECT_EQ(load({"--version"}, {}, 2).what, command::action::version);
+  EXPECT_EQ(load({"--check-config"}, {}, 2).what, command::action::check_config);
+  const std::string help = settings_help();
+  EXPECT_NE(help.find("--queue-capacity  (JOBD_QUEUE_CAPACITY, \"queue_capacity\")"),
+            std::string::npos);
+}
+
+TEST(Settings, DescribeRoundTripsThroughAConfigFile) {
+  const settings s =
+      load({"--listen", "[::1]:0", "--workers", "3", "--log-format", "json"}, {}, 2).values;
+  temp_file f(describe(s));
+  const settings again = load({"--config", f.path()}, {}, 2).values;
+  EXPECT_EQ(describe(again), describe(s));
+  EXPECT_EQ(nlohmann::json::parse(describe(s)).at("listen"), "[::1]:0");
+}
+
+}  // namespace
+}  // namespace jobd::config

@@ -1,0 +1,415 @@
+#include "server/app.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "server/request_parsing.hpp"
+
+namespace jobd::server {
+namespace {
+
+using json = nlohmann::json;
+
+// Deeper JSON than this is refused before parsing: no job needs it and the parser recurses.
+constexpr std::size_t max_json_depth = 64;
+constexpr std::size_t default_list_limit = 100;
+constexpr std::size_t max_list_limit = 1000;
+
+http_response json_response(unsigned status, const json& body) {
+  http_response r;
+  r.status = status;
+  r.body = body.dump();
+  r.body += '\n';
+  return r;
+}
+
+http_response with_route(http_response r, std::string_view route) {
+  r.route = route;
+  return r;
+}
+
+http_response method_not_allowed(std::string_view allow, std::string_view route) {
+  http_response r =
+      error_response(405, "method_not_allowed", "this path allows only " + std::string(allow));
+  r.headers.emplace_back("Allow", allow);
+  r.route = route;
+  return r;
+}
+
+// The status code of a finished job in sync mode: the one table for it.
+unsigned sync_status(job_phase p) {
+  switch (p) {
+    case job_phase::succeeded:
+      return 200;
+    case job_phase::failed:
+      return 500;
+    case job_phase::timed_out:
+      return 504;
+    case job_phase::cancelled:
+      return 409;
+    case job_phase::queued:
+    case job_phase::running:
+      return 202;
+  }
+  return 500;
+}
+
+// A deferred answer that a job's completion and a timer race to give; the first one wins.
+struct pending_answer {
+  responder respond;
+  std::atomic<bool> answered{false};
+  bool claim() { return !answered.exchange(true); }
+};
+
+}  // namespace
+
+http_response error_response(unsigned status, std::string_view code, std::string_view message) {
+  return json_response(status, json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+app::app(const config::settings& settings, const handlers::registry& types, pool::pool& pool,
+         job_store& store, metrics& metrics, timer_service& timers)
+    : settings_(settings),
+      types_(types),
+      pool_(pool),
+      store_(store),
+      metrics_(metrics),
+      timers_(timers) {}
+
+void app::handle(http_request req, responder respond) {
+  const std::string_view target = req.target;
+  const auto qmark = target.find('?');
+  const std::string_view path = target.substr(0, qmark);
+  const std::string_view query = qmark == std::string_view::npos ? "" : target.substr(qmark + 1);
+  const std::string_view m = req.method;
+
+  if (path == "/v1/jobs") {
+    if (m == "POST") return submit(req, query, std::move(respond));
+    if (m == "GET") return list_jobs(query, std::move(respond));
+    return respond(method_not_allowed("GET, POST", "/v1/jobs"));
+  }
+  constexpr std::string_view jobs_prefix = "/v1/jobs/";
+  if (path.starts_with(jobs_prefix) && path.size() > jobs_prefix.size() &&
+      path.find('/', jobs_prefix.size()) == std::string_view::npos) {
+    const std::string_view id = path.substr(jobs_prefix.size());
+    if (m == "GET") return get_job(id, query, std::move(respond));
+    if (m == "DELETE") return cancel_job(id, std::move(respond));
+    return respond(method_not_allowed("GET, DELETE", "/v1/jobs/{id}"));
+  }
+
+  struct read_only_route {
+    std::string_view path;
+    std::function<http_response()> answer;
+  };
+  const read_only_route routes[] = {
+      {"/v1/job-types", [&] { return job_types(); }},
+      {"/v1/pool", [&] { return pool_snapshot(); }},
+      {"/metrics",
+       [&] {
+         http_response r;
+         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r.body = metrics_.render(pool_.stats());
+         return r;
+       }},
+      {"/healthz",
+       [] {
+         return json_response(200, json{{"status", "ok"}});
+       }},
+      {"/readyz",
+       [&] {
+         if (draining_.load(std::memory_order_relaxed)) {
+           return error_response(503, "shutting_down", "the server is draining for shutdown");
+         }
+         return json_response(200, json{{"status", "ready"}});
+       }},
+  };
+  for (const auto& r : routes) {
+    if (path != r.path) continue;
+    if (m != "GET") return respond(method_not_allowed("GET", r.path));
+    return respond(with_route(r.answer(), r.path));
+  }
+  respond(error_response(404, "not_found", "no route for " + std::string(path)));
+}
+
+void app::submit(const http_request& req, std::string_view query, responder respond) {
+  static constexpr std::string_view route = "/v1/jobs";
+  pool::lane lane = pool::lane::normal;
+  auto invalid = [&](unsigned status, std::string_view code, const std::string& message) {
+    metrics_.count_invalid(lane);
+    respond(with_route(error_response(status, code, message), route));
+  };
+
+  const auto params = parse_query(query);
+  if (!params) return invalid(400, "invalid_field", "the query string has a malformed %-escape");
+  const auto wait = parse_wait(param(*params, "wait"), settings_.max_timeout);
+  if (!wait) {
+    return invalid(400, "invalid_field",
+                   "query parameter wait must be true, false or a number of seconds in (0, " +
+                       std::to_string(settings_.max_timeout.count() / 1000) + "]");
+  }
+
+  if (nests_deeper_than(req.body, max_json_depth)) {
+    return invalid(400, "invalid_json",
+                   "the body nests deeper than " + std::to_string(max_json_depth) + " levels");
+  }
+  json body;
+  try {
+    body = json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    return invalid(400, "invalid_json", std::string("the body is not valid JSON: ") + e.what());
+  }
+  if (!body.is_object()) return invalid(400, "invalid_field", "the body must be a JSON object");
+
+  for (const auto& [key, value] : body.items()) {
+    if (key != "type" && key != "payload" && key != "priority" && key != "timeout_ms") {
+      return invalid(400, "invalid_field",
+                     "unknown field \"" + key + "\"; allowed: type, payload, priority, timeout_ms");
+    }
+  }
+  if (body.contains("priority")) {
+    const json& p = body["priority"];
+    if (p == "high") {
+      lane = pool::lane::high;
+    } else if (p != "normal") {
+      return invalid(400, "invalid_field", "priority must be \"high\" or \"normal\"");
+    }
+  }
+  if (!body.contains("type") || !body["type"].is_string()) {
+    return invalid(400, "invalid_field", "type is required: a string naming a job type");
+  }
+  const std::string type_name = body["type"].get<std::string>();
+  const handlers::job_type* type = types_.find(type_name);
+  if (type == nullptr) {
+    return invalid(400, "unknown_type",
+                   "unknown job type \"" + type_name + "\"; known types: " + types_.names());
+  }
+  std::chrono::milliseconds timeout =
+      type->default_timeout.count() > 0 ? type->default_timeout : settings_.default_timeout;
+  if (body.contains("timeout_ms")) {
+    const json& t = body["timeout_ms"];
+    const auto max = settings_.max_timeout.count();
+    const std::string allowed = "timeout_ms must be an integer 1.." + std::to_string(max);
+    if (!t.is_number_integer()) return invalid(400, "invalid_field", allowed);
+    if (t.is_number_unsigned() ? t.get<std::uint64_t>() > static_cast<std::uint64_t>(max)
+                               : (t.get<std::int64_t>() < 1 || t.get<std::int64_t>() > max)) {
+      return invalid(400, "invalid_field", allowed + " (got " + t.dump() + ")");
+    }
+    timeout = std::chrono::milliseconds(t.get<std::int64_t>());
+  }
+  json payload = body.contains("payload") ? std::move(body["payload"]) : json(nullptr);
+  if (type->validate) {
+    try {
+      type->validate(payload);
+    } catch (const handlers::job_error& e) {
+      return invalid(400, e.code(), e.what());
+    }
+  }
+
+  auto rec = store_.make(type_name, lane, timeout);
+  auto submitted = pool_.try_submit(
+      {.priority = lane,
+       .timeout = timeout,
+       .work =
+           [rec, type, payload = std::move(payload), this](const pool::job_context& ctx) {
+             store_.mark_running(*rec);
+             store_.set_result(*rec, type->run(payload, ctx));
+           },
+       .on_done =
+           [rec, this](const pool::job_outcome& outcome) {
+             metrics_.observe_run(rec->type, outcome);
+             store_.finish(*rec, outcome);
+           }});
+  if (!submitted) return respond(with_route(queue_full(lane, submitted.error()), route));
+  store_.insert(rec, submitted.handle());
+
+  if (!wait->wanted) {
+    http_response r = job_response(*rec, 202);
+    r.headers.emplace_back("Location", "/v1/jobs/" + rec->id);
+    return respond(with_route(std::move(r), route));
+  }
+  // Without a limit the job's deadline bounds the wait: handlers return once stopped.
+  answer_when_done(rec, wait->limit, 202, true,
+                   [respond = std::move(respond), id = rec->id](http_response r) {
+                     if (r.status == 202) r.headers.emplace_back("Location", "/v1/jobs/" + id);
+                     r.route = route;
+                     respond(std::move(r));
+                   });
+}
+
+void app::answer_when_done(const std::shared_ptr<job_record>& rec,
+                           std::optional<std::chrono::milliseconds> limit, unsigned pending_status,
+                           bool sync_codes, responder respond) {
+  auto answer = std::make_shared<pending_answer>();
+  answer->respond = std::move(respond);
+  auto reply = [this, rec, pending_status, sync_codes](pending_answer& a) {
+    if (!a.claim()) return;
+    const job_phase p = store_.phase(*rec);
+    const unsigned status = is_terminal(p) ? (sync_codes ? sync_status(p) : 200) : pending_status;
+    a.respond(job_response(*rec, status));
+  };
+  if (!store_.wait(*rec, [answer, reply] { reply(*answer); })) return reply(*answer);
+  // The store's waiter owns the answer; the timer only looks in, so an answered request holds
+  // no memory until its timer would have fired.
+  if (limit) {
+    timers_.after(*limit, [weak = std::weak_ptr<pending_answer>(answer), reply] {
+      if (auto a = weak.lock()) reply(*a);
+    });
+  }
+}
+
+void app::get_job(std::string_view id, std::string_view query, responder respond) {
+  static constexpr std::string_view route = "/v1/jobs/{id}";
+  auto rec = store_.find(id);
+  if (!rec) {
+    return respond(
+        with_route(error_response(404, "not_found", "no job with id " + std::string(id)), route));
+  }
+  const auto params = parse_query(query);
+  const auto wait =
+      params ? parse_wait(param(*params, "wait"), settings_.max_timeout) : std::nullopt;
+  if (!wait) {
+    return respond(with_route(
+        error_response(400, "invalid_field", "query parameter wait must be true, false or seconds"),
+        route));
+  }
+  if (!wait->wanted) return respond(with_route(job_response(*rec, 200), route));
+  // Without a limit the job's deadline bounds the wait: it is terminal soon after.
+  answer_when_done(rec, wait->limit, 200, false, [respond = std::move(respond)](http_response r) {
+    r.route = route;
+    respond(std::move(r));
+  });
+}
+
+void app::cancel_job(std::string_view id, responder respond) {
+  static constexpr std::string_view route = "/v1/jobs/{id}";
+  auto rec = store_.find(id);
+  if (!rec) {
+    return respond(
+        with_route(error_response(404, "not_found", "no job with id " + std::string(id)), route));
+  }
+  auto already_finished = [&] {
+    respond(with_route(error_response(409, "already_finished",
+                                      "job " + rec->id + " is already " +
+                                          std::string(to_string(store_.phase(*rec)))),
+                       route));
+  };
+  const auto handle = store_.begin_cancel(*rec);
+  if (!handle) return already_finished();
+  switch (pool_.cancel(*handle)) {
+    case pool::cancel_result::cancelled:
+      return respond(with_route(job_response(*rec, 200), route));
+    case pool::cancel_result::stopping:
+      return respond(with_route(job_response(*rec, 202), route));
+    case pool::cancel_result::already_finished:
+      return already_finished();
+  }
+}
+
+void app::list_jobs(std::string_view query, responder respond) {
+  static constexpr std::string_view route = "/v1/jobs";
+  const auto params = parse_query(query);
+  if (!params)
+    return respond(
+        with_route(error_response(400, "invalid_field", "malformed query string"), route));
+  std::optional<job_phase> phase;
+  if (auto s = param(*params, "status")) {
+    phase = phase_from(*s);
+    if (!phase) {
+      return respond(with_route(
+          error_response(
+              400, "invalid_field",
+              "status must be one of queued, running, succeeded, failed, timed_out, cancelled"),
+          route));
+    }
+  }
+  std::size_t limit = default_list_limit;
+  if (auto l = param(*params, "limit")) {
+    std::size_t n = 0;
+    const auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc{} || ptr != l->data() + l->size() || n < 1 || n > max_list_limit) {
+      return respond(with_route(
+          error_response(400, "invalid_field",
+                         "limit must be an integer 1.." + std::to_string(max_list_limit)),
+          route));
+    }
+    limit = n;
+  }
+  respond(with_route(json_response(200, store_.list(phase, limit)), route));
+}
+
+http_response app::job_types() const {
+  json list = json::array();
+  for (const handlers::job_type* t : types_.all()) {
+    const auto timeout =
+        t->default_timeout.count() > 0 ? t->default_timeout : settings_.default_timeout;
+    list.push_back({{"name", t->name}, {"kind", t->kind}, {"default_timeout_ms", timeout.count()}});
+  }
+  return json_response(200, json{{"job_types", std::move(list)}});
+}
+
+http_response app::pool_snapshot() const {
+  const pool::pool_stats s = pool_.stats();
+  json lanes = json::object();
+  for (auto l : {pool::lane::high, pool::lane::normal}) {
+    const auto& ls = s.of(l);
+    json finished = json::object();
+    for (auto st : {pool::job_status::succeeded, pool::job_status::failed,
+                    pool::job_status::timed_out, pool::job_status::cancelled}) {
+      finished[std::string(pool::to_string(st))] = ls.finished[static_cast<std::size_t>(st)];
+    }
+    lanes[std::string(pool::to_string(l))] = {
+        {"depth", ls.depth},
+        {"capacity", ls.capacity},
+        {"oldest_wait_seconds", ls.oldest_wait_seconds},
+        {"submitted", ls.submitted},
+        {"rejected",
+         {{"queue_full", ls.rejected_queue_full}, {"shutting_down", ls.rejected_shutting_down}}},
+        {"finished", std::move(finished)},
+        {"recent_run_ms", ls.recent_run_seconds * 1000.0},
+    };
+  }
+  const char* state = s.state == pool::pool_state::running    ? "running"
+                      : s.state == pool::pool_state::draining ? "draining"
+                                                              : "stopped";
+  return json_response(200, json{{"state", state},
+                                 {"workers",
+                                  {{"min", s.workers_min},
+                                   {"max", s.workers_max},
+                                   {"reserved_high", s.reserved_high},
+                                   {"alive", s.workers},
+                                   {"busy", s.busy},
+                                   {"idle", s.idle}}},
+                                 {"lanes", std::move(lanes)}});
+}
+
+http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
+  http_response r;
+  if (why == pool::submit_error::shutting_down) {
+    r = error_response(503, "shutting_down",
+                       "the server is draining for shutdown; retry elsewhere");
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  // Retry-After is the time the lane needs to drain at its recent pace:
+  // depth x recent mean run time / workers serving the lane, clamped to [1, 60] s.
+  const pool::pool_stats s = pool_.stats();
+  const auto& ls = s.of(lane);
+  const std::size_t serving =
+      lane == pool::lane::high ? s.workers_max : s.workers_max - s.reserved_high;
+  const double seconds = static_cast<double>(ls.depth) * ls.recent_run_seconds /
+                         static_cast<double>(std::max<std::size_t>(serving, 1));
+  const long retry = std::clamp(static_cast<long>(std::ceil(seconds)), 1L, 60L);
+  r = error_response(503, "queue_full",
+                     "the " + std::string(pool::to_string(lane)) + " lane is full (" +
+                         std::to_string(ls.capacity) + " jobs); retry after " +
+                         std::to_string(retry) + " s");
+  r.headers.emplace_back("Retry-After", std::to_string(retry));
+  return r;
+}
+
+http_response app::job_response(const job_record& rec, unsigned status) const {
+  return json_response(status, store_.render(rec));
+}
+
+}  // namespace jobd::server

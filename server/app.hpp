@@ -1,0 +1,58 @@
+#pragma once
+
+// The v1 API and the operational routes: parses and validates requests, submits jobs to the pool,
+// answers from the job store, and maps every outcome to a status code in one place.
+//
+// Thread-safety: handle() may be called from any I/O thread concurrently. Routes that read state
+// (status, metrics, health, pool) answer inline and never block; job results come back through
+// the responder from the thread that finished the job.
+
+#include <atomic>
+
+#include "config/settings.hpp"
+#include "handlers/registry.hpp"
+#include "pool/pool.hpp"
+#include "server/http_types.hpp"
+#include "server/job_store.hpp"
+#include "server/metrics.hpp"
+
+namespace jobd::server {
+
+class app {
+ public:
+  app(const config::settings& settings, const handlers::registry& types, pool::pool& pool,
+      job_store& store, metrics& metrics, timer_service& timers);
+
+  void handle(http_request req, responder respond);
+
+  // /readyz answers 503 from now on.
+  void begin_shutdown() noexcept { draining_.store(true, std::memory_order_relaxed); }
+
+ private:
+  void submit(const http_request& req, std::string_view query, responder respond);
+  void get_job(std::string_view id, std::string_view query, responder respond);
+  void cancel_job(std::string_view id, responder respond);
+  void list_jobs(std::string_view query, responder respond);
+  http_response job_types() const;
+  http_response pool_snapshot() const;
+  http_response queue_full(pool::lane lane, pool::submit_error why) const;
+  // Answers `respond` when `rec` is terminal (with the sync status table when `sync_codes`, else
+  // 200), or after `limit`, if one is given, with the job as it stands and `pending_status`.
+  void answer_when_done(const std::shared_ptr<job_record>& rec,
+                        std::optional<std::chrono::milliseconds> limit, unsigned pending_status,
+                        bool sync_codes, responder respond);
+  http_response job_response(const job_record& rec, unsigned status) const;
+
+  const config::settings& settings_;
+  const handlers::registry& types_;
+  pool::pool& pool_;
+  job_store& store_;
+  metrics& metrics_;
+  timer_service& timers_;
+  std::atomic<bool> draining_{false};
+};
+
+// {"error": {"code": ..., "message": ...}}
+http_response error_response(unsigned status, std::string_view code, std::string_view message);
+
+}  // namespace jobd::server

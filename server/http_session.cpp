@@ -1,0 +1,192 @@
+#include "server/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+
+namespace jobd::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
+
+}  // namespace
+
+http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
+    : stream_(std::move(socket)), ctx_(ctx) {
+  ctx_.stats.connection_opened();
+}
+
+http_session::~http_session() {
+  ctx_.unanswered.fetch_sub(slots_.size());
+  ctx_.stats.connection_closed();
+}
+
+void http_session::run() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void http_session::do_read() {
+  if (reading_ || read_closed_ || closed_ || slots_.size() >= ctx_.settings.pipeline_limit) return;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(ctx_.settings.max_header_bytes));
+  parser_->body_limit(ctx_.settings.max_body_bytes);
+  reading_ = true;
+  // A pipelined request already in the buffer has begun; otherwise the connection is idle.
+  request_started_ = buffer_.size() > 0;
+  stream_.expires_after(request_started_ ? ctx_.settings.read_timeout
+                                         : ctx_.settings.keepalive_timeout);
+  http::async_read_some(stream_, buffer_, *parser_,
+                        beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t bytes) {
+  if (!ec && !parser_->is_done()) {
+    if (!request_started_ && bytes > 0) {
+      // The first bytes of a request start its read timeout; the idle one no longer applies.
+      request_started_ = true;
+      stream_.expires_after(ctx_.settings.read_timeout);
+    }
+    http::async_read_some(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    return;
+  }
+  reading_ = false;
+  if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) {
+    // The client is done (or silent too long): finish what was asked, then close.
+    read_closed_ = true;
+    if (slots_.empty()) close();
+    return;
+  }
+  if (ec == http::error::header_limit) {
+    return fail_request(431, "header_too_large",
+                        "the request header block exceeds " +
+                            std::to_string(ctx_.settings.max_header_bytes) + " bytes");
+  }
+  if (ec == http::error::body_limit) {
+    return fail_request(413, "body_too_large",
+                        "the request body exceeds max_body_bytes (" +
+                            std::to_string(ctx_.settings.max_body_bytes) + ")");
+  }
+  // Every other error of Beast's HTTP category is a request that cannot be parsed.
+  if (ec.category() == beast::error_code(http::error::bad_target).category()) {
+    return fail_request(400, "bad_request", "malformed HTTP request: " + ec.message());
+  }
+  if (ec) return close();
+  dispatch(parser_->release());
+  do_read();
+}
+
+std::string http_session::request_id_for(const request& req) {
+  if (auto it = req.find("X-Request-Id"); it != req.end() && valid_request_id(it->value())) {
+    return std::string(it->value());
+  }
+  const std::uint64_t n = ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed);
+  char buf[24];
+  std::snprintf(
+      buf, sizeof buf, "%016llx",
+      static_cast<unsigned long long>(ctx_.request_id_salt ^ (n * 0x9e3779b97f4a7c15ULL)));
+  return buf;
+}
+
+void http_session::dispatch(request&& req) {
+  slot s;
+  s.seq = next_seq_++;
+  s.keep_alive = req.keep_alive();
+  s.version = req.version();
+  s.request_id = request_id_for(req);
+  s.method = std::string(req.method_string());
+  s.target = std::string(req.target());
+  s.start = std::chrono::steady_clock::now();
+  http_request r{s.method, s.target, std::move(req.body()), s.request_id};
+  const std::uint64_t seq = s.seq;
+  slots_.push_back(std::move(s));
+  ctx_.unanswered.fetch_add(1);
+  ctx_.routes.handle(std::move(r), [self = shared_from_this(), seq](http_response res) {
+    // Inline when already on this session's strand, posted to it from any other thread.
+    net::dispatch(self->stream_.get_executor(), [self, seq, res = std::move(res)]() mutable {
+      self->on_response(seq, std::move(res));
+    });
+  });
+}
+
+void http_session::fail_request(unsigned status, std::string_view code, std::string_view message) {
+  // The stream cannot be parsed past this point: answer, then close.
+  read_closed_ = true;
+  slot s;
+  s.seq = next_seq_++;
+  s.keep_alive = false;
+  s.request_id = request_id_for(request{});
+  s.method = "-";
+  s.target = "-";
+  s.start = std::chrono::steady_clock::now();
+  s.res = error_response(status, code, message);
+  slots_.push_back(std::move(s));
+  ctx_.unanswered.fetch_add(1);
+  do_write();
+}
+
+void http_session::on_response(std::uint64_t seq, http_response res) {
+  if (closed_ || slots_.empty()) return;
+  const std::uint64_t index = seq - slots_.front().seq;
+  if (index >= slots_.size()) return;
+  slots_[index].res = std::move(res);
+  do_write();
+}
+
+void http_session::do_write() {
+  if (writing_ || closed_ || slots_.empty() || !slots_.front().res) return;
+  slot& s = slots_.front();
+  http_response& r = *s.res;
+  writing_ = std::make_shared<response>(static_cast<http::status>(r.status), s.version);
+  writing_->set(http::field::server, "jobd");
+  writing_->set(http::field::content_type, r.content_type);
+  writing_->set("X-Request-Id", s.request_id);
+  for (const auto& [name, value] : r.headers) writing_->set(name, value);
+  // The last answer of a connection whose reading has stopped says so.
+  writing_->keep_alive(s.keep_alive && !(read_closed_ && slots_.size() == 1));
+  writing_->body() = std::move(r.body);
+  writing_->prepare_payload();
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();
+  ctx_.stats.observe_request(r.route, r.status, seconds);
+  if (ctx_.settings.access_log) {
+    spdlog::info("access request_id={} method={} target={} route={} status={} duration_ms={:.3f}",
+                 s.request_id, s.method, s.target, r.route, r.status, seconds * 1000.0);
+  }
+  stream_.expires_after(ctx_.settings.read_timeout);
+  http::async_write(stream_, *writing_,
+                    beast::bind_front_handler(&http_session::on_write, shared_from_this(),
+                                              writing_->keep_alive()));
+}
+
+void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+  writing_.reset();
+  slots_.pop_front();
+  ctx_.unanswered.fetch_sub(1);
+  if (ec) return close();
+  if (!keep_alive) return close();
+  if (read_closed_ && slots_.empty()) return close();
+  do_write();
+  do_read();
+}
+
+void http_session::close() {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.socket().close(ignored);
+}
+
+}  // namespace jobd::server

@@ -1,0 +1,39 @@
+#pragma once
+
+// The request and response as the routes see them: no Beast here, so that the routes can be
+// driven in-process (tests, fuzzing) and Beast stays in the session.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace jobd::server {
+
+struct http_request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string body;
+  std::string request_id;
+};
+
+struct http_response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // Location, Retry-After, Allow
+  std::string_view route = "other";  // metrics label: one of a fixed set, never the raw path
+};
+
+// Called exactly once per request, now or later, from any thread.
+using responder = std::function<void(http_response)>;
+
+// Runs `fn` after `delay` on some server thread. The routes' only need for time.
+class timer_service {
+ public:
+  virtual ~timer_service() = default;
+  virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+};
+
+}  // namespace jobd::server

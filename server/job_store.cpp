@@ -1,0 +1,267 @@
+#include "server/job_store.hpp"
+
+#include <ctime>
+#include <random>
+
+#include "handlers/job_error.hpp"
+
+namespace jobd::server {
+namespace {
+
+using json = nlohmann::json;
+
+double ms_between(pool::clock::time_point a, pool::clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double ms_of(pool::clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+// Ids are unique for the process's lifetime: an odd multiplier is a bijection on 64-bit
+// integers, so distinct sequence numbers give distinct ids; the salt keeps them unguessable
+// across restarts.
+std::string make_id(std::uint64_t seq, std::uint64_t salt) {
+  const std::uint64_t x = (seq * 0x9e3779b97f4a7c15ULL) ^ salt;
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string id(16, '0');
+  for (int i = 15; i >= 0; --i) id[static_cast<std::size_t>(15 - i)] = digits[(x >> (4 * i)) & 0xf];
+  return id;
+}
+
+std::pair<std::string, std::string> failure_of(const std::exception_ptr& error) {
+  if (!error) return {"job_failed", "the job failed"};
+  try {
+    std::rethrow_exception(error);
+  } catch (const handlers::job_error& e) {
+    return {e.code(), e.what()};
+  } catch (const std::exception& e) {
+    return {"job_failed", e.what()};
+  } catch (...) {
+    return {"job_failed", "the job threw a non-standard exception"};
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(job_phase p) noexcept {
+  switch (p) {
+    case job_phase::queued:
+      return "queued";
+    case job_phase::running:
+      return "running";
+    case job_phase::succeeded:
+      return "succeeded";
+    case job_phase::failed:
+      return "failed";
+    case job_phase::timed_out:
+      return "timed_out";
+    case job_phase::cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<job_phase> phase_from(std::string_view s) noexcept {
+  for (auto p : {job_phase::queued, job_phase::running, job_phase::succeeded, job_phase::failed,
+                 job_phase::timed_out, job_phase::cancelled}) {
+    if (to_string(p) == s) return p;
+  }
+  return std::nullopt;
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms.count() % 1000));
+  return buf;
+}
+
+job_store::job_store(std::size_t retain_jobs, std::chrono::seconds retain_for)
+    : retain_jobs_(retain_jobs),
+      retain_for_(retain_for),
+      id_salt_(std::random_device{}() * 0x100000001ULL) {}
+
+std::shared_ptr<job_record> job_store::make(std::string type, pool::lane priority,
+                                            std::chrono::milliseconds timeout) {
+  auto rec = std::make_shared<job_record>();
+  rec->type = std::move(type);
+  rec->priority = priority;
+  rec->timeout = timeout;
+  rec->created_at = std::chrono::system_clock::now();
+  rec->created_steady = pool::clock::now();
+  std::lock_guard lk(mu_);
+  rec->seq = next_seq_++;
+  rec->id = make_id(rec->seq, id_salt_);
+  return rec;
+}
+
+void job_store::insert(const std::shared_ptr<job_record>& rec, pool::job_handle handle) {
+  const auto now = pool::clock::now();
+  std::lock_guard lk(mu_);
+  rec->handle = std::move(handle);
+  rec->stored = true;
+  by_seq_.emplace(rec->seq, rec);
+  by_id_.emplace(rec->id, rec->seq);
+  // A quick job may have finished before it was inserted.
+  if (is_terminal(rec->phase)) finished_.emplace_back(now, rec->seq);
+  evict_locked(now);
+}
+
+void job_store::mark_running(job_record& rec) {
+  const auto now = pool::clock::now();
+  std::lock_guard lk(mu_);
+  rec.phase = job_phase::running;
+  rec.started_at = std::chrono::system_clock::now();
+  rec.started_steady = now;
+  rec.queue_ms = ms_between(rec.created_steady, now);
+}
+
+void job_store::set_result(job_record& rec, nlohmann::json result) {
+  std::lock_guard lk(mu_);
+  rec.result = std::move(result);
+}
+
+void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
+  const auto now = pool::clock::now();
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lk(mu_);
+    rec.finished_at = std::chrono::system_clock::now();
+    rec.queue_ms = ms_of(outcome.queue_wait);
+    if (outcome.started) rec.run_ms = ms_of(outcome.run_time);
+    const char* where = outcome.started ? "running" : "queued";
+    switch (outcome.status) {
+      case pool::job_status::succeeded:
+        rec.phase = job_phase::succeeded;
+        break;
+      case pool::job_status::failed: {
+        rec.phase = job_phase::failed;
+        std::tie(rec.error_code, rec.error_message) = failure_of(outcome.error);
+        rec.result = nullptr;
+        break;
+      }
+      case pool::job_status::timed_out:
+        rec.phase = job_phase::timed_out;
+        rec.error_code = "timed_out";
+        rec.error_message = "the job's deadline of " + std::to_string(rec.timeout.count()) +
+                            " ms passed while it was " + where;
+        rec.result = nullptr;
+        break;
+      case pool::job_status::cancelled:
+        rec.phase = job_phase::cancelled;
+        rec.error_code = "cancelled";
+        rec.error_message = rec.cancel_requested
+                                ? std::string("cancelled by request while ") + where
+                                : std::string("cancelled at shutdown while ") + where;
+        rec.result = nullptr;
+        break;
+    }
+    rec.handle = {};
+    waiters.swap(rec.waiters);
+    if (rec.stored) finished_.emplace_back(now, rec.seq);
+    evict_locked(now);
+  }
+  for (auto& w : waiters) w();
+}
+
+std::shared_ptr<job_record> job_store::find(std::string_view id) {
+  const auto now = pool::clock::now();
+  std::lock_guard lk(mu_);
+  evict_locked(now);
+  auto it = by_id_.find(std::string(id));
+  if (it == by_id_.end()) return nullptr;
+  return by_seq_.at(it->second);
+}
+
+bool job_store::wait(job_record& rec, std::function<void()> w) {
+  std::lock_guard lk(mu_);
+  if (is_terminal(rec.phase)) return false;
+  rec.waiters.push_back(std::move(w));
+  return true;
+}
+
+std::optional<pool::job_handle> job_store::begin_cancel(job_record& rec) {
+  std::lock_guard lk(mu_);
+  if (is_terminal(rec.phase)) return std::nullopt;
+  rec.cancel_requested = true;
+  return rec.handle;
+}
+
+json job_store::render(const job_record& rec) const {
+  const auto now = pool::clock::now();
+  std::lock_guard lk(mu_);
+  return render_locked(rec, now);
+}
+
+job_phase job_store::phase(const job_record& rec) const {
+  std::lock_guard lk(mu_);
+  return rec.phase;
+}
+
+json job_store::list(std::optional<job_phase> phase, std::size_t limit) {
+  const auto now = pool::clock::now();
+  std::lock_guard lk(mu_);
+  evict_locked(now);
+  json jobs = json::array();
+  for (auto it = by_seq_.rbegin(); it != by_seq_.rend() && jobs.size() < limit; ++it) {
+    if (!phase || it->second->phase == *phase) jobs.push_back(render_locked(*it->second, now));
+  }
+  return json{{"jobs", std::move(jobs)}};
+}
+
+json job_store::render_locked(const job_record& rec, pool::clock::time_point now) const {
+  auto time_or_null = [](const auto& t) -> json { return t ? json(rfc3339(*t)) : json(nullptr); };
+  json j = {
+      {"id", rec.id},
+      {"type", rec.type},
+      {"priority", pool::to_string(rec.priority)},
+      {"status", to_string(rec.phase)},
+      {"timeout_ms", rec.timeout.count()},
+      {"created_at", rfc3339(rec.created_at)},
+      {"started_at", time_or_null(rec.started_at)},
+      {"finished_at", time_or_null(rec.finished_at)},
+  };
+  // Live figures while the job is under way, final ones once it is terminal.
+  switch (rec.phase) {
+    case job_phase::queued:
+      j["queue_ms"] = ms_between(rec.created_steady, now);
+      j["run_ms"] = nullptr;
+      break;
+    case job_phase::running:
+      j["queue_ms"] = rec.queue_ms;
+      j["run_ms"] = rec.started_steady ? ms_between(*rec.started_steady, now) : 0.0;
+      break;
+    default:
+      j["queue_ms"] = rec.queue_ms;
+      j["run_ms"] = rec.run_ms ? json(*rec.run_ms) : json(nullptr);
+      break;
+  }
+  if (rec.phase == job_phase::succeeded) j["result"] = rec.result;
+  if (rec.phase == job_phase::failed || rec.phase == job_phase::timed_out ||
+      rec.phase == job_phase::cancelled) {
+    j["error"] = {{"code", rec.error_code}, {"message", rec.error_message}};
+  }
+  return j;
+}
+
+void job_store::evict_locked(pool::clock::time_point now) {
+  while (!finished_.empty() &&
+         (finished_.size() > retain_jobs_ || now - finished_.front().first > retain_for_)) {
+    forget_locked(finished_.front().second);
+    finished_.pop_front();
+  }
+}
+
+void job_store::forget_locked(std::uint64_t seq) {
+  auto it = by_seq_.find(seq);
+  if (it == by_seq_.end()) return;
+  by_id_.erase(it->second->id);
+  by_seq_.erase(it);
+}
+
+}  // namespace jobd::server

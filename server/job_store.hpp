@@ -1,0 +1,104 @@
+#pragma once
+
+// Job records by id: what GET /v1/jobs/{id} shows, who waits for each job, and how long a finished
+// job is remembered (the newest `retain_jobs`, each for at most `retain_for`).
+//
+// Thread-safety: every member may be called from any thread. Records are guarded by the store's
+// one mutex; waiters run outside it, on the thread that finished the job.
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "pool/job.hpp"
+
+namespace jobd::server {
+
+enum class job_phase : std::uint8_t { queued, running, succeeded, failed, timed_out, cancelled };
+
+std::string_view to_string(job_phase p) noexcept;
+std::optional<job_phase> phase_from(std::string_view s) noexcept;
+inline bool is_terminal(job_phase p) noexcept {
+  return p != job_phase::queued && p != job_phase::running;
+}
+
+struct job_record {
+  // Set at creation, then only read.
+  std::uint64_t seq = 0;
+  std::string id;
+  std::string type;
+  pool::lane priority = pool::lane::normal;
+  std::chrono::milliseconds timeout{0};
+  std::chrono::system_clock::time_point created_at;
+  pool::clock::time_point created_steady;
+
+  // ---- guarded by the store's mutex
+  job_phase phase = job_phase::queued;
+  std::optional<std::chrono::system_clock::time_point> started_at;
+  std::optional<std::chrono::system_clock::time_point> finished_at;
+  std::optional<pool::clock::time_point> started_steady;
+  double queue_ms = 0;
+  std::optional<double> run_ms;
+  nlohmann::json result;
+  std::string error_code;
+  std::string error_message;
+  pool::job_handle handle;
+  bool cancel_requested = false;
+  bool stored = false;  // inserted into the store's indexes
+  std::vector<std::function<void()>> waiters;
+};
+
+class job_store {
+ public:
+  job_store(std::size_t retain_jobs, std::chrono::seconds retain_for);
+
+  // A new record with a fresh id, not yet findable: the job is inserted once the pool took it.
+  std::shared_ptr<job_record> make(std::string type, pool::lane priority,
+                                   std::chrono::milliseconds timeout);
+  void insert(const std::shared_ptr<job_record>& rec, pool::job_handle handle);
+
+  void mark_running(job_record& rec);
+  void set_result(job_record& rec, nlohmann::json result);
+  // Makes the record terminal from the pool's outcome and runs its waiters. Once per record.
+  void finish(job_record& rec, const pool::job_outcome& outcome);
+
+  // nullptr for an unknown or forgotten id.
+  std::shared_ptr<job_record> find(std::string_view id);
+  // Runs `w` once the record is terminal; false (and `w` dropped) when it already is.
+  bool wait(job_record& rec, std::function<void()> w);
+  // The job's handle, unless it is terminal; records that a cancel was asked for.
+  std::optional<pool::job_handle> begin_cancel(job_record& rec);
+
+  nlohmann::json render(const job_record& rec) const;
+  job_phase phase(const job_record& rec) const;
+  nlohmann::json list(std::optional<job_phase> phase, std::size_t limit);
+
+ private:
+  nlohmann::json render_locked(const job_record& rec, pool::clock::time_point now) const;
+  void evict_locked(pool::clock::time_point now);
+  void forget_locked(std::uint64_t seq);
+
+  const std::size_t retain_jobs_;
+  const std::chrono::seconds retain_for_;
+  const std::uint64_t id_salt_;
+
+  mutable std::mutex mu_;
+  std::uint64_t next_seq_ = 1;                                   // guarded by mu_
+  std::map<std::uint64_t, std::shared_ptr<job_record>> by_seq_;  // guarded by mu_
+  std::unordered_map<std::string, std::uint64_t> by_id_;         // guarded by mu_
+  // Finished jobs in finishing order, for eviction by count and age; guarded by mu_.
+  std::deque<std::pair<pool::clock::time_point, std::uint64_t>> finished_;
+};
+
+// "2026-11-26T17:30:00.123Z"
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
+}  // namespace jobd::server

@@ -1,0 +1,81 @@
+#include "server/listener.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+namespace jobd::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, session_context& ctx)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()), ctx_(ctx) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  // A short backlog shows up as one-second SYN retransmit stalls under load.
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+tcp::endpoint listener::local_endpoint() const {
+  return acceptor_.local_endpoint();
+}
+
+void listener::run() {
+  net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+}
+
+void listener::stop() {
+  net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+    self->backoff_.cancel();
+  });
+}
+
+void listener::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), boost::beast::bind_front_handler(
+                                                     &listener::on_accept, shared_from_this()));
+}
+
+void listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Out of descriptors (or a similar passing condition): pause instead of spinning on it.
+    spdlog::warn("accept failed: {}; retrying in 50 ms", ec.message());
+    backoff_.expires_after(std::chrono::milliseconds(50));
+    backoff_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+      if (!wait_ec) self->do_accept();
+    });
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (ctx_.stats.connections() >= ctx_.settings.max_connections) {
+    refuse(std::move(socket));
+  } else {
+    std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  }
+  do_accept();
+}
+
+void listener::refuse(tcp::socket socket) {
+  static constexpr std::string_view answer =
+      "HTTP/1.1 503 Service Unavailable\r\n"
+      "Content-Type: application/json\r\n"
+      "Retry-After: 1\r\n"
+      "Connection: close\r\n"
+      "Content-Length: 79\r\n\r\n"
+      "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit reached\"}}\n";
+  auto sock = std::make_shared<tcp::socket>(std::move(socket));
+  net::async_write(*sock, net::buffer(answer.data(), answer.size()),
+                   [sock](boost::system::error_code, std::size_t) {
+                     boost::system::error_code ignored;
+                     sock->shutdown(tcp::socket::shutdown_both, ignored);
+                     sock->close(ignored);
+                   });
+}
+
+}  // namespace jobd::server

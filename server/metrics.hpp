@@ -1,0 +1,42 @@
+#pragma once
+
+// The server's own metrics (HTTP traffic, run time by job type, refusals of invalid requests) and
+// the Prometheus text exposition (format 0.0.4) of those, the pool's snapshot and the process's.
+//
+// Thread-safety: every member may be called from any thread; one mutex guards the counters.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "pool/stats.hpp"
+
+namespace jobd::server {
+
+class metrics {
+ public:
+  void observe_request(std::string_view route, unsigned status, double seconds);
+  void observe_run(const std::string& type, const pool::job_outcome& outcome);
+  void count_invalid(pool::lane priority);
+  void connection_opened() noexcept { connections_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_closed() noexcept { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t connections() const noexcept {
+    return connections_.load(std::memory_order_relaxed);
+  }
+
+  // The whole /metrics page.
+  [[nodiscard]] std::string render(const pool::pool_stats& pool) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;   // guarded by mu_
+  std::map<std::string, pool::histogram, std::less<>> request_seconds_;  // guarded by mu_
+  std::map<std::string, pool::histogram, std::less<>> run_seconds_;      // guarded by mu_
+  std::array<std::uint64_t, pool::lane_count> invalid_{};                // guarded by mu_
+  std::atomic<std::size_t> connections_{0};
+};
+
+}  // namespace jobd::server

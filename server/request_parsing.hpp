@@ -1,0 +1,35 @@
+#pragma once
+
+// Small parsers for what arrives in a request: the query string, the `wait` parameter, and a
+// nesting bound checked before JSON is parsed (the JSON parser recurses, so depth must be capped).
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace jobd::server {
+
+using query_params = std::vector<std::pair<std::string, std::string>>;
+
+// Splits "a=1&b=x%20y" into decoded pairs. Returns nullopt on a malformed %-escape.
+std::optional<query_params> parse_query(std::string_view query);
+
+// The first value of `key`, if present.
+std::optional<std::string> param(const query_params& q, std::string_view key);
+
+// wait=true -> wait for the job's end (nullopt duration, `wanted`); wait=false or absent -> none;
+// wait=N -> at most N seconds (decimal allowed), 0 < N <= max.
+struct wait_spec {
+  bool wanted = false;
+  std::optional<std::chrono::milliseconds> limit;  // empty: until the job ends
+};
+std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,
+                                    std::chrono::milliseconds max);
+
+// True when `text` nests arrays/objects deeper than `max_depth` (strings are skipped properly).
+bool nests_deeper_than(std::string_view text, std::size_t max_depth);
+
+}  // namespace jobd::server

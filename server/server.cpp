@@ -1,0 +1,165 @@
+#include "server/server.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <random>
+#include <thread>
+
+#include "server/app.hpp"
+#include "server/listener.hpp"
+
+namespace jobd::server {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+pool::pool_config pool_config_from(const config::settings& s) {
+  return {.workers_min = s.workers_min,
+          .workers_max = s.workers_max,
+          .reserved_high = s.reserved_high_workers,
+          .normal_capacity = s.queue_capacity,
+          .high_capacity = s.high_queue_capacity,
+          .idle_timeout = s.worker_idle_timeout};
+}
+
+// Responses still being written when the pool has drained get this long before connections close.
+constexpr auto flush_limit = 2s;
+constexpr auto flush_poll = 5ms;
+
+}  // namespace
+
+class server_impl final : public timer_service {
+ public:
+  server_impl(const config::settings& settings, const handlers::registry& types)
+      : settings_(settings),
+        store_(settings.retain_jobs, settings.retain_seconds),
+        pool_(pool_config_from(settings)),
+        ioc_(std::in_place, static_cast<int>(settings.io_threads)),
+        app_(settings_, types, pool_, store_, metrics_, *this),
+        ctx_{app_, metrics_, settings_},
+        signals_(std::in_place, *ioc_, SIGTERM, SIGINT) {
+    ctx_.request_id_salt =
+        (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
+    const auto address = net::ip::make_address(settings.listen_host);
+    listener_ = std::make_shared<listener>(
+        *ioc_, net::ip::tcp::endpoint(address, settings.listen_port), ctx_);
+  }
+
+  ~server_impl() override {
+    // Order matters: no job may complete into a torn-down server, and the sessions that the
+    // I/O context still holds refer to ctx_ and metrics_.
+    pool_.drain(0ms);
+    signals_.reset();
+    listener_.reset();
+    ioc_.reset();
+  }
+
+  server_impl(const server_impl&) = delete;
+  server_impl& operator=(const server_impl&) = delete;
+
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    auto timer = std::make_shared<net::steady_timer>(*ioc_, delay);
+    timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+      if (!ec) fn();
+    });
+  }
+
+  int run() {
+    const auto ep = listener_->local_endpoint();
+    const std::string shown =
+        ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+    spdlog::info(
+        "listening on {}:{} (workers {}..{}, {} reserved for high; queues normal {} high {}; "
+        "io threads {})",
+        shown, ep.port(), settings_.workers_min, settings_.workers_max,
+        settings_.reserved_high_workers.value_or(0), settings_.queue_capacity,
+        settings_.high_queue_capacity, settings_.io_threads);
+    if (settings_.listen_host != "127.0.0.1" && settings_.listen_host != "::1") {
+      spdlog::warn("listening on {}: jobd has no authentication; expose it only to trusted clients",
+                   settings_.listen_host);
+    }
+    wait_for_signal();
+    listener_->run();
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < settings_.io_threads; ++i) {
+      threads.emplace_back([this, i] {
+        const std::string name = "jobd-io-" + std::to_string(i);
+        pthread_setname_np(pthread_self(), name.c_str());
+        ioc_->run();
+      });
+    }
+    ioc_->run();
+    for (auto& t : threads) t.join();
+    if (drainer_.joinable()) drainer_.join();
+    spdlog::info("stopped");
+    return 0;
+  }
+
+ private:
+  void wait_for_signal() {
+    signals_->async_wait([this](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (shutting_down_) {
+        spdlog::warn("signal {} during shutdown: exiting now", signo);
+        std::_Exit(1);
+      }
+      shutting_down_ = true;
+      spdlog::info("signal {}: draining (up to {} ms), then stopping", signo,
+                   settings_.drain_timeout.count());
+      app_.begin_shutdown();
+      wait_for_signal();
+      // drain() blocks until every job is terminal: it must not hold an I/O thread, which the
+      // waiting clients' answers need.
+      drainer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "jobd-drain");
+        pool_.drain(settings_.drain_timeout);
+        net::post(*ioc_, [this] {
+          listener_->stop();
+          flush_then_stop(std::chrono::steady_clock::now() + flush_limit);
+        });
+      });
+    });
+  }
+
+  // Every job is terminal and every waiter answered; give the answers time to be written.
+  void flush_then_stop(std::chrono::steady_clock::time_point limit) {
+    if (ctx_.unanswered.load() == 0 || std::chrono::steady_clock::now() >= limit) {
+      spdlog::info("drained; closing {} connection(s)", metrics_.connections());
+      ioc_->stop();
+      return;
+    }
+    after(std::chrono::duration_cast<std::chrono::milliseconds>(flush_poll),
+          [this, limit] { flush_then_stop(limit); });
+  }
+
+  const config::settings settings_;
+  metrics metrics_;
+  job_store store_;
+  pool::pool pool_;
+  std::optional<net::io_context> ioc_;
+  app app_;
+  session_context ctx_;
+  std::optional<net::signal_set> signals_;
+  std::shared_ptr<listener> listener_;
+  bool shutting_down_ = false;  // touched only by the signal handler
+  std::thread drainer_;
+};
+
+server::server(const config::settings& settings, const handlers::registry& types)
+    : impl_(std::make_unique<server_impl>(settings, types)) {}
+
+server::~server() = default;
+
+int server::run() {
+  return impl_->run();
+}
+
+}  // namespace jobd::server

@@ -1,0 +1,31 @@
+#pragma once
+
+// The jobd process: I/O threads running Beast sessions, the worker pool, the job store, signal
+// handling and the ordered shutdown (stop taking jobs, drain, cancel leftovers, answer waiters,
+// close connections, join threads).
+
+#include <memory>
+
+#include "config/settings.hpp"
+#include "handlers/registry.hpp"
+
+namespace jobd::server {
+
+class server_impl;
+
+class server {
+ public:
+  // Binds the listening socket; throws std::system_error when it cannot.
+  server(const config::settings& settings, const handlers::registry& types);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Serves until SIGTERM or SIGINT, then shuts down in order. Returns the exit code.
+  int run();
+
+ private:
+  std::unique_ptr<server_impl> impl_;
+};
+
+}  // namespace jobd::server

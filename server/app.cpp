@@ -1,5 +1,7 @@
 #include "server/app.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -78,6 +80,17 @@ app::app(const config::settings& settings, const handlers::registry& types, pool
       timers_(timers) {}
 
 void app::handle(http_request req, responder respond) {
+  try {
+    route(req, respond);
+  } catch (const std::exception& e) {
+    // A bug in a route must cost one request, not the server. A route that already answered
+    // makes this a second answer, which the session ignores.
+    spdlog::error("internal error on {} {}: {}", req.method, req.target, e.what());
+    respond(error_response(500, "internal_error", "internal error; see the server log"));
+  }
+}
+
+void app::route(http_request& req, const responder& respond) {
   const std::string_view target = req.target;
   const auto qmark = target.find('?');
   const std::string_view path = target.substr(0, qmark);
@@ -85,16 +98,16 @@ void app::handle(http_request req, responder respond) {
   const std::string_view m = req.method;
 
   if (path == "/v1/jobs") {
-    if (m == "POST") return submit(req, query, std::move(respond));
-    if (m == "GET") return list_jobs(query, std::move(respond));
+    if (m == "POST") return submit(req, query, respond);
+    if (m == "GET") return list_jobs(query, respond);
     return respond(method_not_allowed("GET, POST", "/v1/jobs"));
   }
   constexpr std::string_view jobs_prefix = "/v1/jobs/";
   if (path.starts_with(jobs_prefix) && path.size() > jobs_prefix.size() &&
       path.find('/', jobs_prefix.size()) == std::string_view::npos) {
     const std::string_view id = path.substr(jobs_prefix.size());
-    if (m == "GET") return get_job(id, query, std::move(respond));
-    if (m == "DELETE") return cancel_job(id, std::move(respond));
+    if (m == "GET") return get_job(id, query, respond);
+    if (m == "DELETE") return cancel_job(id, respond);
     return respond(method_not_allowed("GET, DELETE", "/v1/jobs/{id}"));
   }
 
@@ -132,7 +145,7 @@ void app::handle(http_request req, responder respond) {
   respond(error_response(404, "not_found", "no route for " + std::string(path)));
 }
 
-void app::submit(const http_request& req, std::string_view query, responder respond) {
+void app::submit(const http_request& req, std::string_view query, const responder& respond) {
   static constexpr std::string_view route = "/v1/jobs";
   pool::lane lane = pool::lane::normal;
   auto invalid = [&](unsigned status, std::string_view code, const std::string& message) {
@@ -191,7 +204,8 @@ void app::submit(const http_request& req, std::string_view query, responder resp
     const auto max = settings_.max_timeout.count();
     const std::string allowed = "timeout_ms must be an integer 1.." + std::to_string(max);
     if (!t.is_number_integer()) return invalid(400, "invalid_field", allowed);
-    if (t.is_number_unsigned() ? t.get<std::uint64_t>() > static_cast<std::uint64_t>(max)
+    if (t.is_number_unsigned() ? (t.get<std::uint64_t>() < 1 ||
+                                  t.get<std::uint64_t>() > static_cast<std::uint64_t>(max))
                                : (t.get<std::int64_t>() < 1 || t.get<std::int64_t>() > max)) {
       return invalid(400, "invalid_field", allowed + " (got " + t.dump() + ")");
     }
@@ -229,12 +243,11 @@ void app::submit(const http_request& req, std::string_view query, responder resp
     return respond(with_route(std::move(r), route));
   }
   // Without a limit the job's deadline bounds the wait: handlers return once stopped.
-  answer_when_done(rec, wait->limit, 202, true,
-                   [respond = std::move(respond), id = rec->id](http_response r) {
-                     if (r.status == 202) r.headers.emplace_back("Location", "/v1/jobs/" + id);
-                     r.route = route;
-                     respond(std::move(r));
-                   });
+  answer_when_done(rec, wait->limit, 202, true, [respond, id = rec->id](http_response r) {
+    if (r.status == 202) r.headers.emplace_back("Location", "/v1/jobs/" + id);
+    r.route = route;
+    respond(std::move(r));
+  });
 }
 
 void app::answer_when_done(const std::shared_ptr<job_record>& rec,
@@ -258,7 +271,7 @@ void app::answer_when_done(const std::shared_ptr<job_record>& rec,
   }
 }
 
-void app::get_job(std::string_view id, std::string_view query, responder respond) {
+void app::get_job(std::string_view id, std::string_view query, const responder& respond) {
   static constexpr std::string_view route = "/v1/jobs/{id}";
   auto rec = store_.find(id);
   if (!rec) {
@@ -275,13 +288,13 @@ void app::get_job(std::string_view id, std::string_view query, responder respond
   }
   if (!wait->wanted) return respond(with_route(job_response(*rec, 200), route));
   // Without a limit the job's deadline bounds the wait: it is terminal soon after.
-  answer_when_done(rec, wait->limit, 200, false, [respond = std::move(respond)](http_response r) {
+  answer_when_done(rec, wait->limit, 200, false, [respond](http_response r) {
     r.route = route;
     respond(std::move(r));
   });
 }
 
-void app::cancel_job(std::string_view id, responder respond) {
+void app::cancel_job(std::string_view id, const responder& respond) {
   static constexpr std::string_view route = "/v1/jobs/{id}";
   auto rec = store_.find(id);
   if (!rec) {
@@ -306,7 +319,7 @@ void app::cancel_job(std::string_view id, responder respond) {
   }
 }
 
-void app::list_jobs(std::string_view query, responder respond) {
+void app::list_jobs(std::string_view query, const responder& respond) {
   static constexpr std::string_view route = "/v1/jobs";
   const auto params = parse_query(query);
   if (!params)

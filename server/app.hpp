@@ -29,10 +29,11 @@ class app {
   void begin_shutdown() noexcept { draining_.store(true, std::memory_order_relaxed); }
 
  private:
-  void submit(const http_request& req, std::string_view query, responder respond);
-  void get_job(std::string_view id, std::string_view query, responder respond);
-  void cancel_job(std::string_view id, responder respond);
-  void list_jobs(std::string_view query, responder respond);
+  void route(http_request& req, const responder& respond);
+  void submit(const http_request& req, std::string_view query, const responder& respond);
+  void get_job(std::string_view id, std::string_view query, const responder& respond);
+  void cancel_job(std::string_view id, const responder& respond);
+  void list_jobs(std::string_view query, const responder& respond);
   http_response job_types() const;
   http_response pool_snapshot() const;
   http_response queue_full(pool::lane lane, pool::submit_error why) const;

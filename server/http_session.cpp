@@ -138,7 +138,7 @@ void http_session::fail_request(unsigned status, std::string_view code, std::str
 void http_session::on_response(std::uint64_t seq, http_response res) {
   if (closed_ || slots_.empty()) return;
   const std::uint64_t index = seq - slots_.front().seq;
-  if (index >= slots_.size()) return;
+  if (index >= slots_.size() || slots_[index].res) return;
   slots_[index].res = std::move(res);
   do_write();
 }

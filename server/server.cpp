@@ -93,10 +93,10 @@ class server_impl final : public timer_service {
       threads.emplace_back([this, i] {
         const std::string name = "jobd-io-" + std::to_string(i);
         pthread_setname_np(pthread_self(), name.c_str());
-        ioc_->run();
+        run_io();
       });
     }
-    ioc_->run();
+    run_io();
     for (auto& t : threads) t.join();
     if (drainer_.joinable()) drainer_.join();
     spdlog::info("stopped");
@@ -104,6 +104,18 @@ class server_impl final : public timer_service {
   }
 
  private:
+  void run_io() {
+    for (;;) {
+      try {
+        ioc_->run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler threw: log it and keep serving the other connections.
+        spdlog::error("I/O handler failed: {}", e.what());
+      }
+    }
+  }
+
   void wait_for_signal() {
     signals_->async_wait([this](boost::system::error_code ec, int signo) {
       if (ec) return;

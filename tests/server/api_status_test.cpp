@@ -1,0 +1,247 @@
+// Every row of the contract's status table, over a real socket to the real binary.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http_client.hpp"
+#include "jobd_process.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using json = nlohmann::json;
+
+class ApiStatus : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new jobd_process({"--workers", "4", "--max-body-bytes", "4096", "--max-header-bytes",
+                                "2048", "--queue-capacity", "64"});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  http_client client() { return http_client(server_->port()); }
+  static jobd_process* server_;
+};
+jobd_process* ApiStatus::server_ = nullptr;
+
+void expect_error(const http_reply& r, int status, const std::string& code,
+                  const std::string& mentions = "") {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  ASSERT_FALSE(r.body.empty());
+  const json j = r.json();
+  EXPECT_EQ(j["error"]["code"], code) << r.body;
+  EXPECT_TRUE(j["error"]["message"].is_string());
+  if (!mentions.empty()) {
+    EXPECT_NE(r.body.find(mentions), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(ApiStatus, AsyncSubmissionIs202WithLocationAndTheJobObject) {
+  auto c = client();
+  const auto r = c.post("/v1/jobs", R"({"type":"echo","payload":{"a":1}})");
+  ASSERT_EQ(r.status, 202);
+  const json j = r.json();
+  EXPECT_EQ(r.header("location"), "/v1/jobs/" + j["id"].get<std::string>());
+  EXPECT_EQ(j["type"], "echo");
+  EXPECT_EQ(j["priority"], "normal");
+  EXPECT_EQ(j["timeout_ms"], 30000);
+  EXPECT_TRUE(j["status"] == "queued" || j["status"] == "running" || j["status"] == "succeeded");
+  // Poll it to its end with a long poll, then it holds the result.
+  const auto done = c.get(r.header("location") + "?wait=true");
+  EXPECT_EQ(done.status, 200);
+  EXPECT_EQ(done.json()["status"], "succeeded");
+  EXPECT_EQ(done.json()["result"], (json{{"a", 1}}));
+}
+
+TEST_F(ApiStatus, SyncSuccessIs200WithResultAndTimestamps) {
+  auto c = client();
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"sleep","payload":{"ms":20}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json j = r.json();
+  EXPECT_EQ(j["status"], "succeeded");
+  EXPECT_EQ(j["result"], (json{{"slept_ms", 20}}));
+  EXPECT_GE(j["run_ms"].get<double>(), 20.0);
+  EXPECT_GE(j["queue_ms"].get<double>(), 0.0);
+  // RFC 3339 UTC with milliseconds.
+  for (const char* field : {"created_at", "started_at", "finished_at"}) {
+    const std::string t = j[field];
+    EXPECT_EQ(t.size(), 24u) << t;
+    EXPECT_EQ(t.back(), 'Z') << t;
+    EXPECT_EQ(t[19], '.') << t;
+  }
+  EXPECT_FALSE(j.contains("error"));
+}
+
+TEST_F(ApiStatus, SyncFailureIs500WithTheError) {
+  auto c = client();
+  const auto r =
+      c.post("/v1/jobs?wait=true", R"({"type":"fail","payload":{"message":"out of cheese"}})");
+  ASSERT_EQ(r.status, 500);
+  EXPECT_EQ(r.json()["status"], "failed");
+  EXPECT_EQ(r.json()["error"]["code"], "job_failed");
+  EXPECT_EQ(r.json()["error"]["message"], "out of cheese");
+  EXPECT_FALSE(r.json().contains("result"));
+}
+
+TEST_F(ApiStatus, SyncDeadlineIs504AndTheJobIsTimedOut) {
+  auto c = client();
+  const auto r =
+      c.post("/v1/jobs?wait=true", R"({"type":"sleep","payload":{"ms":60000},"timeout_ms":50})");
+  ASSERT_EQ(r.status, 504);
+  EXPECT_EQ(r.json()["status"], "timed_out");
+  EXPECT_EQ(r.json()["error"]["code"], "timed_out");
+}
+
+TEST_F(ApiStatus, SyncJobCancelledByDeleteIs409) {
+  auto waiter = client();
+  auto other = client();
+  // The waiting client cannot see the id before the answer, so the other client finds the job.
+  waiter.send_raw(http_client::format("POST", "/v1/jobs?wait=true",
+                                      R"({"type":"sleep","payload":{"ms":60000}})"));
+  std::string id;
+  for (;;) {  // the job appears in the listing once accepted
+    const json list = other.get("/v1/jobs?status=running&limit=1000").json();
+    for (const auto& j : list["jobs"]) {
+      if (j["type"] == "sleep" && j["timeout_ms"] == 30000) id = j["id"];
+    }
+    if (!id.empty()) break;
+    std::this_thread::yield();
+  }
+  const auto del = other.request("DELETE", "/v1/jobs/" + id);
+  EXPECT_TRUE(del.status == 202 || del.status == 200) << del.body;
+  const auto r = waiter.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409);
+  EXPECT_EQ(r->json()["status"], "cancelled");
+  EXPECT_EQ(r->json()["error"]["code"], "cancelled");
+}
+
+TEST_F(ApiStatus, MalformedJsonIs400InvalidJson) {
+  auto c = client();
+  expect_error(c.post("/v1/jobs", "{\"type\": "), 400, "invalid_json");
+  expect_error(c.post("/v1/jobs", ""), 400, "invalid_json");
+  expect_error(c.post("/v1/jobs", std::string(100, '[') + std::string(100, ']')), 400,
+               "invalid_json", "deeper");
+}
+
+TEST_F(ApiStatus, BadFieldsAre400InvalidFieldNamingTheField) {
+  auto c = client();
+  expect_error(c.post("/v1/jobs", R"([1,2])"), 400, "invalid_field", "JSON object");
+  expect_error(c.post("/v1/jobs", R"({"payload":1})"), 400, "invalid_field", "type");
+  expect_error(c.post("/v1/jobs", R"({"type":7})"), 400, "invalid_field", "type");
+  expect_error(c.post("/v1/jobs", R"({"type":"noop","priority":"urgent"})"), 400, "invalid_field",
+               "priority");
+  expect_error(c.post("/v1/jobs", R"({"type":"noop","timeout_ms":0})"), 400, "invalid_field",
+               "timeout_ms");
+  expect_error(c.post("/v1/jobs", R"({"type":"noop","timeout_ms":3600001})"), 400, "invalid_field",
+               "1..3600000");
+  expect_error(c.post("/v1/jobs", R"({"type":"noop","timeout_ms":"5"})"), 400, "invalid_field",
+               "timeout_ms");
+  expect_error(c.post("/v1/jobs", R"({"type":"noop","timeout_ms":1.5})"), 400, "invalid_field",
+               "timeout_ms");
+  expect_error(c.post("/v1/jobs", R"({"type":"noop","colour":"red"})"), 400, "invalid_field",
+               "colour");
+  expect_error(c.post("/v1/jobs", R"({"type":"sleep","payload":{"ms":-5}})"), 400, "invalid_field",
+               "payload.ms");
+  expect_error(c.post("/v1/jobs?wait=soon", R"({"type":"noop"})"), 400, "invalid_field", "wait");
+  expect_error(c.post("/v1/jobs?wait=-1", R"({"type":"noop"})"), 400, "invalid_field", "wait");
+}
+
+TEST_F(ApiStatus, UnknownTypeIs400ListingTheKnownTypes) {
+  auto c = client();
+  expect_error(c.post("/v1/jobs", R"({"type":"teleport"})"), 400, "unknown_type",
+               "cpu, echo, fail, noop, sleep");
+}
+
+TEST_F(ApiStatus, RejectedRequestsNeverCreateJobs) {
+  auto c = client();
+  const auto before = c.get("/v1/jobs?limit=1000").json()["jobs"].size();
+  (void)c.post("/v1/jobs", R"({"type":"teleport"})");
+  (void)c.post("/v1/jobs", R"({"type":"sleep"})");
+  EXPECT_EQ(c.get("/v1/jobs?limit=1000").json()["jobs"].size(), before);
+}
+
+TEST_F(ApiStatus, BodyOverTheLimitIs413) {
+  auto c = client();
+  const std::string big = R"({"type":"echo","payload":")" + std::string(5000, 'x') + "\"}";
+  expect_error(c.post("/v1/jobs", big), 413, "body_too_large", "4096");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ApiStatus, HeaderBlockOverTheLimitIs431) {
+  auto c = client();
+  expect_error(c.request("GET", "/healthz", "", {{"X-Filler", std::string(4000, 'y')}}), 431,
+               "header_too_large");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ApiStatus, UnknownPathsAre404AndWrongMethods405WithAllow) {
+  auto c = client();
+  expect_error(c.get("/v2/jobs"), 404, "not_found");
+  expect_error(c.get("/v1/jobs/does-not-exist"), 404, "not_found", "does-not-exist");
+  expect_error(c.request("DELETE", "/v1/jobs/does-not-exist"), 404, "not_found");
+  auto r = c.request("PUT", "/v1/jobs");
+  expect_error(r, 405, "method_not_allowed");
+  EXPECT_EQ(r.header("allow"), "GET, POST");
+  r = c.request("POST", "/metrics", "x");
+  expect_error(r, 405, "method_not_allowed");
+  EXPECT_EQ(r.header("allow"), "GET");
+  r = c.request("PATCH", "/v1/jobs/abc");
+  EXPECT_EQ(r.header("allow"), "GET, DELETE");
+}
+
+TEST_F(ApiStatus, EveryResponseCarriesARequestIdEchoedWhenGiven) {
+  auto c = client();
+  EXPECT_EQ(c.request("GET", "/healthz", "", {{"X-Request-Id", "trace-42"}}).header("x-request-id"),
+            "trace-42");
+  const auto a = c.get("/healthz").header("x-request-id");
+  const auto b = c.get("/nope").header("x-request-id");
+  EXPECT_FALSE(a.empty());
+  EXPECT_NE(a, b);
+}
+
+TEST_F(ApiStatus, PipelinedRequestsAreAnsweredInOrder) {
+  auto c = client();
+  c.send_raw(
+      http_client::format("POST", "/v1/jobs?wait=true", R"({"type":"sleep","payload":{"ms":50}})") +
+      http_client::format("GET", "/healthz", "") +
+      http_client::format("POST", "/v1/jobs?wait=true", R"({"type":"echo","payload":"third"})"));
+  const auto first = c.read_reply();
+  const auto second = c.read_reply();
+  const auto third = c.read_reply();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_EQ(first->json()["type"], "sleep");
+  EXPECT_EQ(second->json()["status"], "ok");
+  EXPECT_EQ(third->json()["result"], "third");
+}
+
+TEST_F(ApiStatus, JobTypesListTheBuiltinsWithTheirDefaults) {
+  auto c = client();
+  const json types = c.get("/v1/job-types").json()["job_types"];
+  ASSERT_EQ(types.size(), 5u);
+  for (const auto& t : types) {
+    EXPECT_EQ(t["kind"], "builtin");
+    EXPECT_EQ(t["default_timeout_ms"], 30000);
+  }
+}
+
+TEST_F(ApiStatus, ListingFiltersByStatusNewestFirstAndBoundsTheLimit) {
+  auto c = client();
+  const std::string a = c.post("/v1/jobs?wait=true", R"({"type":"noop"})").json()["id"];
+  const std::string b = c.post("/v1/jobs?wait=true", R"({"type":"noop"})").json()["id"];
+  const json jobs = c.get("/v1/jobs?status=succeeded&limit=2").json()["jobs"];
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0]["id"], b);
+  EXPECT_EQ(jobs[1]["id"], a);
+  for (const auto& j : c.get("/v1/jobs?status=failed").json()["jobs"])
+    EXPECT_EQ(j["status"], "failed");
+  expect_error(c.get("/v1/jobs?limit=0"), 400, "invalid_field", "limit");
+  expect_error(c.get("/v1/jobs?limit=1001"), 400, "invalid_field", "limit");
+  expect_error(c.get("/v1/jobs?status=done"), 400, "invalid_field", "status");
+}
+
+}  // namespace
+}  // namespace jobd::testing

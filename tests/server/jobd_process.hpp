@@ -1,0 +1,169 @@
+#pragma once
+
+// Runs the real jobd binary for a test: started with flags and environment, its log captured,
+// the port read from its "listening on ADDR:PORT" line, and always reaped (SIGKILL if needed).
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace jobd::testing {
+
+inline constexpr auto process_must_within = std::chrono::seconds(30);
+
+class jobd_process {
+ public:
+  // Starts jobd with `args` (listen defaults to 127.0.0.1:0) and waits for it to listen.
+  explicit jobd_process(std::vector<std::string> args, std::vector<std::string> env = {},
+                        bool expect_listen = true) {
+    bool has_listen = false;
+    for (const auto& a : args) has_listen |= a.starts_with("--listen");
+    if (!has_listen && expect_listen) {
+      args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
+    }
+    if (expect_listen) args.insert(args.begin(), {"--access-log", "false"});
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], STDERR_FILENO);
+      dup2(fds[1], STDOUT_FILENO);
+      std::vector<char*> argv;
+      std::string bin = JOBD_BINARY;
+      argv.push_back(bin.data());
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      // Only what the test gives: the runner's own JOBD_* variables must not leak in.
+      std::vector<char*> envp;
+      for (auto& e : env) envp.push_back(e.data());
+      envp.push_back(nullptr);
+      execve(bin.c_str(), argv.data(), envp.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    out_fd_ = fds[0];
+    reader_ = std::thread([this] { read_output(); });
+    reaper_ = std::thread([this] {
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      std::lock_guard lk(mu_);
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      cv_.notify_all();
+    });
+    if (expect_listen) {
+      const std::string line = wait_for_log("listening on ");
+      const auto colon = line.rfind(':', line.find(" (workers"));
+      port_ = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+    }
+  }
+
+  ~jobd_process() {
+    bool exited = false;
+    {
+      std::lock_guard lk(mu_);
+      exited = exit_code_.has_value();
+    }
+    if (!exited) kill(pid_, SIGKILL);
+    reaper_.join();
+    reader_.join();
+    close(out_fd_);
+  }
+
+  jobd_process(const jobd_process&) = delete;
+  jobd_process& operator=(const jobd_process&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) { kill(pid_, sig); }
+
+  // The exit code (or 128 + signal), waiting at most process_must_within.
+  int wait_exit() {
+    std::unique_lock lk(mu_);
+    if (!cv_.wait_for(lk, process_must_within, [&] { return exit_code_.has_value(); })) {
+      ADD_FAILURE() << "jobd did not exit; log:\n" << log_locked();
+      return -1;
+    }
+    return *exit_code_;
+  }
+
+  // Waits until the log has a line containing `needle`; returns that line.
+  std::string wait_for_log(const std::string& needle) {
+    std::unique_lock lk(mu_);
+    std::string found;
+    const bool ok = cv_.wait_for(lk, process_must_within, [&] {
+      for (const auto& l : lines_) {
+        if (l.find(needle) != std::string::npos) {
+          found = l;
+          return true;
+        }
+      }
+      return eof_;
+    });
+    if (!ok || found.empty())
+      ADD_FAILURE() << "jobd never logged \"" << needle << "\"; log:\n" << log_locked();
+    return found;
+  }
+
+  std::string log() {
+    std::lock_guard lk(mu_);
+    return log_locked();
+  }
+
+  // Waits for the output to end (the process exited) and returns all of it.
+  std::string full_output() {
+    std::unique_lock lk(mu_);
+    cv_.wait_for(lk, process_must_within, [&] { return eof_; });
+    return log_locked();
+  }
+
+ private:
+  std::string log_locked() const {
+    std::string all;
+    for (const auto& l : lines_) all += l + "\n";
+    return all;
+  }
+
+  void read_output() {
+    std::string partial;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = read(out_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      partial.append(buf, static_cast<std::size_t>(n));
+      std::lock_guard lk(mu_);
+      for (auto nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n')) {
+        lines_.push_back(partial.substr(0, nl));
+        partial.erase(0, nl + 1);
+      }
+      cv_.notify_all();
+    }
+    std::lock_guard lk(mu_);
+    if (!partial.empty()) lines_.push_back(partial);
+    eof_ = true;
+    cv_.notify_all();
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::optional<int> exit_code_;  // guarded by mu_
+  std::thread reader_;
+  std::thread reaper_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;
+  bool eof_ = false;
+};
+
+}  // namespace jobd::testing

@@ -1,0 +1,90 @@
+// Lanes seen over HTTP: priority order, reserved workers, a full lane's 503, and the read-only
+// routes staying prompt while every worker is busy.
+#include <gtest/gtest.h>
+
+#include "jobd_process.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(LanesOverHttp, HighPriorityJobsStartBeforeQueuedNormalOnes) {
+  jobd_process server({"--workers", "1"});  // one worker, nothing reserved
+  http_client c(server.port());
+  const std::string blocker = submit_async(c, sleep_job(60'000));
+  wait_running(c, blocker);
+  const std::string normal = submit_async(c, R"({"type":"noop"})");
+  const std::string high = submit_async(c, R"({"type":"noop","priority":"high"})");
+  EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + blocker).status, 202);
+  const json n = wait_terminal(c, normal);
+  const json h = wait_terminal(c, high);
+  EXPECT_EQ(h["priority"], "high");
+  EXPECT_EQ(n["status"], "succeeded");
+  EXPECT_EQ(h["status"], "succeeded");
+  // One worker: the high job ran to its end before the normal one started (RFC 3339 strings of
+  // one format order like the times they show).
+  EXPECT_LE(h["finished_at"].get<std::string>(), n["started_at"].get<std::string>());
+}
+
+TEST(LanesOverHttp, ReservedWorkerServesHighJobsWhileNormalJobsHoldTheOthers) {
+  jobd_process server({"--workers", "3", "--reserved-high-workers", "1"});
+  http_client c(server.port());
+  std::vector<std::string> held;
+  for (int i = 0; i < 4; ++i) held.push_back(submit_async(c, sleep_job(60'000)));
+  wait_running(c, held[0]);
+  wait_running(c, held[1]);
+  EXPECT_EQ(c.get("/v1/jobs/" + held[2]).json()["status"], "queued");
+  const auto r =
+      c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":"urgent","priority":"high"})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json()["result"], "urgent");
+  EXPECT_EQ(c.get("/v1/jobs/" + held[2]).json()["status"], "queued");
+  const json pool = c.get("/v1/pool").json();
+  EXPECT_EQ(pool["workers"]["busy"], 2);
+  EXPECT_EQ(pool["workers"]["reserved_high"], 1);
+  EXPECT_EQ(pool["lanes"]["normal"]["depth"], 2);
+}
+
+TEST(LanesOverHttp, FullNormalLaneIs503WithRetryAfterWhileTheHighLaneIsServed) {
+  jobd_process server({"--workers", "2", "--queue-capacity", "2", "--high-queue-capacity", "1"});
+  http_client c(server.port());
+  const std::string running = submit_async(c, sleep_job(60'000));
+  wait_running(c, running);
+  submit_async(c, sleep_job(60'000));
+  submit_async(c, sleep_job(60'000));
+  const auto full = c.post("/v1/jobs", sleep_job(10));
+  ASSERT_EQ(full.status, 503);
+  EXPECT_EQ(full.json()["error"]["code"], "queue_full");
+  const int retry_after = std::stoi(full.header("retry-after"));
+  EXPECT_GE(retry_after, 1);
+  EXPECT_LE(retry_after, 60);
+  const auto sync_full = c.post("/v1/jobs?wait=true", sleep_job(10));
+  EXPECT_EQ(sync_full.status, 503);
+  // The high lane has its own bound and its reserved worker.
+  const auto high = c.post("/v1/jobs?wait=true", R"({"type":"noop","priority":"high"})");
+  EXPECT_EQ(high.status, 200);
+  const json pool = c.get("/v1/pool").json();
+  EXPECT_EQ(pool["lanes"]["normal"]["rejected"]["queue_full"], 2);
+  EXPECT_EQ(pool["lanes"]["normal"]["depth"], 2);
+}
+
+TEST(LanesOverHttp, ReadOnlyRoutesAnswerWhileEveryWorkerIsBusyAndTheQueueIsFull) {
+  jobd_process server({"--workers", "1", "--queue-capacity", "1", "--high-queue-capacity", "1"});
+  http_client c(server.port());
+  const std::string running = submit_async(c, sleep_job(60'000));
+  wait_running(c, running);
+  submit_async(c, sleep_job(60'000));
+  submit_async(c, sleep_job(60'000, R"(,"priority":"high")"));
+  ASSERT_EQ(c.post("/v1/jobs", sleep_job(1)).status, 503);
+  // Each would wait a minute if it queued behind the jobs; the client's 30 s read bound fails it.
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  EXPECT_EQ(c.get("/readyz").status, 200);
+  EXPECT_EQ(c.get("/metrics").status, 200);
+  EXPECT_EQ(c.get("/v1/pool").status, 200);
+  EXPECT_EQ(c.get("/v1/jobs/" + running).json()["status"], "running");
+}
+
+}  // namespace
+}  // namespace jobd::testing

@@ -7,7 +7,7 @@ CTEST_ARGS ?=
 .PHONY: help deps run build test test-asan test-tsan bench format format-check clean
 
 help:
-	@echo "make run        build Release and start the pool demo"
+	@echo "make run        build Release and start jobd on 127.0.0.1:8080 (examples/jobd.json)"
 	@echo "make test       build (warnings as errors) and run the whole test suite"
 	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
@@ -26,8 +26,9 @@ build-%: build/%/build.ninja
 
 build: deps build-release
 
+CONFIG ?= examples/jobd.json
 run: build
-	./build/release/examples/jobd_pool_demo
+	./build/release/server/jobd --config $(CONFIG)
 
 test: 
 	@scripts/install-deps test

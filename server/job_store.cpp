@@ -251,7 +251,7 @@ json job_store::render_locked(const job_record& rec, pool::clock::time_point now
 
 void job_store::evict_locked(pool::clock::time_point now) {
   while (!finished_.empty() &&
-         (finished_.size() > retain_jobs_ || now - finished_.front().first > retain_for_)) {
+         (finished_.size() > retain_jobs_ || now - finished_.front().first >= retain_for_)) {
     forget_locked(finished_.front().second);
     finished_.pop_front();
   }

@@ -1,0 +1,87 @@
+// /metrics: every contract name present, values that follow a known sequence, and promtool's
+// verdict on the real output.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include "jobd_process.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+double sample(const std::string& page, const std::string& series) {
+  const auto at = page.find("\n" + series + " ");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no sample " << series;
+    return -1;
+  }
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
+TEST(MetricsOverHttp, ExposesEveryContractMetricWithValuesFromAKnownSequence) {
+  jobd_process server({"--workers", "2", "--queue-capacity", "1"});
+  http_client c(server.port());
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop"})").status, 200);
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"fail"})").status, 500);
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop","priority":"high"})").status, 200);
+  EXPECT_EQ(c.post("/v1/jobs", R"({"type":"nope"})").status, 400);
+  const std::string held = submit_async(c, sleep_job(60'000));
+  wait_running(c, held);
+  submit_async(c, sleep_job(60'000));
+  EXPECT_EQ(c.post("/v1/jobs", sleep_job(1)).status, 503);
+
+  const auto r = c.get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string page = "\n" + r.body;
+  for (const char* name :
+       {"jobd_jobs_submitted_total", "jobd_jobs_rejected_total", "jobd_jobs_finished_total",
+        "jobd_queue_depth", "jobd_queue_capacity", "jobd_queue_oldest_wait_seconds", "jobd_workers",
+        "jobd_job_queue_wait_seconds", "jobd_job_run_seconds", "jobd_http_requests_total",
+        "jobd_http_request_duration_seconds", "jobd_http_connections",
+        "process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total",
+        "process_start_time_seconds"}) {
+    EXPECT_NE(page.find(std::string("\n# TYPE ") + name + " "), std::string::npos) << name;
+  }
+  EXPECT_EQ(sample(page, R"(jobd_jobs_submitted_total{priority="normal"})"), 4);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_submitted_total{priority="high"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_finished_total{priority="normal",status="succeeded"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_finished_total{priority="normal",status="failed"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_rejected_total{priority="normal",reason="queue_full"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_rejected_total{priority="normal",reason="invalid"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_queue_depth{priority="normal"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_queue_capacity{priority="normal"})"), 1);
+  EXPECT_GT(sample(page, R"(jobd_queue_oldest_wait_seconds{priority="normal"})"), 0);
+  EXPECT_EQ(sample(page, R"(jobd_workers{state="busy"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_job_run_seconds_count{type="noop"})"), 2);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/jobs",code="503"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_http_connections)"), 1);
+  EXPECT_GT(sample(page, R"(process_open_fds)"), 3);
+  EXPECT_GT(sample(page, R"(process_resident_memory_bytes)"), 1e6);
+}
+
+TEST(MetricsOverHttp, PromtoolAcceptsTheOutput) {
+  jobd_process server({"--workers", "2"});
+  http_client c(server.port());
+  (void)c.post("/v1/jobs?wait=true", R"({"type":"cpu","payload":{"iterations":1000}})");
+  (void)c.post("/v1/jobs?wait=true", R"({"type":"fail"})");
+  (void)c.get("/nope");
+  const std::string path = ::testing::TempDir() + "jobd-metrics.txt";
+  std::ofstream(path) << c.get("/metrics").body;
+  const std::string cmd = "promtool check metrics < " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  const int status = pclose(p);
+  EXPECT_EQ(status, 0) << "promtool check metrics failed:\n" << out;
+  EXPECT_EQ(out, "") << out;
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace jobd::testing

@@ -1,0 +1,75 @@
+// Connections: clients that leave, idle keep-alive, the connection bound, logging formats, and the
+// Retry-After estimate.
+#include <gtest/gtest.h>
+
+#include "jobd_process.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(Connections, AClientThatDisconnectsWhileWaitingLeavesItsJobRunningToItsEnd) {
+  jobd_process server({"--workers", "2"});
+  http_client watcher(server.port());
+  {
+    http_client leaving(server.port());
+    leaving.send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(200)));
+    while (watcher.get("/v1/jobs?status=running").json()["jobs"].empty()) {
+    }
+  }  // the waiting client closes its socket here
+  const std::string id = watcher.get("/v1/jobs?status=running").json()["jobs"][0]["id"];
+  EXPECT_EQ(wait_terminal(watcher, id)["status"], "succeeded");
+  EXPECT_EQ(watcher.get("/healthz").status, 200);
+}
+
+TEST(Connections, AnIdleKeepAliveConnectionIsClosedAfterItsTimeout) {
+  jobd_process server({"--keepalive-timeout-ms", "100"});
+  http_client c(server.port());
+  EXPECT_EQ(c.get("/healthz").status, 200);
+  EXPECT_TRUE(c.closed_by_peer());  // within the client's 30 s read bound, not at it
+}
+
+TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
+  jobd_process server({"--max-connections", "2"});
+  http_client a(server.port());
+  http_client b(server.port());
+  EXPECT_EQ(a.get("/healthz").status, 200);
+  EXPECT_EQ(b.get("/healthz").status, 200);
+  http_client c(server.port());
+  const auto refused = c.read_reply();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(refused->json()["error"]["code"], "too_many_connections");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(a.get("/healthz").status, 200);  // the others are unaffected
+}
+
+TEST(Connections, JsonLogLinesAreJsonObjects) {
+  jobd_process server({"--log-format", "json"});
+  const std::string line = server.wait_for_log("listening on");
+  const json j = json::parse(line);
+  EXPECT_EQ(j["level"], "info");
+  EXPECT_NE(j["msg"].get<std::string>().find("listening on 127.0.0.1:"), std::string::npos);
+  EXPECT_TRUE(j["time"].is_string());
+}
+
+TEST(RetryAfter, IsTheLanesDepthTimesItsRecentRunTimeOverItsWorkers) {
+  // Two workers, one reserved: one serves the normal lane. Each job sleeps 1.5 s, so with two
+  // queued the estimate is 2 x 1.5+ s / 1 = 3.0+ s, rounded up to 4 (sleeps never end early, and
+  // a late one would have to be 0.5 s late to change it).
+  jobd_process server({"--workers", "2", "--queue-capacity", "2"});
+  http_client c(server.port());
+  ASSERT_EQ(c.post("/v1/jobs?wait=true", sleep_job(1500)).status, 200);
+  const std::string running = submit_async(c, sleep_job(60'000));
+  wait_running(c, running);
+  submit_async(c, sleep_job(60'000));
+  submit_async(c, sleep_job(60'000));
+  const auto r = c.post("/v1/jobs", sleep_job(1));
+  ASSERT_EQ(r.status, 503);
+  EXPECT_EQ(r.header("retry-after"), "4");
+}
+
+}  // namespace
+}  // namespace jobd::testing

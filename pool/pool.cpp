@@ -74,6 +74,10 @@ class pool_impl {
   void drain(std::chrono::milliseconds grace) {
     std::call_once(drained_once_, [&] { drain_once(grace); });
   }
+  void stop_accepting() {
+    lock lk(mu_);
+    if (state_ == pool_state::running) state_ = pool_state::draining;
+  }
 
  private:
   enum class worker_kind : std::uint8_t { reserved, shared };
@@ -461,7 +465,7 @@ void pool_impl::timer_loop() noexcept {
 
 void pool_impl::drain_once(std::chrono::milliseconds grace) {
   lock lk(mu_);
-  state_ = pool_state::draining;
+  if (state_ == pool_state::running) state_ = pool_state::draining;
   drained_cv_.wait_for(lk, grace,
                        [&] { return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0; });
 
@@ -519,6 +523,8 @@ cancel_result pool::cancel(const job_handle& h) {
 pool_stats pool::stats() const {
   return impl_->stats();
 }
+
+void pool::stop_accepting() { impl_->stop_accepting(); }
 
 void pool::drain(std::chrono::milliseconds grace) {
   impl_->drain(grace);

@@ -72,6 +72,10 @@ class pool {
 
   [[nodiscard]] pool_stats stats() const;
 
+  // From now on try_submit refuses with shutting_down; queued and running jobs go on. Never
+  // blocks, so it can be called where drain() cannot (an I/O thread, a signal handler's callback).
+  void stop_accepting();
+
   // Stops accepting, waits up to `grace` for queued and running jobs to finish, then cancels the
   // queued rest and asks the running rest to stop, waits for them, and joins every thread.
   // Every accepted job is terminal and its completion has run when this returns. A job that

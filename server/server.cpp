@@ -126,6 +126,8 @@ class server_impl final : public timer_service {
       shutting_down_ = true;
       spdlog::info("signal {}: draining (up to {} ms), then stopping", signo,
                    settings_.drain_timeout.count());
+      // Refuse new jobs before anything else, so that nothing is accepted after the signal.
+      pool_.stop_accepting();
       app_.begin_shutdown();
       wait_for_signal();
       // drain() blocks until every job is terminal: it must not hold an I/O thread, which the

@@ -58,6 +58,23 @@ TEST(PoolLanes, RefusesWithShuttingDownOnceDrainHasBegun) {
   EXPECT_EQ(rec.completions("late"), 0u);
 }
 
+TEST(PoolLanes, StopAcceptingRefusesNewJobsWhileQueuedOnesStillRun) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 1, .workers_max = 1});
+  ASSERT_TRUE(p.try_submit(rec.request("running", lane::normal, &g)));
+  rec.wait_started("running");
+  ASSERT_TRUE(p.try_submit(rec.request("queued")));
+  p.stop_accepting();
+  const auto r = p.try_submit(rec.request("late", lane::high));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), submit_error::shutting_down);
+  EXPECT_EQ(p.stats().state, pool_state::draining);
+  g.open();
+  EXPECT_EQ(rec.wait_done("queued").status, job_status::succeeded);
+  EXPECT_EQ(p.stats().of(lane::high).rejected_shutting_down, 1u);
+}
+
 TEST(PoolLanes, RejectsMalformedRequestsAsInvalidArguments) {
   recorder rec;
   pool p({.workers_min = 1, .workers_max = 1});

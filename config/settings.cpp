@@ -1,6 +1,8 @@
 #include "config/settings.hpp"
 
 #include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -129,6 +131,10 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) {
          s.retain_seconds = std::chrono::seconds(parse_uint(v, 1, 30 * 86'400));
        }},
+      {"kill_grace_ms", "after SIGTERM, a job's processes get this long before SIGKILL [2000]",
+       [](settings& s, std::string_view v) { s.kill_grace = parse_ms(v, 0, 600'000); }},
+      {"stderr_tail_bytes", "how much of the end of an exec job's stderr is kept [4096]",
+       [](settings& s, std::string_view v) { s.stderr_tail_bytes = parse_size(v, 0, 1 << 20); }},
       {"log_level", "trace, debug, info, warn, error, critical or off [info]",
        [](settings& s, std::string_view v) {
          static constexpr std::array<std::string_view, 7> levels = {
@@ -182,6 +188,96 @@ void apply(settings& s, const option& o, std::string_view value, const std::stri
   }
 }
 
+exec_type parse_exec_type(const std::string& name, const json& spec, const std::string& path) {
+  const std::string where = "config file " + path + ": job_types." + name;
+  auto fail = [&](const std::string& field, const std::string& why) -> void {
+    throw config_error(where + (field.empty() ? "" : "." + field) + ": " + why);
+  };
+  if (name.empty() || name.size() > 64 ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+    fail("", "a job type name is 1..64 characters of a-z, 0-9, _ and -");
+  }
+  if (!spec.is_object()) fail("", "must be an object");
+  exec_type t;
+  t.name = name;
+  for (const auto& [key, v] : spec.items()) {
+    if (key == "command") {
+      if (!v.is_array() || v.empty()) fail(key, "must be a non-empty array of strings");
+      for (const auto& arg : v) {
+        if (!arg.is_string()) fail(key, "must be a non-empty array of strings");
+        t.command.push_back(arg.get<std::string>());
+      }
+      const std::string& program = t.command.front();
+      if (program.empty() || program.front() != '/') {
+        fail(key,
+             "the program \"" + program + "\" must be an absolute path (no shell, no PATH lookup)");
+      }
+      if (access(program.c_str(), X_OK) != 0)
+        fail(key, "the program \"" + program + "\" is not executable");
+    } else if (key == "timeout_ms") {
+      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
+          v.get<std::uint64_t>() > 86'400'000) {
+        fail(key, "must be an integer 1..86400000");
+      }
+      t.timeout = std::chrono::milliseconds(v.get<std::int64_t>());
+    } else if (key == "max_output_bytes") {
+      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
+          v.get<std::uint64_t>() > (1u << 30)) {
+        fail(key, "must be an integer 1..1073741824");
+      }
+      t.max_output_bytes = v.get<std::size_t>();
+    } else if (key == "stdin") {
+      if (v == "payload") {
+        t.stdin_from = exec_type::input::payload;
+      } else if (v == "none") {
+        t.stdin_from = exec_type::input::none;
+      } else {
+        fail(key, "must be \"payload\" or \"none\"");
+      }
+    } else if (key == "output") {
+      if (v == "text") {
+        t.output = exec_type::output_format::text;
+      } else if (v == "json") {
+        t.output = exec_type::output_format::json;
+      } else if (v == "base64") {
+        t.output = exec_type::output_format::base64;
+      } else {
+        fail(key, "must be \"text\", \"json\" or \"base64\"");
+      }
+    } else if (key == "env") {
+      if (!v.is_object()) fail(key, "must be an object of strings");
+      for (const auto& [var, value] : v.items()) {
+        if (!value.is_string()) fail(key + "." + var, "must be a string");
+        if (var.empty() || var.find('=') != std::string::npos)
+          fail(key + "." + var, "is not a variable name");
+        t.env.emplace_back(var, value.get<std::string>());
+      }
+    } else if (key == "cwd") {
+      if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().front() != '/') {
+        fail(key, "must be an absolute path");
+      }
+      t.cwd = v.get<std::string>();
+      struct stat st {};
+      if (stat(t.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        fail(key, "\"" + t.cwd + "\" is not a directory");
+    } else {
+      fail(
+          key,
+          "unknown field; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd");
+    }
+  }
+  if (t.command.empty()) fail("command", "is required");
+  return t;
+}
+
+std::vector<exec_type> parse_exec_types(const json& types, const std::string& path) {
+  if (!types.is_object())
+    throw config_error("config file " + path + ": job_types must be an object");
+  std::vector<exec_type> out;
+  for (const auto& [name, spec] : types.items()) out.push_back(parse_exec_type(name, spec, path));
+  return out;
+}
+
 void apply_file(settings& s, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw config_error("config file " + path + ": cannot be read");
@@ -194,8 +290,8 @@ void apply_file(settings& s, const std::string& path) {
   if (!doc.is_object()) throw config_error("config file " + path + ": must hold a JSON object");
   for (const auto& [key, value] : doc.items()) {
     if (key == "job_types") {
-      throw config_error("config file " + path +
-                         ": job_types: exec job types are not supported by this version");
+      s.exec_types = parse_exec_types(value, path);
+      continue;
     }
     const option* o = find_option(key);
     if (o == nullptr) {
@@ -239,6 +335,12 @@ void resolve_and_validate(settings& s, std::size_t cpus) {
   if (reserved > s.workers_min) {
     fail("reserved_high_workers = " + std::to_string(reserved) + ": must not exceed workers_min (" +
          std::to_string(s.workers_min) + ")");
+  }
+  for (const exec_type& t : s.exec_types) {
+    if (t.timeout > s.max_timeout) {
+      fail("job_types." + t.name + ".timeout_ms = " + std::to_string(t.timeout.count()) +
+           ": must not exceed max_timeout_ms (" + std::to_string(s.max_timeout.count()) + ")");
+    }
   }
   if (s.default_timeout > s.max_timeout) {
     fail("default_timeout_ms = " + std::to_string(s.default_timeout.count()) +
@@ -371,7 +473,26 @@ std::string describe(const settings& s) {
       {"log_level", s.log_level},
       {"log_format", s.log_format_ == log_format::json ? "json" : "text"},
       {"access_log", s.access_log},
+      {"kill_grace_ms", s.kill_grace.count()},
+      {"stderr_tail_bytes", s.stderr_tail_bytes},
   };
+  if (!s.exec_types.empty()) {
+    json types = json::object();
+    for (const exec_type& t : s.exec_types) {
+      json env = json::object();
+      for (const auto& [k, v] : t.env) env[k] = v;
+      static constexpr const char* outputs[] = {"text", "json", "base64"};
+      json spec = {{"command", t.command},
+                   {"max_output_bytes", t.max_output_bytes},
+                   {"stdin", t.stdin_from == exec_type::input::payload ? "payload" : "none"},
+                   {"output", outputs[static_cast<int>(t.output)]},
+                   {"env", std::move(env)},
+                   {"cwd", t.cwd}};
+      if (t.timeout.count() > 0) spec["timeout_ms"] = t.timeout.count();
+      types[t.name] = std::move(spec);
+    }
+    j["job_types"] = std::move(types);
+  }
   return j.dump(2);
 }
 

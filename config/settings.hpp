@@ -17,6 +17,22 @@ namespace jobd::config {
 
 enum class log_format : std::uint8_t { text, json };
 
+// A job type that runs a configured command (config file key "job_types"). Clients choose the
+// type, never the program.
+struct exec_type {
+  enum class input : std::uint8_t { payload, none };
+  enum class output_format : std::uint8_t { text, json, base64 };
+
+  std::string name;
+  std::vector<std::string> command;        // command[0] is an absolute, executable path
+  std::chrono::milliseconds timeout{0};    // 0: the server's default_timeout
+  std::size_t max_output_bytes = 1 << 20;  // stdout kept at most; past it the job fails
+  input stdin_from = input::payload;
+  output_format output = output_format::text;
+  std::vector<std::pair<std::string, std::string>> env;  // added to PATH and LANG defaults
+  std::string cwd = "/";
+};
+
 struct settings {
   // Network and HTTP.
   std::string listen_host = "127.0.0.1";
@@ -41,6 +57,10 @@ struct settings {
   std::chrono::milliseconds drain_timeout{30'000};
   std::size_t retain_jobs = 10'000;
   std::chrono::seconds retain_seconds{3'600};
+  // Exec jobs.
+  std::vector<exec_type> exec_types;
+  std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group
+  std::size_t stderr_tail_bytes = 4096;         // the end of stderr kept in a job's result
   // Logging.
   std::string log_level = "info";
   log_format log_format_ = log_format::text;

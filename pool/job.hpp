@@ -43,7 +43,8 @@ struct job_context {
 // Delivered once per accepted job, when it is terminal.
 struct job_outcome {
   job_status status = job_status::succeeded;
-  // What the job threw, when it failed by throwing; null otherwise.
+  // What the job threw, if it threw: the cause when failed; for a job stopped by its deadline or a
+  // cancel, what it threw while stopping (it may say how it stopped). Null otherwise.
   std::exception_ptr error;
   // Whether the job's function was called at all (false when it ended while queued).
   bool started = false;

@@ -344,7 +344,7 @@ void pool_impl::run(lock& lk, std::shared_ptr<job_state> job) {
     status = job_status::failed;
   }
   job_outcome outcome = finish_locked(*job, status, end);
-  if (status == job_status::failed) outcome.error = thrown;
+  outcome.error = thrown;
   notify_drain_locked();
   lk.unlock();
   deliver(job->on_done, outcome);
@@ -524,7 +524,9 @@ pool_stats pool::stats() const {
   return impl_->stats();
 }
 
-void pool::stop_accepting() { impl_->stop_accepting(); }
+void pool::stop_accepting() {
+  impl_->stop_accepting();
+}
 
 void pool::drain(std::chrono::milliseconds grace) {
   impl_->drain(grace);

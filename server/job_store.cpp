@@ -29,17 +29,28 @@ std::string make_id(std::uint64_t seq, std::uint64_t salt) {
   return id;
 }
 
-std::pair<std::string, std::string> failure_of(const std::exception_ptr& error) {
-  if (!error) return {"job_failed", "the job failed"};
+struct failure {
+  std::string code;
+  std::string message;
+  json details;
+};
+
+failure failure_of(const std::exception_ptr& error) {
+  if (!error) return {"job_failed", "the job failed", nullptr};
   try {
     std::rethrow_exception(error);
   } catch (const handlers::job_error& e) {
-    return {e.code(), e.what()};
+    return {e.code(), e.what(), e.details()};
   } catch (const std::exception& e) {
-    return {"job_failed", e.what()};
+    return {"job_failed", e.what(), nullptr};
   } catch (...) {
-    return {"job_failed", "the job threw a non-standard exception"};
+    return {"job_failed", "the job threw a non-standard exception", nullptr};
   }
+}
+
+// ": <what the job said while stopping>", when it said anything.
+std::string stop_note(const std::exception_ptr& error) {
+  return error ? ": " + failure_of(error).message : "";
 }
 
 }  // namespace
@@ -141,7 +152,10 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
         break;
       case pool::job_status::failed: {
         rec.phase = job_phase::failed;
-        std::tie(rec.error_code, rec.error_message) = failure_of(outcome.error);
+        failure f = failure_of(outcome.error);
+        rec.error_code = std::move(f.code);
+        rec.error_message = std::move(f.message);
+        rec.error_details = std::move(f.details);
         rec.result = nullptr;
         break;
       }
@@ -149,15 +163,15 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
         rec.phase = job_phase::timed_out;
         rec.error_code = "timed_out";
         rec.error_message = "the job's deadline of " + std::to_string(rec.timeout.count()) +
-                            " ms passed while it was " + where;
+                            " ms passed while it was " + where + stop_note(outcome.error);
         rec.result = nullptr;
         break;
       case pool::job_status::cancelled:
         rec.phase = job_phase::cancelled;
         rec.error_code = "cancelled";
-        rec.error_message = rec.cancel_requested
-                                ? std::string("cancelled by request while ") + where
-                                : std::string("cancelled at shutdown while ") + where;
+        rec.error_message = (rec.cancel_requested ? std::string("cancelled by request while ")
+                                                  : std::string("cancelled at shutdown while ")) +
+                            where + stop_note(outcome.error);
         rec.result = nullptr;
         break;
     }
@@ -244,7 +258,13 @@ json job_store::render_locked(const job_record& rec, pool::clock::time_point now
   if (rec.phase == job_phase::succeeded) j["result"] = rec.result;
   if (rec.phase == job_phase::failed || rec.phase == job_phase::timed_out ||
       rec.phase == job_phase::cancelled) {
-    j["error"] = {{"code", rec.error_code}, {"message", rec.error_message}};
+    json error = {{"code", rec.error_code}, {"message", rec.error_message}};
+    if (rec.error_details.is_object()) {
+      for (const auto& [k, v] : rec.error_details.items()) {
+        if (k != "code" && k != "message") error[k] = v;
+      }
+    }
+    j["error"] = std::move(error);
   }
   return j;
 }

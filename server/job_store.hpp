@@ -50,6 +50,7 @@ struct job_record {
   nlohmann::json result;
   std::string error_code;
   std::string error_message;
+  nlohmann::json error_details;  // extra fields of the error object, from the handler
   pool::job_handle handle;
   bool cancel_requested = false;
   bool stored = false;  // inserted into the store's indexes

@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "config/settings.hpp"
+#include "handlers/exec.hpp"
+#include "handlers/process.hpp"
 #include "handlers/registry.hpp"
 #include "server/logging.hpp"
 #include "server/server.hpp"
@@ -34,6 +36,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "jobd: invalid configuration: %s\n", e.what());
     return 2;
   }
+  jobd::handlers::registry types;
+  jobd::handlers::add_builtins(types);
+  try {
+    jobd::handlers::add_exec_types(types, cmd.values);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "jobd: invalid configuration: job_types: %s\n", e.what());
+    return 2;
+  }
   switch (cmd.what) {
     case command::action::help:
       std::cout << jobd::config::settings_help();
@@ -50,9 +60,8 @@ int main(int argc, char** argv) {
 
   // Writes to a closed pipe or socket are reported as errors; they must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
+  jobd::handlers::adopt_orphans();
   jobd::server::setup_logging(cmd.values);
-  jobd::handlers::registry types;
-  jobd::handlers::add_builtins(types);
   try {
     jobd::server::server srv(cmd.values, types);
     return srv.run();

@@ -149,3 +149,63 @@ TEST(Settings, DescribeRoundTripsThroughAConfigFile) {
 
 }  // namespace
 }  // namespace jobd::config
+
+namespace jobd::config {
+namespace {
+
+TEST(ExecTypes, ParseFromTheConfigFileWithDefaults) {
+  temp_file f(R"({"job_types": {
+      "upper": {"command": ["/usr/bin/tr", "a-z", "A-Z"], "timeout_ms": 5000, "output": "text",
+                "env": {"LANG": "C.UTF-8"}, "cwd": "/tmp"},
+      "json-id": {"command": ["/bin/cat"], "output": "json", "stdin": "payload", "max_output_bytes": 1024}}})");
+  const settings s = load({"--config", f.path()}, {}, 2).values;
+  ASSERT_EQ(s.exec_types.size(), 2u);
+  const auto& upper = s.exec_types[1].name == "upper" ? s.exec_types[1] : s.exec_types[0];
+  EXPECT_EQ(upper.command, (std::vector<std::string>{"/usr/bin/tr", "a-z", "A-Z"}));
+  EXPECT_EQ(upper.timeout, 5000ms);
+  EXPECT_EQ(upper.cwd, "/tmp");
+  EXPECT_EQ(upper.env.at(0), (std::pair<std::string, std::string>{"LANG", "C.UTF-8"}));
+  EXPECT_EQ(upper.max_output_bytes, 1u << 20);
+  // describe() writes them back in a form load() accepts.
+  temp_file again(describe(s));
+  EXPECT_EQ(describe(load({"--config", again.path()}, {}, 2).values), describe(s));
+}
+
+TEST(ExecTypes, BadDefinitionsNameTheTypeAndTheField) {
+  auto error_for = [](const std::string& types) {
+    temp_file f(R"({"job_types": )" + types + "}");
+    return error_of({"--config", f.path()});
+  };
+  EXPECT_NE(error_for(R"({"t": {"command": ["cat"]}})").find("job_types.t.command"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["cat"]}})").find("absolute path"), std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/nonexistent/tool"]}})").find("not executable"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": []}})").find("job_types.t.command"), std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {}})").find("job_types.t.command: is required"), std::string::npos);
+  EXPECT_NE(
+      error_for(R"({"t": {"command": ["/bin/cat"], "output": "xml"}})").find("job_types.t.output"),
+      std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "stdin": 1}})").find("job_types.t.stdin"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "timeout_ms": "5"}})")
+                .find("job_types.t.timeout_ms"),
+            std::string::npos);
+  EXPECT_NE(
+      error_for(R"({"t": {"command": ["/bin/cat"], "env": {"A": 1}}})").find("job_types.t.env.A"),
+      std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "cwd": "/nonexistent"}})")
+                .find("job_types.t.cwd"),
+            std::string::npos);
+  EXPECT_NE(
+      error_for(R"({"t": {"command": ["/bin/cat"], "shell": true}})").find("job_types.t.shell"),
+      std::string::npos);
+  EXPECT_NE(error_for(R"({"Bad Name": {"command": ["/bin/cat"]}})").find("job_types.Bad Name"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "timeout_ms": 7200000}})")
+                .find("max_timeout_ms"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace jobd::config

@@ -1,0 +1,124 @@
+#include "handlers/exec.hpp"
+
+#include <csignal>
+#include <cstring>
+
+#include "handlers/process.hpp"
+#include "handlers/text.hpp"
+
+namespace jobd::handlers {
+namespace {
+
+using json = nlohmann::json;
+
+// Documented defaults; a type's own env entries override them.
+const std::vector<std::pair<std::string, std::string>> default_env = {
+    {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+    {"LANG", "C.UTF-8"},
+};
+
+std::vector<std::string> environment_of(const config::exec_type& t) {
+  std::vector<std::pair<std::string, std::string>> vars = default_env;
+  for (const auto& [k, v] : t.env) {
+    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& kv) { return kv.first == k; });
+    if (it != vars.end()) {
+      it->second = v;
+    } else {
+      vars.emplace_back(k, v);
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [k, v] : vars) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+// How the group ended when jobd had to end it, for the job's error message.
+std::string termination(const process_result& r, std::chrono::milliseconds grace) {
+  if (r.terminated_with == SIGKILL) {
+    return "its processes ignored SIGTERM and were killed with SIGKILL after the " +
+           std::to_string(grace.count()) + " ms grace";
+  }
+  if (r.terminated_with == SIGTERM) return "its processes were stopped with SIGTERM";
+  return "its processes had already exited";
+}
+
+json run_exec(const config::exec_type& type, const process_spec& spec, const json& payload,
+              const pool::job_context& ctx) {
+  std::string input;
+  if (type.stdin_from == config::exec_type::input::payload) {
+    input = payload.is_string() ? payload.get<std::string>() : payload.dump();
+  }
+  process_result r;
+  try {
+    r = run_process(spec, input, ctx.stop);
+  } catch (const spawn_error& e) {
+    throw job_error("spawn_failed", e.what());
+  }
+  const std::string err = valid_utf8(r.err_tail);
+  if (r.stop_requested) {
+    // The pool reports timed_out or cancelled; this says what ending it took.
+    throw job_error("stopped", termination(r, spec.kill_grace), json{{"stderr", err}});
+  }
+  if (r.output_too_large) {
+    throw job_error("output_too_large",
+                    "stdout exceeded max_output_bytes (" + std::to_string(spec.max_stdout_bytes) +
+                        "); " + termination(r, spec.kill_grace),
+                    json{{"stderr", err}});
+  }
+  if (r.signal) {
+    throw job_error("killed_by_signal", "the command was ended by " + signal_name(*r.signal),
+                    json{{"signal", *r.signal}, {"stderr", err}});
+  }
+  if (r.exit_code.value_or(-1) != 0) {
+    throw job_error("nonzero_exit",
+                    "the command exited with status " + std::to_string(r.exit_code.value_or(-1)),
+                    json{{"exit_code", r.exit_code.value_or(-1)}, {"stderr", err}});
+  }
+  json out;
+  switch (type.output) {
+    case config::exec_type::output_format::text:
+      out = valid_utf8(r.out);
+      break;
+    case config::exec_type::output_format::base64:
+      out = base64(r.out);
+      break;
+    case config::exec_type::output_format::json:
+      try {
+        out = json::parse(r.out);
+      } catch (const json::parse_error& e) {
+        throw job_error("invalid_output", std::string("stdout is not valid JSON: ") + e.what(),
+                        json{{"exit_code", 0}, {"stderr", err}});
+      }
+      break;
+  }
+  return json{{"exit_code", 0}, {"stdout", std::move(out)}, {"stderr", err}};
+}
+
+}  // namespace
+
+void add_exec_types(registry& r, const config::settings& s) {
+  for (const config::exec_type& t : s.exec_types) {
+    process_spec spec;
+    spec.argv = t.command;
+    spec.env = environment_of(t);
+    spec.cwd = t.cwd;
+    spec.max_stdout_bytes = t.max_output_bytes;
+    spec.stderr_tail_bytes = s.stderr_tail_bytes;
+    spec.kill_grace = s.kill_grace;
+    r.add({.name = t.name,
+           .kind = "exec",
+           .default_timeout = t.timeout,
+           .validate = {},
+           .run = [type = t, spec = std::move(spec)](const json& payload,
+                                                     const pool::job_context& ctx) {
+             return run_exec(type, spec, payload, ctx);
+           }});
+  }
+}
+
+}  // namespace jobd::handlers

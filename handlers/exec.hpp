@@ -1,0 +1,11 @@
+#pragma once
+
+#include "config/settings.hpp"
+#include "handlers/registry.hpp"
+
+namespace jobd::handlers {
+
+// Registers each configured exec type. Throws std::invalid_argument when a name is taken.
+void add_exec_types(registry& r, const config::settings& s);
+
+}  // namespace jobd::handlers

@@ -1,0 +1,319 @@
+#include "handlers/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace jobd::handlers {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// While jobd waits for a group's leftover processes to die, it checks this often: there is no
+// descriptor that becomes ready when a process group empties.
+constexpr auto group_check_interval = std::chrono::milliseconds(5);
+
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& o) noexcept {
+    reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  ~unique_fd() { reset(); }
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct pipe_pair {
+  unique_fd read;
+  unique_fd write;
+};
+
+pipe_pair make_pipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw spawn_error(std::string("pipe: ") + std::strerror(errno));
+  return {unique_fd(fds[0]), unique_fd(fds[1])};
+}
+
+void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+// posix_spawn's C structures, released on every path.
+struct spawn_setup {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  spawn_setup() {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+  }
+  ~spawn_setup() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  spawn_setup(const spawn_setup&) = delete;
+  spawn_setup& operator=(const spawn_setup&) = delete;
+};
+
+std::vector<char*> c_strings(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+bool group_alive(pid_t pgid) {
+  // Reap the ones that are ours (the command itself; orphans too when jobd is PID 1 or a
+  // subreaper), or kill(…, 0) would keep seeing their zombies.
+  while (waitpid(-pgid, nullptr, WNOHANG) > 0) {
+  }
+  return kill(-pgid, 0) == 0 || errno != ESRCH;
+}
+
+class runner {
+ public:
+  runner(const process_spec& spec, std::string_view input, std::stop_token stop)
+      : spec_(spec), input_(input), stop_(std::move(stop)) {}
+
+  ~runner() {
+    // Leaving by an exception must not leave the job's processes behind either.
+    if (pid_ > 0 && !done_) {
+      kill(-pgid_, SIGKILL);
+      if (!reaped_) waitpid(pid_, nullptr, 0);
+      while (waitpid(-pgid_, nullptr, WNOHANG) > 0) {
+      }
+    }
+  }
+
+  runner(const runner&) = delete;
+  runner& operator=(const runner&) = delete;
+
+  process_result run() {
+    spawn();
+    std::stop_callback on_stop(stop_, [this] {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(stop_fd_.get(), &one, sizeof one);
+    });
+    while (!finished()) step();
+    drain(out_);
+    drain(err_);
+    done_ = true;
+    return std::move(result_);
+  }
+
+ private:
+  void spawn() {
+    pipe_pair in = make_pipe();
+    pipe_pair out = make_pipe();
+    pipe_pair err = make_pipe();
+    spawn_setup s;
+    posix_spawn_file_actions_adddup2(&s.actions, in.read.get(), STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&s.actions, out.write.get(), STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&s.actions, err.write.get(), STDERR_FILENO);
+    posix_spawn_file_actions_addchdir_np(&s.actions, spec_.cwd.c_str());
+    // Descriptors the server opened without O_CLOEXEC (sockets among them) stay in the server.
+    posix_spawn_file_actions_addclosefrom_np(&s.actions, 3);
+    sigset_t none;
+    sigset_t all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    // A new process group of its own, no blocked signals, and default dispositions: the server
+    // ignores SIGPIPE, which the child must not inherit.
+    posix_spawnattr_setflags(
+        &s.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&s.attr, 0);
+    posix_spawnattr_setsigmask(&s.attr, &none);
+    posix_spawnattr_setsigdefault(&s.attr, &all);
+    auto argv = c_strings(spec_.argv);
+    auto envp = c_strings(spec_.env);
+    const int rc = posix_spawn(&pid_, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+    if (rc != 0) throw spawn_error("cannot start " + spec_.argv[0] + ": " + std::strerror(rc));
+    pgid_ = pid_;
+
+    in_ = std::move(in.write);
+    out_ = std::move(out.read);
+    err_ = std::move(err.read);
+    set_nonblocking(in_.get());
+    set_nonblocking(out_.get());
+    set_nonblocking(err_.get());
+    if (input_.empty()) in_.reset();  // EOF at once for a child that reads stdin
+    pidfd_ = unique_fd(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
+    stop_fd_ = unique_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!pidfd_ || !stop_fd_) {
+      kill(-pgid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      throw spawn_error(std::string("cannot watch the child: ") + std::strerror(errno));
+    }
+  }
+
+  bool finished() {
+    if (!reaped_) return false;
+    if (group_alive(pgid_)) {
+      // The command has exited but left processes behind: they end with it.
+      if (terminate_started_ == clock::time_point{}) terminate(SIGTERM);
+      return false;
+    }
+    return true;
+  }
+
+  void step() {
+    pollfd fds[5];
+    int n = 0;
+    auto add = [&](const unique_fd& fd, short events) -> int {
+      if (!fd) return -1;
+      fds[n] = {fd.get(), events, 0};
+      return n++;
+    };
+    const int in_i = add(in_, POLLOUT);
+    const int out_i = add(out_, POLLIN);
+    const int err_i = add(err_, POLLIN);
+    const int pid_i = reaped_ ? -1 : add(pidfd_, POLLIN);
+    const int stop_i = result_.stop_requested ? -1 : add(stop_fd_, POLLIN);
+
+    int timeout_ms = -1;
+    if (terminate_started_ != clock::time_point{}) {
+      // Waiting for the group to die: wake for SIGKILL time, and to look at the group.
+      timeout_ms = static_cast<int>(group_check_interval.count());
+    }
+    if (::poll(fds, static_cast<nfds_t>(n), timeout_ms) < 0 && errno != EINTR) {
+      throw spawn_error(std::string("poll: ") + std::strerror(errno));
+    }
+    auto ready = [&](int i) {
+      return i >= 0 && (fds[i].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR));
+    };
+
+    if (ready(stop_i)) {
+      result_.stop_requested = true;
+      if (terminate_started_ == clock::time_point{}) terminate(SIGTERM);
+    }
+    if (ready(in_i)) write_input();
+    if (ready(out_i)) drain(out_);
+    if (ready(err_i)) drain(err_);
+    if (ready(pid_i)) reap();
+    if (terminate_started_ != clock::time_point{} && result_.terminated_with == SIGTERM &&
+        clock::now() - terminate_started_ >= spec_.kill_grace && group_alive(pgid_)) {
+      terminate(SIGKILL);
+    }
+  }
+
+  void terminate(int sig) {
+    if (sig == SIGTERM) terminate_started_ = clock::now();
+    if (kill(-pgid_, sig) == 0) result_.terminated_with = sig;
+    if (sig == SIGKILL) kill(-pgid_, SIGCONT);  // a stopped process must run to die
+  }
+
+  void write_input() {
+    // A child that exits without reading makes this write fail with EPIPE and raise SIGPIPE. The
+    // signal is blocked on this thread for the write and consumed, so the process never depends on
+    // the server's disposition for it.
+    sigset_t pipe_only;
+    sigset_t old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    write_input_blocked();
+    const timespec no_wait{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &no_wait) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+
+  void write_input_blocked() {
+    while (written_ < input_.size()) {
+      const ssize_t w = ::write(in_.get(), input_.data() + written_, input_.size() - written_);
+      if (w > 0) {
+        written_ += static_cast<std::size_t>(w);
+        continue;
+      }
+      if (w < 0 && errno == EAGAIN) return;
+      break;  // EPIPE: the child closed stdin or exited; the rest is not wanted
+    }
+    in_.reset();
+  }
+
+  // Reads what is there. stdout is kept up to its cap; stderr keeps only its tail. Either way
+  // the memory a job can take is bounded, whatever the child writes.
+  void drain(unique_fd& fd) {
+    if (!fd) return;
+    char buf[65536];
+    for (;;) {
+      const ssize_t r = ::read(fd.get(), buf, sizeof buf);
+      if (r < 0 && errno == EAGAIN) return;
+      if (r <= 0) {
+        fd.reset();  // EOF or error
+        return;
+      }
+      const auto got = static_cast<std::size_t>(r);
+      if (&fd == &out_) {
+        const auto room = spec_.max_stdout_bytes - result_.out.size();
+        result_.out.append(buf, std::min(room, got));
+        if (got > room) {
+          result_.output_too_large = true;
+          // Nothing more is wanted: closing our end makes the child's next write fail at once.
+          out_.reset();
+          if (terminate_started_ == clock::time_point{}) terminate(SIGTERM);
+          return;
+        }
+      } else {
+        std::string& tail = result_.err_tail;
+        tail.append(buf, got);
+        if (tail.size() > spec_.stderr_tail_bytes)
+          tail.erase(0, tail.size() - spec_.stderr_tail_bytes);
+      }
+    }
+  }
+
+  void reap() {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return;
+    reaped_ = true;
+    if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result_.signal = WTERMSIG(status);
+  }
+
+  const process_spec& spec_;
+  std::string_view input_;
+  std::stop_token stop_;
+  pid_t pid_ = -1;
+  pid_t pgid_ = -1;
+  unique_fd in_, out_, err_, pidfd_, stop_fd_;
+  std::size_t written_ = 0;
+  bool reaped_ = false;
+  bool done_ = false;
+  clock::time_point terminate_started_{};
+  process_result result_;
+};
+
+}  // namespace
+
+void adopt_orphans() {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+process_result run_process(const process_spec& spec, std::string_view input, std::stop_token stop) {
+  if (spec.argv.empty()) throw spawn_error("empty command");
+  return runner(spec, input, std::move(stop)).run();
+}
+
+}  // namespace jobd::handlers

@@ -1,0 +1,189 @@
+// Real child processes: output, exit statuses, pipes that misbehave, and process groups that must
+// die whole.
+#include "handlers/process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace jobd::handlers {
+namespace {
+
+// As jobd does at start-up: the job's orphans become ours to reap.
+const bool adopted = [] {
+  adopt_orphans();
+  return true;
+}();
+
+using namespace std::chrono_literals;
+
+process_spec shell(const std::string& script) {
+  process_spec s;
+  s.argv = {"/bin/sh", "-c", script};
+  s.env = {"PATH=/usr/bin:/bin"};
+  s.kill_grace = 200ms;
+  return s;
+}
+
+// Processes whose command line contains `marker`, found by scanning /proc.
+std::vector<pid_t> processes_with(const std::string& marker) {
+  std::vector<pid_t> found;
+  DIR* proc = opendir("/proc");
+  while (dirent* e = readdir(proc)) {
+    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(marker) != std::string::npos) found.push_back(pid);
+  }
+  closedir(proc);
+  return found;
+}
+
+long peak_rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(Process, CollectsStdoutStderrAndTheExitCode) {
+  const auto r = run_process(shell("cat; echo oops >&2; exit 3"), "hello", {});
+  EXPECT_EQ(r.out, "hello");
+  EXPECT_EQ(r.err_tail, "oops\n");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_FALSE(r.signal);
+  EXPECT_EQ(r.terminated_with, 0);
+}
+
+TEST(Process, ReportsTheSignalThatEndedTheChild) {
+  const auto r = run_process(shell("kill -SEGV $$"), "", {});
+  EXPECT_EQ(r.signal, SIGSEGV);
+  EXPECT_FALSE(r.exit_code);
+}
+
+TEST(Process, RunsWithTheGivenEnvironmentAndDirectoryOnly) {
+  process_spec s = shell("pwd; env | sort");
+  s.env = {"PATH=/usr/bin:/bin", "ONLY=this"};
+  s.cwd = "/tmp";
+  const auto r = run_process(s, "", {});
+  EXPECT_EQ(r.out.substr(0, 5), "/tmp\n");
+  EXPECT_NE(r.out.find("ONLY=this"), std::string::npos);
+  EXPECT_EQ(r.out.find("HOME="), std::string::npos);
+}
+
+TEST(Process, InheritsNoDescriptorOfTheServer) {
+  // One descriptor opened without O_CLOEXEC, as a careless library might.
+  const int leaky = open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaky, 3);
+  const auto r = run_process(shell("ls /proc/self/fd"), "", {});
+  close(leaky);
+  std::set<std::string> fds;
+  std::istringstream in(r.out);
+  for (std::string fd; in >> fd;) fds.insert(fd);
+  // 0, 1, 2, and the one ls opened to list the directory: a leak would make five.
+  EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", "3"})) << r.out;
+}
+
+TEST(Process, RestoresDefaultSignalDispositions) {
+  // The server ignores SIGPIPE; a child that writes to a closed pipe must still die of it.
+  signal(SIGPIPE, SIG_IGN);
+  const auto r = run_process(shell("grep SigIgn /proc/self/status"), "", {});
+  signal(SIGPIPE, SIG_DFL);
+  const auto ignored = std::stoull(r.out.substr(r.out.find(':') + 1), nullptr, 16);
+  EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0u) << r.out;
+  EXPECT_EQ(ignored & (1ULL << (SIGTERM - 1)), 0u) << r.out;
+}
+
+TEST(Process, AChildThatNeverReadsStdinDoesNotDeadlockTwoMegabytesOfInput) {
+  const std::string input(2 << 20, 'x');
+  const auto r = run_process(shell("sleep 0.1; echo done"), input, {});
+  EXPECT_EQ(r.out, "done\n");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(Process, MegabytesOfStderrKeepOnlyTheTail) {
+  process_spec s = shell("head -c 5000000 /dev/zero | tr '\\0' e >&2; echo -n END >&2; echo out");
+  s.stderr_tail_bytes = 100;
+  const auto r = run_process(s, "", {});
+  EXPECT_EQ(r.out, "out\n");
+  EXPECT_EQ(r.err_tail.size(), 100u);
+  EXPECT_EQ(r.err_tail.substr(97), "END");
+}
+
+TEST(Process, AChildThatClosesStdoutAndKeepsRunningIsWaitedFor) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run_process(shell("echo early; exec >&-; sleep 0.3; exit 4"), "", {});
+  EXPECT_EQ(r.out, "early\n");
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+}
+
+TEST(Process, OutputPastTheCapStopsTheChildAndKeepsMemoryBounded) {
+  const long before = peak_rss_kb();
+  process_spec s = shell("head -c 50000000 /dev/zero; sleep 1000");
+  s.max_stdout_bytes = 1024;
+  const auto r = run_process(s, "", {});
+  EXPECT_TRUE(r.output_too_large);
+  EXPECT_EQ(r.out.size(), 1024u);
+  EXPECT_NE(r.terminated_with, 0);
+  // 50 MB went through the pipe; the process kept a kilobyte of it and a 64 KiB read buffer.
+  EXPECT_LT(peak_rss_kb() - before, 16 * 1024);
+}
+
+TEST(Process, StopKillsTheWholeGroupIncludingGrandchildrenThatIgnoreSigterm) {
+  const std::string marker = "987.6541";
+  std::stop_source stop;
+  std::jthread stopper([&] {
+    while (processes_with(marker).size() < 2) std::this_thread::yield();
+    stop.request_stop();
+  });
+  const auto r = run_process(
+      shell("trap '' TERM; (trap '' TERM; sleep " + marker + ") & sleep " + marker + "; wait"), "",
+      stop.get_token());
+  EXPECT_TRUE(r.stop_requested);
+  EXPECT_EQ(r.terminated_with, SIGKILL);
+  EXPECT_TRUE(processes_with(marker).empty()) << "a process of the job survived it";
+}
+
+TEST(Process, ProcessesLeftBehindByACommandThatExitedEndWithIt) {
+  const std::string marker = "987.6542";
+  const auto r = run_process(shell("sleep " + marker + " >/dev/null 2>&1 & echo started"), "", {});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "started\n");
+  EXPECT_EQ(r.terminated_with, SIGTERM);
+  EXPECT_TRUE(processes_with(marker).empty());
+}
+
+TEST(Process, AProgramThatCannotStartIsASpawnError) {
+  process_spec s;
+  s.argv = {"/nonexistent/program"};
+  EXPECT_THROW((void)run_process(s, "", {}), spawn_error);
+}
+
+TEST(Process, LeavesNoDescriptorAndNoZombieBehind) {
+  auto count_fds = [] {
+    int n = 0;
+    DIR* d = opendir("/proc/self/fd");
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+    return n;
+  };
+  const int before = count_fds();
+  for (int i = 0; i < 20; ++i) (void)run_process(shell("echo $$"), "in", {});
+  EXPECT_EQ(count_fds(), before);
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // no child left, not even a zombie
+  EXPECT_EQ(errno, ECHILD);
+}
+
+}  // namespace
+}  // namespace jobd::handlers

@@ -1,0 +1,165 @@
+// Exec job types end to end: real commands behind the real server, deadlines that kill whole
+// process trees, bounded memory and descriptors.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "jobd_process.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using json = nlohmann::json;
+
+// A config file with exec types for these tests, removed afterwards.
+class exec_config {
+ public:
+  exec_config() {
+    path_ = ::testing::TempDir() + "jobd-exec-" + std::to_string(getpid()) + ".json";
+    const json cfg = {
+        {"kill_grace_ms", 300},
+        {"job_types",
+         {{"cat", {{"command", {"/bin/cat"}}, {"output", "json"}}},
+          {"stubborn",
+           {{"command",
+             {"/bin/sh", "-c",
+              "trap '' TERM; (trap '' TERM; sleep 987.6543) & sleep 987.6543; wait"}}}},
+          {"ignore-stdin", {{"command", {"/bin/sh", "-c", "sleep 0.2; echo done"}}}},
+          {"flood",
+           {{"command", {"/bin/sh", "-c", "head -c 50000000 /dev/zero"}},
+            {"max_output_bytes", 1024}}},
+          {"exit3", {{"command", {"/bin/sh", "-c", "echo broken >&2; exit 3"}}}},
+          {"quick", {{"command", {"/bin/sh", "-c", "echo $$"}}}}}}};
+    std::ofstream(path_) << cfg.dump();
+  }
+  ~exec_config() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+bool any_process_with(const std::string& marker) {
+  DIR* proc = opendir("/proc");
+  bool found = false;
+  while (dirent* e = readdir(proc)) {
+    if (std::atoi(e->d_name) <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(marker) != std::string::npos) found = true;
+  }
+  closedir(proc);
+  return found;
+}
+
+int open_fds(pid_t pid) {
+  int n = 0;
+  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  while (readdir(d) != nullptr) ++n;
+  closedir(d);
+  return n;
+}
+
+long peak_rss_kb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+class ExecOverHttp : public ::testing::Test {
+ protected:
+  exec_config config_;
+};
+
+TEST_F(ExecOverHttp, RunsAConfiguredCommandWithThePayloadOnStdin) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"cat","payload":{"n":[1,2,3]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["result"],
+            (json{{"exit_code", 0}, {"stdout", {{"n", {1, 2, 3}}}}, {"stderr", ""}}));
+  bool listed = false;
+  const json types = c.get("/v1/job-types").json();
+  for (const auto& t : types["job_types"]) listed |= t["name"] == "cat" && t["kind"] == "exec";
+  EXPECT_TRUE(listed);
+}
+
+TEST_F(ExecOverHttp, DeadlineKillsTheWholeProcessTreeEvenWhenItIgnoresSigterm) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"stubborn","timeout_ms":300})");
+  ASSERT_EQ(r.status, 504) << r.body;
+  EXPECT_EQ(r.json()["status"], "timed_out");
+  EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos)
+      << r.body;
+  // Terminal only once every process of the group is gone.
+  EXPECT_FALSE(any_process_with("987.6543"));
+}
+
+TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  const std::string id = submit_async(c, R"({"type":"stubborn"})");
+  while (!any_process_with("987.6543")) std::this_thread::yield();
+  EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + id).status, 202);
+  const json done = wait_terminal(c, id);
+  EXPECT_EQ(done["status"], "cancelled");
+  EXPECT_FALSE(any_process_with("987.6543"));
+}
+
+TEST_F(ExecOverHttp, TwoMegabytesToAChildThatNeverReadsStdinDoNotDeadlock) {
+  jobd_process server(
+      {"--config", config_.path(), "--workers", "2", "--max-body-bytes", "4000000"});
+  http_client c(server.port());
+  const std::string big =
+      R"({"type":"ignore-stdin","payload":")" + std::string(2'000'000, 'x') + "\"}";
+  const auto r = c.post("/v1/jobs?wait=true", big);
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  EXPECT_EQ(r.json()["result"]["stdout"], "done\n");
+  EXPECT_EQ(c.get("/healthz").status, 200);  // no SIGPIPE took the server down
+}
+
+TEST_F(ExecOverHttp, FiftyMegabytesAgainstAOneKilobyteCapFailAndTheServerStaysSmall) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"flood"})");
+  ASSERT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "output_too_large");
+  EXPECT_LT(peak_rss_kb(server.pid()), 64 * 1024);  // 50 MB went by; a few MB stayed
+}
+
+TEST_F(ExecOverHttp, NonZeroExitFailsKeepingTheExitCodeAndStderr) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"exit3"})");
+  ASSERT_EQ(r.status, 500);
+  EXPECT_EQ(r.json()["error"]["code"], "nonzero_exit");
+  EXPECT_EQ(r.json()["error"]["exit_code"], 3);
+  EXPECT_EQ(r.json()["error"]["stderr"], "broken\n");
+}
+
+TEST_F(ExecOverHttp, AHundredConcurrentExecJobsLeaveNoDescriptorBehind) {
+  jobd_process server({"--config", config_.path(), "--workers", "8", "--queue-capacity", "200"});
+  http_client c(server.port());
+  ASSERT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"quick"})").status, 200);  // warm up
+  const int before = open_fds(server.pid());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back(submit_async(c, R"({"type":"quick"})"));
+  for (const auto& id : ids) EXPECT_EQ(wait_terminal(c, id)["status"], "succeeded");
+  EXPECT_EQ(open_fds(server.pid()), before);
+}
+
+TEST(ExampleConfig, IsValid) {
+  jobd_process check(
+      {"--config", std::string(JOBD_SOURCE_DIR) + "/examples/jobd.json", "--check-config"}, {},
+      false);
+  EXPECT_EQ(check.wait_exit(), 0) << check.full_output();
+}
+
+}  // namespace
+}  // namespace jobd::testing

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -33,21 +34,25 @@ class jobd_process {
       args.insert(args.begin(), {"--listen", "127.0.0.1:0"});
     }
     if (expect_listen) args.insert(args.begin(), {"--access-log", "false"});
+    // Only what the test gives (the runner's own JOBD_* variables must not leak in), plus the
+    // sanitizer settings, so that a sanitizer build of jobd reports as the tests do.
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
+      if (const char* v = std::getenv(name)) env.push_back(std::string(name) + "=" + v);
+    }
+    // Everything the child needs is built before fork: after it, only async-signal-safe calls.
+    std::string bin = JOBD_BINARY;
+    std::vector<char*> argv{bin.data()};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], STDERR_FILENO);
       dup2(fds[1], STDOUT_FILENO);
-      std::vector<char*> argv;
-      std::string bin = JOBD_BINARY;
-      argv.push_back(bin.data());
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      // Only what the test gives: the runner's own JOBD_* variables must not leak in.
-      std::vector<char*> envp;
-      for (auto& e : env) envp.push_back(e.data());
-      envp.push_back(nullptr);
       execve(bin.c_str(), argv.data(), envp.data());
       _exit(127);
     }
@@ -78,6 +83,12 @@ class jobd_process {
     reaper_.join();
     reader_.join();
     close(out_fd_);
+    const std::string all = log_locked();
+    for (const char* report : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                               "ERROR: LeakSanitizer", "runtime error:"}) {
+      if (all.find(report) != std::string::npos)
+        ADD_FAILURE() << "jobd reported a sanitizer finding:\n" << all;
+    }
   }
 
   jobd_process(const jobd_process&) = delete;

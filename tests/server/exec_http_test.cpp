@@ -154,11 +154,21 @@ TEST_F(ExecOverHttp, AHundredConcurrentExecJobsLeaveNoDescriptorBehind) {
   EXPECT_EQ(open_fds(server.pid()), before);
 }
 
-TEST(ExampleConfig, IsValid) {
-  jobd_process check(
-      {"--config", std::string(JOBD_SOURCE_DIR) + "/examples/jobd.json", "--check-config"}, {},
-      false);
+TEST(ExampleConfig, IsValidAndItsExecTypesWork) {
+  const std::string example = std::string(JOBD_SOURCE_DIR) + "/examples/jobd.json";
+  jobd_process check({"--config", example, "--check-config"}, {}, false);
   EXPECT_EQ(check.wait_exit(), 0) << check.full_output();
+
+  jobd_process server({"--config", example, "--listen", "127.0.0.1:0"});
+  http_client c(server.port());
+  auto r = c.post("/v1/jobs?wait=true",
+                  R"({"type":"json-summary","payload":{"items":[{"price":3},{"price":4}]}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["result"]["stdout"], (json{{"items", 2}, {"total", 7}}));
+  r = c.post("/v1/jobs?wait=true", R"({"type":"wordcount","payload":"three little words"})");
+  EXPECT_EQ(r.json()["result"]["stdout"], "3\n");
+  r = c.post("/v1/jobs?wait=true", R"({"type":"checksum","payload":"abc"})");
+  EXPECT_EQ(r.json()["result"]["stdout"].get<std::string>().substr(0, 16), "ba7816bf8f01cfea");
 }
 
 }  // namespace

@@ -11,7 +11,7 @@ help:
 	@echo "make test       build (warnings as errors) and run the whole test suite"
 	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
-	@echo "make bench      build and run the pool microbenchmarks"
+	@echo "make bench      build Release; HTTP benchmarks against nginx (wrk), pool microbenchmarks"
 	@echo "make format     clang-format the sources"
 
 deps:
@@ -49,6 +49,7 @@ bench:
 	@scripts/install-deps bench
 	$(MAKE) --no-print-directory build-bench
 	bench/run-pool-bench build/bench
+	bench/run-http-bench build/bench
 
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
 format:

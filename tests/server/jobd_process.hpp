@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +52,8 @@ class jobd_process {
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     pid_ = fork();
     if (pid_ == 0) {
+      // A test run that is killed must not leave its servers behind.
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
       dup2(fds[1], STDERR_FILENO);
       dup2(fds[1], STDOUT_FILENO);
       execve(bin.c_str(), argv.data(), envp.data());

@@ -1,0 +1,81 @@
+-- wrk script: a mix of high- and normal-priority jobs, with each lane's waits reported apart.
+--
+--   HIGH_SHARE=0.1 JOB_TYPE=sleep JOB_PAYLOAD='{"ms":10}' \
+--     wrk -t1 -c64 -d10s -s bench/wrk/mixed.lua http://127.0.0.1:8080
+--
+-- Every request is synchronous (wait=true). wrk cannot tell which request a response answers
+-- when a thread drives many connections, so the per-lane figures come from the job objects
+-- jobd returns: "queue_ms" (submission to start) and "queue_ms + run_ms" (submission to end).
+-- Last line: WRK_LANES {"high":{"n":..,"queue_p50_ms":..,"queue_p99_ms":..,"total_p99_ms":..},
+--                       "normal":{...},"status":{"200":..,"503":..}}
+
+local share = tonumber(os.getenv("HIGH_SHARE") or "0.1")
+local job_type = os.getenv("JOB_TYPE") or "noop"
+local payload = os.getenv("JOB_PAYLOAD") or "null"
+local headers = { ["Content-Type"] = "application/json" }
+
+local function body(priority)
+  return string.format('{"type":"%s","payload":%s,"priority":"%s"}', job_type, payload, priority)
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  queue = { high = {}, normal = {} }
+  total = { high = {}, normal = {} }
+  statuses = {}
+  math.randomseed(os.time() + math.random(1, 1000000))
+end
+
+function request()
+  local lane = math.random() < share and "high" or "normal"
+  return wrk.format("POST", "/v1/jobs?wait=true", headers, body(lane))
+end
+
+function response(status, hdrs, resp)
+  statuses[status] = (statuses[status] or 0) + 1
+  local lane = resp:match('"priority":"(%a+)"')
+  local q = tonumber(resp:match('"queue_ms":([%d%.e%-]+)'))
+  local r = tonumber(resp:match('"run_ms":([%d%.e%-]+)')) or 0
+  if lane and q and queue[lane] then
+    local qs, ts = queue[lane], total[lane]
+    qs[#qs + 1] = q
+    ts[#ts + 1] = q + r
+  end
+end
+
+local function percentile(sorted, p)
+  if #sorted == 0 then return 0 end
+  return sorted[math.max(1, math.ceil(p * #sorted))]
+end
+
+function done(summary, latency, requests)
+  local q = { high = {}, normal = {} }
+  local t = { high = {}, normal = {} }
+  local counts = {}
+  for _, th in ipairs(threads) do
+    for lane, values in pairs(th:get("queue")) do
+      for _, v in ipairs(values) do table.insert(q[lane], v) end
+    end
+    for lane, values in pairs(th:get("total")) do
+      for _, v in ipairs(values) do table.insert(t[lane], v) end
+    end
+    for code, n in pairs(th:get("statuses")) do counts[code] = (counts[code] or 0) + n end
+  end
+  local out = {}
+  for _, lane in ipairs({ "high", "normal" }) do
+    table.sort(q[lane])
+    table.sort(t[lane])
+    table.insert(out, string.format(
+      '"%s":{"n":%d,"queue_p50_ms":%.3f,"queue_p99_ms":%.3f,"total_p99_ms":%.3f}', lane, #q[lane],
+      percentile(q[lane], 0.5), percentile(q[lane], 0.99), percentile(t[lane], 0.99)))
+  end
+  local parts = {}
+  for code, n in pairs(counts) do table.insert(parts, string.format('"%d":%d', code, n)) end
+  table.sort(parts)
+  io.write("WRK_LANES {" .. table.concat(out, ",") .. ',"status":{' .. table.concat(parts, ",") .. "}}\n")
+end

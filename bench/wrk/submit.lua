@@ -1,0 +1,57 @@
+-- wrk script: submits jobs to jobd and prints one machine-readable summary line.
+--
+--   JOB_TYPE=sleep JOB_PAYLOAD='{"ms":10}' JOB_PRIORITY=normal JOB_WAIT=true \
+--     wrk -t1 -c64 -d10s -s bench/wrk/submit.lua http://127.0.0.1:8080
+--
+-- Environment (all optional): JOB_TYPE (noop), JOB_PAYLOAD (a JSON value, null),
+-- JOB_PRIORITY (normal), JOB_WAIT (true: sync; false: async; or seconds), JOB_TIMEOUT_MS.
+-- The last line printed is: WRK_SUMMARY {"requests_per_sec":..., "p50_ms":..., "p90_ms":...,
+-- "p99_ms":..., "requests":..., "socket_errors":..., "status":{"200":...,"503":...}}
+
+local job_type = os.getenv("JOB_TYPE") or "noop"
+local payload = os.getenv("JOB_PAYLOAD") or "null"
+local priority = os.getenv("JOB_PRIORITY") or "normal"
+local wait = os.getenv("JOB_WAIT") or "true"
+local timeout = os.getenv("JOB_TIMEOUT_MS")
+
+wrk.method = "POST"
+wrk.path = "/v1/jobs?wait=" .. wait
+wrk.headers["Content-Type"] = "application/json"
+local body = string.format('{"type":"%s","payload":%s,"priority":"%s"', job_type, payload, priority)
+if timeout then body = body .. string.format(',"timeout_ms":%s', timeout) end
+wrk.body = body .. "}"
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  statuses = {}
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local counts = {}
+  for _, t in ipairs(threads) do
+    for code, n in pairs(t:get("statuses")) do
+      counts[code] = (counts[code] or 0) + n
+    end
+  end
+  local parts = {}
+  for code, n in pairs(counts) do
+    table.insert(parts, string.format('"%d":%d', code, n))
+  end
+  table.sort(parts)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_SUMMARY {"requests_per_sec":%.1f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,' ..
+    '"requests":%d,"socket_errors":%d,"status":{%s}}\n',
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    summary.requests, e.connect + e.read + e.write + e.timeout, table.concat(parts, ",")))
+end

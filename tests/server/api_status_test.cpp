@@ -236,8 +236,9 @@ TEST_F(ApiStatus, ListingFiltersByStatusNewestFirstAndBoundsTheLimit) {
   ASSERT_EQ(jobs.size(), 2u);
   EXPECT_EQ(jobs[0]["id"], b);
   EXPECT_EQ(jobs[1]["id"], a);
-  for (const auto& j : c.get("/v1/jobs?status=failed").json()["jobs"])
-    EXPECT_EQ(j["status"], "failed");
+  const json failed =
+      c.get("/v1/jobs?status=failed").json();  // a named value: the loop reads into it
+  for (const auto& j : failed["jobs"]) EXPECT_EQ(j["status"], "failed");
   expect_error(c.get("/v1/jobs?limit=0"), 400, "invalid_field", "limit");
   expect_error(c.get("/v1/jobs?limit=1001"), 400, "invalid_field", "limit");
   expect_error(c.get("/v1/jobs?status=done"), 400, "invalid_field", "status");

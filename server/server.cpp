@@ -74,8 +74,9 @@ class server_impl final : public timer_service {
 
   int run() {
     const auto ep = listener_->local_endpoint();
-    const std::string shown =
-        ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+    // fmt rather than operator+: g++ 12 at -O3 reports a false -Wrestrict on "[" + str + "]".
+    const std::string shown = ep.address().is_v6() ? fmt::format("[{}]", ep.address().to_string())
+                                                   : ep.address().to_string();
     spdlog::info(
         "listening on {}:{} (workers {}..{}, {} reserved for high; queues normal {} high {}; "
         "io threads {})",

@@ -17,6 +17,8 @@ help:
 deps:
 	@scripts/install-deps build
 
+# Precious: without it make treats build.ninja as an intermediate file and deletes it afterwards.
+.PRECIOUS: build/%/build.ninja
 build/%/build.ninja:
 	cmake --preset $*
 
@@ -30,7 +32,7 @@ CONFIG ?= examples/jobd.json
 run: build
 	./build/release/server/jobd --config $(CONFIG)
 
-test: 
+test:
 	@scripts/install-deps test
 	$(MAKE) --no-print-directory build-debug
 	ctest --preset debug $(CTEST_ARGS)

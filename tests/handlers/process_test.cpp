@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/proc.hpp"
+
 namespace jobd::handlers {
 namespace {
 
@@ -32,29 +34,9 @@ process_spec shell(const std::string& script) {
   return s;
 }
 
-// Processes whose command line contains `marker`, found by scanning /proc.
-std::vector<pid_t> processes_with(const std::string& marker) {
-  std::vector<pid_t> found;
-  DIR* proc = opendir("/proc");
-  while (dirent* e = readdir(proc)) {
-    const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    if (cmdline.find(marker) != std::string::npos) found.push_back(pid);
-  }
-  closedir(proc);
-  return found;
-}
-
-long peak_rss_kb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
-  }
-  return -1;
-}
+using jobd::testing::open_fds;
+using jobd::testing::peak_rss_kb;
+using jobd::testing::processes_with;
 
 TEST(Process, CollectsStdoutStderrAndTheExitCode) {
   const auto r = run_process(shell("cat; echo oops >&2; exit 3"), "hello", {});
@@ -171,16 +153,9 @@ TEST(Process, AProgramThatCannotStartIsASpawnError) {
 }
 
 TEST(Process, LeavesNoDescriptorAndNoZombieBehind) {
-  auto count_fds = [] {
-    int n = 0;
-    DIR* d = opendir("/proc/self/fd");
-    while (readdir(d) != nullptr) ++n;
-    closedir(d);
-    return n;
-  };
-  const int before = count_fds();
+  const int before = open_fds();
   for (int i = 0; i < 20; ++i) (void)run_process(shell("echo $$"), "in", {});
-  EXPECT_EQ(count_fds(), before);
+  EXPECT_EQ(open_fds(), before);
   EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // no child left, not even a zombie
   EXPECT_EQ(errno, ECHILD);
 }

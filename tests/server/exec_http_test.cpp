@@ -6,6 +6,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/proc.hpp"
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
 
@@ -43,32 +44,7 @@ class exec_config {
 };
 
 bool any_process_with(const std::string& marker) {
-  DIR* proc = opendir("/proc");
-  bool found = false;
-  while (dirent* e = readdir(proc)) {
-    if (std::atoi(e->d_name) <= 0) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
-    if (cmdline.find(marker) != std::string::npos) found = true;
-  }
-  closedir(proc);
-  return found;
-}
-
-int open_fds(pid_t pid) {
-  int n = 0;
-  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  while (readdir(d) != nullptr) ++n;
-  closedir(d);
-  return n;
-}
-
-long peak_rss_kb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
-  }
-  return -1;
+  return !processes_with(marker).empty();
 }
 
 class ExecOverHttp : public ::testing::Test {

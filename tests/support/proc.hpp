@@ -1,0 +1,49 @@
+#pragma once
+
+// What /proc says about processes, for tests that check nothing outlives a job.
+
+#include <dirent.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace jobd::testing {
+
+// Processes whose command line contains `marker`.
+inline std::vector<pid_t> processes_with(const std::string& marker) {
+  std::vector<pid_t> found;
+  DIR* proc = opendir("/proc");
+  while (dirent* e = readdir(proc)) {
+    const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find(marker) != std::string::npos) found.push_back(pid);
+  }
+  closedir(proc);
+  return found;
+}
+
+// Entries of /proc/PID/fd (for the calling process, one of them is the listing itself).
+inline int open_fds(pid_t pid = getpid()) {
+  int n = 0;
+  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  while (readdir(d) != nullptr) ++n;
+  closedir(d);
+  return n;
+}
+
+// Peak resident set (VmHWM) in KiB, or -1.
+inline long peak_rss_kb(pid_t pid = getpid()) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+}  // namespace jobd::testing

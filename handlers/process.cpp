@@ -83,14 +83,6 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   return out;
 }
 
-bool group_alive(pid_t pgid) {
-  // Reap the ones that are ours (the command itself; orphans too when jobd is PID 1 or a
-  // subreaper), or kill(…, 0) would keep seeing their zombies.
-  while (waitpid(-pgid, nullptr, WNOHANG) > 0) {
-  }
-  return kill(-pgid, 0) == 0 || errno != ESRCH;
-}
-
 class runner {
  public:
   runner(const process_spec& spec, std::string_view input, std::stop_token stop)
@@ -167,9 +159,20 @@ class runner {
     }
   }
 
+  // Reaps whatever of the group has died and is ours (the command itself; orphans too, since jobd
+  // is their subreaper), recording the command's status whichever call reaps it; then tells
+  // whether any process of the group is left.
+  bool group_alive() {
+    int status = 0;
+    for (pid_t p; (p = waitpid(-pgid_, &status, WNOHANG)) > 0;) {
+      if (p == pid_) record(status);
+    }
+    return kill(-pgid_, 0) == 0 || errno != ESRCH;
+  }
+
   bool finished() {
     if (!reaped_) return false;
-    if (group_alive(pgid_)) {
+    if (group_alive()) {
       // The command has exited but left processes behind: they end with it.
       if (terminate_started_ == clock::time_point{}) terminate(SIGTERM);
       return false;
@@ -212,7 +215,7 @@ class runner {
     if (ready(err_i)) drain(err_);
     if (ready(pid_i)) reap();
     if (terminate_started_ != clock::time_point{} && result_.terminated_with == SIGTERM &&
-        clock::now() - terminate_started_ >= spec_.kill_grace && group_alive(pgid_)) {
+        clock::now() - terminate_started_ >= spec_.kill_grace && group_alive()) {
       terminate(SIGKILL);
     }
   }
@@ -284,9 +287,13 @@ class runner {
     }
   }
 
+  // The command may have left its group (setsid), so it is also waited for by its own pid.
   void reap() {
     int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return;
+    if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) record(status);
+  }
+
+  void record(int status) {
     reaped_ = true;
     if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) result_.signal = WTERMSIG(status);

@@ -1,6 +1,5 @@
 #include "config/settings.hpp"
 
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,7 +10,6 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 namespace jobd::config {
 namespace {
@@ -494,15 +492,6 @@ std::string describe(const settings& s) {
     j["job_types"] = std::move(types);
   }
   return j.dump(2);
-}
-
-std::size_t available_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    return static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 }  // namespace jobd::config

@@ -92,7 +92,4 @@ std::string settings_help();
 // The effective settings as a JSON object text, keyed like the config file.
 std::string describe(const settings& s);
 
-// The CPUs this process may run on (its affinity mask).
-std::size_t available_cpus();
-
 }  // namespace jobd::config

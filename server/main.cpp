@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "config/cpu_budget.hpp"
 #include "config/settings.hpp"
 #include "handlers/exec.hpp"
 #include "handlers/process.hpp"
@@ -29,9 +30,10 @@ std::vector<std::string> environment() {
 int main(int argc, char** argv) {
   using jobd::config::command;
   command cmd;
+  const jobd::config::cpu_budget cpus = jobd::config::detect_cpu_budget();
   try {
     cmd = jobd::config::load(std::vector<std::string>(argv + 1, argv + argc), environment(),
-                             jobd::config::available_cpus());
+                             cpus.cpus);
   } catch (const jobd::config::config_error& e) {
     std::fprintf(stderr, "jobd: invalid configuration: %s\n", e.what());
     return 2;
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   jobd::handlers::adopt_orphans();
   jobd::server::setup_logging(cmd.values);
+  spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);
   try {
     jobd::server::server srv(cmd.values, types);
     return srv.run();

@@ -374,6 +374,15 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
       cmd.what = command::action::check_config;
       continue;
     }
+    if (arg == "--probe" || arg.starts_with("--probe=")) {
+      cmd.what = command::action::probe;
+      cmd.probe_target = std::string(value_of(arg, args, i, "--probe"));
+      if (!cmd.probe_target.starts_with("/") && !cmd.probe_target.starts_with("http://")) {
+        throw config_error("--probe \"" + cmd.probe_target +
+                           "\": allowed: a path such as /healthz, or an http:// URL");
+      }
+      continue;
+    }
     if (!arg.starts_with("--")) {
       throw config_error("unexpected argument \"" + std::string(arg) + "\" (jobd --help)");
     }
@@ -432,8 +441,8 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
 
 std::string settings_help() {
   std::ostringstream out;
-  out << "usage: jobd [--config FILE] [--SETTING VALUE]... [--check-config] [--help] "
-         "[--version]\n\n"
+  out << "usage: jobd [--config FILE] [--SETTING VALUE]... [--check-config | --probe TARGET]\n"
+         "            [--help] [--version]\n\n"
          "Each setting is a flag, an environment variable and a config-file key; precedence:\n"
          "flag > environment > config file > default. --config FILE (or JOBD_CONFIG) names a\n"
          "JSON file whose top-level object holds settings by key.\n\n";
@@ -441,7 +450,10 @@ std::string settings_help() {
     out << "  " << flag_of(o.key) << "  (" << env_of(o.key) << ", \"" << o.key << "\")\n      "
         << o.help << "\n";
   }
-  out << "  --check-config\n      validate the settings, print them and exit\n";
+  out << "  --check-config\n      validate the settings, print them and exit\n"
+         "  --probe /PATH | --probe http://HOST:PORT/PATH\n"
+         "      GET the path (at the listen address, or the URL), exit 0 on a 2xx answer, else 1;\n"
+         "      a health check that needs no curl; it waits at most read_timeout_ms\n";
   return out.str();
 }
 

@@ -76,9 +76,12 @@ class config_error : public std::runtime_error {
 
 // What the command line asked for besides settings.
 struct command {
-  enum class action : std::uint8_t { run, help, version, check_config };
+  enum class action : std::uint8_t { run, help, version, check_config, probe };
   action what = action::run;
   settings values;
+  // For action::probe: an http:// URL, or a path such as /healthz asked of `values`' listen
+  // address (so a container's health check follows JOBD_LISTEN).
+  std::string probe_target;
 };
 
 // Parses argv (flags), the environment and the config file (--config FILE, or JOBD_CONFIG), in

@@ -11,6 +11,7 @@
 #include "handlers/process.hpp"
 #include "handlers/registry.hpp"
 #include "server/logging.hpp"
+#include "server/probe.hpp"
 #include "server/server.hpp"
 
 extern char** environ;
@@ -56,6 +57,13 @@ int main(int argc, char** argv) {
     case command::action::check_config:
       std::cout << jobd::config::describe(cmd.values) << "\nconfiguration OK\n";
       return 0;
+    case command::action::probe: {
+      const auto outcome =
+          jobd::server::probe(cmd.probe_target, cmd.values, cmd.values.read_timeout);
+      (outcome.healthy ? std::cout : std::cerr)
+          << "jobd --probe " << cmd.probe_target << ": " << outcome.detail << "\n";
+      return outcome.healthy ? 0 : 1;
+    }
     case command::action::run:
       break;
   }

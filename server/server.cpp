@@ -125,11 +125,11 @@ class server_impl final : public timer_service {
         std::_Exit(1);
       }
       shutting_down_ = true;
-      spdlog::info("signal {}: draining (up to {} ms), then stopping", signo,
-                   settings_.drain_timeout.count());
       // Refuse new jobs before anything else, so that nothing is accepted after the signal.
       pool_.stop_accepting();
       app_.begin_shutdown();
+      spdlog::info("signal {}: draining (up to {} ms), then stopping", signo,
+                   settings_.drain_timeout.count());
       wait_for_signal();
       // drain() blocks until every job is terminal: it must not hold an I/O thread, which the
       // waiting clients' answers need.

@@ -4,7 +4,8 @@
 SHELL := /bin/bash
 CTEST_ARGS ?=
 
-.PHONY: help deps run build test test-asan test-tsan bench format format-check clean
+.PHONY: help deps run build test test-asan test-tsan bench image container-test format \
+        format-check clean
 
 help:
 	@echo "make run        build Release and start jobd on 127.0.0.1:8080 (examples/jobd.json)"
@@ -12,6 +13,8 @@ help:
 	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
 	@echo "make bench      build Release; HTTP benchmarks against nginx (wrk), pool microbenchmarks"
+	@echo "make image      build the container image jobd:latest (docker, or podman)"
+	@echo "make container-test  build the image, run it, check it end to end, remove it all"
 	@echo "make format     clang-format the sources"
 
 deps:
@@ -52,6 +55,15 @@ bench:
 	$(MAKE) --no-print-directory build-bench
 	bench/run-pool-bench build/bench
 	bench/run-http-bench build/bench
+
+IMAGE ?= jobd:latest
+image:
+	@scripts/install-deps container
+	docker/build-image $(IMAGE)
+
+container-test:
+	@scripts/install-deps container
+	docker/container-test $(IMAGE)
 
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
 format:

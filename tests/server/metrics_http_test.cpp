@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 
+#include "../support/command.hpp"
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
 
@@ -71,15 +72,9 @@ TEST(MetricsOverHttp, PromtoolAcceptsTheOutput) {
   (void)c.get("/nope");
   const std::string path = ::testing::TempDir() + "jobd-metrics.txt";
   std::ofstream(path) << c.get("/metrics").body;
-  const std::string cmd = "promtool check metrics < " + path + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  const int status = pclose(p);
-  EXPECT_EQ(status, 0) << "promtool check metrics failed:\n" << out;
-  EXPECT_EQ(out, "") << out;
+  const command_result r = run_command("promtool check metrics < " + path);
+  EXPECT_EQ(r.status, 0) << "promtool check metrics failed:\n" << r.output;
+  EXPECT_EQ(r.output, "") << r.output;
   std::remove(path.c_str());
 }
 

@@ -1,0 +1,67 @@
+// The deployment files in docker/ against the real server: every metric the Grafana dashboard
+// queries is one jobd exports, the dashboard covers the pool's state, and Prometheus accepts
+// its configuration.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "../support/command.hpp"
+#include "jobd_process.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using nlohmann::json;
+
+const std::string docker_dir = std::string(JOBD_SOURCE_DIR) + "/docker";
+
+// The metric families the dashboard's queries name (histogram series map to their family).
+std::set<std::string> dashboard_metrics() {
+  std::ifstream in(docker_dir + "/grafana/dashboards/jobd.json");
+  const json dashboard = json::parse(in);
+  std::set<std::string> names;
+  const std::regex metric(R"(\b(jobd_[a-z_]+?)(_bucket|_sum|_count)?\b)");
+  for (const json& panel : dashboard.at("panels")) {
+    for (const json& target : panel.at("targets")) {
+      const std::string expr = target.at("expr");
+      for (std::sregex_iterator m(expr.begin(), expr.end(), metric), end; m != end; ++m) {
+        names.insert((*m)[1]);
+      }
+    }
+  }
+  return names;
+}
+
+TEST(DeployAssets, DashboardQueriesOnlyMetricsJobdExports) {
+  jobd_process server({"--workers", "2"});
+  http_client c(server.port());
+  ASSERT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop"})").status, 200);
+  const std::string page = c.get("/metrics").body;
+  const std::set<std::string> used = dashboard_metrics();
+  ASSERT_FALSE(used.empty());
+  for (const std::string& name : used) {
+    EXPECT_NE(page.find("# TYPE " + name + " "), std::string::npos)
+        << "the dashboard queries " << name << ", which /metrics does not export";
+  }
+}
+
+TEST(DeployAssets, DashboardShowsThePoolState) {
+  const std::set<std::string> used = dashboard_metrics();
+  for (const char* name :
+       {"jobd_queue_depth", "jobd_queue_oldest_wait_seconds", "jobd_workers",
+        "jobd_job_queue_wait_seconds", "jobd_job_run_seconds", "jobd_jobs_rejected_total"}) {
+    EXPECT_TRUE(used.contains(name)) << "no panel shows " << name;
+  }
+}
+
+TEST(DeployAssets, PrometheusAcceptsItsConfiguration) {
+  const command_result r = run_command("promtool check config " + docker_dir + "/prometheus.yml");
+  EXPECT_EQ(r.status, 0) << r.output;
+}
+
+}  // namespace
+}  // namespace jobd::testing

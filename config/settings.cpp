@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "config/auth_tokens.hpp"
+
 namespace jobd::config {
 namespace {
 
@@ -133,6 +135,15 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) { s.kill_grace = parse_ms(v, 0, 600'000); }},
       {"stderr_tail_bytes", "how much of the end of an exec job's stderr is kept [4096]",
        [](settings& s, std::string_view v) { s.stderr_tail_bytes = parse_size(v, 0, 1 << 20); }},
+      {"auth_token_file",
+       "bearer tokens, one a line, that the /v1 routes then require (401 without) [none]",
+       [](settings& s, std::string_view v) { s.auth_token_file = std::string(v); }},
+      {"auth_healthz", "with auth_token_file, /healthz requires a token too [false]",
+       [](settings& s, std::string_view v) { s.auth_healthz = parse_bool(v); }},
+      {"auth_readyz", "with auth_token_file, /readyz requires a token too [false]",
+       [](settings& s, std::string_view v) { s.auth_readyz = parse_bool(v); }},
+      {"auth_metrics", "with auth_token_file, /metrics requires a token too [false]",
+       [](settings& s, std::string_view v) { s.auth_metrics = parse_bool(v); }},
       {"log_level", "trace, debug, info, warn, error, critical or off [info]",
        [](settings& s, std::string_view v) {
          static constexpr std::array<std::string_view, 7> levels = {
@@ -340,6 +351,11 @@ void resolve_and_validate(settings& s, std::size_t cpus) {
            ": must not exceed max_timeout_ms (" + std::to_string(s.max_timeout.count()) + ")");
     }
   }
+  if (!s.auth_token_file.empty()) {
+    s.auth_tokens = read_auth_tokens(s.auth_token_file);
+  } else if (s.auth_healthz || s.auth_readyz || s.auth_metrics) {
+    fail("auth_healthz, auth_readyz and auth_metrics need auth_token_file");
+  }
   if (s.default_timeout > s.max_timeout) {
     fail("default_timeout_ms = " + std::to_string(s.default_timeout.count()) +
          ": must not exceed max_timeout_ms (" + std::to_string(s.max_timeout.count()) + ")");
@@ -485,6 +501,11 @@ std::string describe(const settings& s) {
       {"access_log", s.access_log},
       {"kill_grace_ms", s.kill_grace.count()},
       {"stderr_tail_bytes", s.stderr_tail_bytes},
+      // The file only: the tokens are secrets and never shown.
+      {"auth_token_file", s.auth_token_file},
+      {"auth_healthz", s.auth_healthz},
+      {"auth_readyz", s.auth_readyz},
+      {"auth_metrics", s.auth_metrics},
   };
   if (!s.exec_types.empty()) {
     json types = json::object();

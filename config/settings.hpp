@@ -61,6 +61,12 @@ struct settings {
   std::vector<exec_type> exec_types;
   std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group
   std::size_t stderr_tail_bytes = 4096;         // the end of stderr kept in a job's result
+  // Authentication: with a token file, the /v1 routes need "Authorization: Bearer TOKEN".
+  std::string auth_token_file;           // empty: no authentication
+  std::vector<std::string> auth_tokens;  // read from auth_token_file when the settings load
+  bool auth_healthz = false;             // /healthz, /readyz and /metrics stay open unless set
+  bool auth_readyz = false;
+  bool auth_metrics = false;
   // Logging.
   std::string log_level = "info";
   log_format log_format_ = log_format::text;

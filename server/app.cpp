@@ -64,6 +64,20 @@ struct pending_answer {
   bool claim() { return !answered.exchange(true); }
 };
 
+// The metrics label of a path: one of a fixed set, never the raw path.
+std::string_view route_label(std::string_view path) {
+  constexpr std::string_view jobs_prefix = "/v1/jobs/";
+  for (std::string_view r :
+       {"/v1/jobs", "/v1/job-types", "/v1/pool", "/metrics", "/healthz", "/readyz"}) {
+    if (path == r) return r;
+  }
+  if (path.starts_with(jobs_prefix) && path.size() > jobs_prefix.size() &&
+      path.find('/', jobs_prefix.size()) == std::string_view::npos) {
+    return "/v1/jobs/{id}";
+  }
+  return "other";
+}
+
 }  // namespace
 
 http_response error_response(unsigned status, std::string_view code, std::string_view message) {
@@ -77,7 +91,16 @@ app::app(const config::settings& settings, const handlers::registry& types, pool
       pool_(pool),
       store_(store),
       metrics_(metrics),
-      timers_(timers) {}
+      timers_(timers),
+      auth_(settings.auth_tokens) {}
+
+bool app::needs_token(std::string_view path) const {
+  if (!auth_.enabled()) return false;
+  if (path == "/healthz") return settings_.auth_healthz;
+  if (path == "/readyz") return settings_.auth_readyz;
+  if (path == "/metrics") return settings_.auth_metrics;
+  return path == "/v1" || path.starts_with("/v1/");
+}
 
 void app::handle(http_request req, responder respond) {
   try {
@@ -97,15 +120,27 @@ void app::route(http_request& req, const responder& respond) {
   const std::string_view query = qmark == std::string_view::npos ? "" : target.substr(qmark + 1);
   const std::string_view m = req.method;
 
+  if (needs_token(path) && !auth_.accepts(req.authorization)) {
+    // RFC 6750: say which scheme is wanted, and that the token was wrong if one was sent.
+    http_response r = error_response(
+        401, "unauthorized",
+        req.authorization.empty() ? "this route needs an \"Authorization: Bearer TOKEN\" header"
+                                  : "the bearer token is not valid");
+    r.headers.emplace_back("WWW-Authenticate",
+                           req.authorization.empty()
+                               ? R"(Bearer realm="jobd")"
+                               : R"(Bearer realm="jobd", error="invalid_token")");
+    r.route = route_label(path);
+    return respond(std::move(r));
+  }
+
   if (path == "/v1/jobs") {
     if (m == "POST") return submit(req, query, respond);
     if (m == "GET") return list_jobs(query, respond);
     return respond(method_not_allowed("GET, POST", "/v1/jobs"));
   }
-  constexpr std::string_view jobs_prefix = "/v1/jobs/";
-  if (path.starts_with(jobs_prefix) && path.size() > jobs_prefix.size() &&
-      path.find('/', jobs_prefix.size()) == std::string_view::npos) {
-    const std::string_view id = path.substr(jobs_prefix.size());
+  if (route_label(path) == "/v1/jobs/{id}") {
+    const std::string_view id = path.substr(path.rfind('/') + 1);
     if (m == "GET") return get_job(id, query, respond);
     if (m == "DELETE") return cancel_job(id, respond);
     return respond(method_not_allowed("GET, DELETE", "/v1/jobs/{id}"));

@@ -12,6 +12,7 @@
 #include "config/settings.hpp"
 #include "handlers/registry.hpp"
 #include "pool/pool.hpp"
+#include "server/auth.hpp"
 #include "server/http_types.hpp"
 #include "server/job_store.hpp"
 #include "server/metrics.hpp"
@@ -30,6 +31,8 @@ class app {
 
  private:
   void route(http_request& req, const responder& respond);
+  // Whether `path` needs a bearer token under the settings.
+  bool needs_token(std::string_view path) const;
   void submit(const http_request& req, std::string_view query, const responder& respond);
   void get_job(std::string_view id, std::string_view query, const responder& respond);
   void cancel_job(std::string_view id, const responder& respond);
@@ -50,6 +53,7 @@ class app {
   job_store& store_;
   metrics& metrics_;
   timer_service& timers_;
+  const authenticator auth_;
   std::atomic<bool> draining_{false};
 };
 

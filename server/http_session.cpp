@@ -12,6 +12,10 @@ namespace net = boost::asio;
 
 namespace {
 
+// What the idle wait reads at once: a typical request whole, so that parsing it needs no
+// further read.
+constexpr std::size_t first_read_bytes = 4096;
+
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](unsigned char c) {
@@ -37,29 +41,34 @@ void http_session::run() {
 
 void http_session::do_read() {
   if (reading_ || read_closed_ || closed_ || slots_.size() >= ctx_.settings.pipeline_limit) return;
+  reading_ = true;
+  // A pipelined request already in the buffer has begun; otherwise the connection is idle
+  // until a first byte arrives. Beast's parser cannot tell that moment (it waits for a whole
+  // header block), so the idle wait is a plain read of its own: the read timeout must start at
+  // the first byte, or a client trickling its header would be bounded by the idle timeout only.
+  if (buffer_.size() > 0) return read_request();
+  stream_.expires_after(ctx_.settings.keepalive_timeout);
+  stream_.async_read_some(
+      buffer_.prepare(first_read_bytes),
+      beast::bind_front_handler(&http_session::on_first_bytes, shared_from_this()));
+}
+
+void http_session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  if (ec) return on_read(ec, 0);
+  read_request();
+}
+
+void http_session::read_request() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(ctx_.settings.max_header_bytes));
   parser_->body_limit(ctx_.settings.max_body_bytes);
-  reading_ = true;
-  // A pipelined request already in the buffer has begun; otherwise the connection is idle.
-  request_started_ = buffer_.size() > 0;
-  stream_.expires_after(request_started_ ? ctx_.settings.read_timeout
-                                         : ctx_.settings.keepalive_timeout);
-  http::async_read_some(stream_, buffer_, *parser_,
-                        beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  stream_.expires_after(ctx_.settings.read_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t bytes) {
-  if (!ec && !parser_->is_done()) {
-    if (!request_started_ && bytes > 0) {
-      // The first bytes of a request start its read timeout; the idle one no longer applies.
-      request_started_ = true;
-      stream_.expires_after(ctx_.settings.read_timeout);
-    }
-    http::async_read_some(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&http_session::on_read, shared_from_this()));
-    return;
-  }
+void http_session::on_read(beast::error_code ec, std::size_t) {
   reading_ = false;
   if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) {
     // The client is done (or silent too long): finish what was asked, then close.
@@ -107,7 +116,8 @@ void http_session::dispatch(request&& req) {
   s.method = std::string(req.method_string());
   s.target = std::string(req.target());
   s.start = std::chrono::steady_clock::now();
-  http_request r{s.method, s.target, std::move(req.body()), s.request_id};
+  http_request r{s.method, s.target, std::move(req.body()), s.request_id,
+                 std::string(req[http::field::authorization])};
   const std::uint64_t seq = s.seq;
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);

@@ -55,6 +55,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   };
 
   void do_read();
+  void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
+  void read_request();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void dispatch(request&& req);
   void fail_request(unsigned status, std::string_view code, std::string_view message);
@@ -71,8 +73,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::uint64_t next_seq_ = 0;
   std::shared_ptr<response> writing_;
   bool reading_ = false;
-  bool request_started_ = false;  // bytes of the current request have arrived
-  bool read_closed_ = false;      // no more requests will be read
+  bool read_closed_ = false;  // no more requests will be read
   bool closed_ = false;
   session_context& ctx_;
 };

@@ -16,6 +16,7 @@ struct http_request {
   std::string target;  // path and query, as sent
   std::string body;
   std::string request_id;
+  std::string authorization;  // the Authorization header, "" when absent
 };
 
 struct http_response {

@@ -43,13 +43,19 @@ void listener::do_accept() {
 void listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
-    // Out of descriptors (or a similar passing condition): pause instead of spinning on it.
-    spdlog::warn("accept failed: {}; retrying in 50 ms", ec.message());
+    // Out of descriptors (or a similar passing condition): pause instead of spinning on it, and
+    // log the episode once rather than every retry.
+    if (!accept_failing_) spdlog::warn("accept failed: {}; retrying every 50 ms", ec.message());
+    accept_failing_ = true;
     backoff_.expires_after(std::chrono::milliseconds(50));
     backoff_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
       if (!wait_ec) self->do_accept();
     });
     return;
+  }
+  if (accept_failing_) {
+    accept_failing_ = false;
+    spdlog::info("accepting connections again");
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);

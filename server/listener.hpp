@@ -28,6 +28,7 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
+  bool accept_failing_ = false;  // only touched on the acceptor's strand
   session_context& ctx_;
 };
 

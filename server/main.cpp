@@ -1,5 +1,6 @@
 // jobd: parse settings, set up logging, serve until a signal, drain, exit.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -24,6 +25,32 @@ std::vector<std::string> environment() {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   return env;
+}
+
+// Every connection holds a descriptor, and the usual soft limit (1024) would cap
+// max_connections far below its default; the hard limit is what the host allows.
+void raise_descriptor_limit(std::size_t max_connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) lim.rlim_cur = before;
+  }
+  if (lim.rlim_cur != before) {
+    spdlog::info("descriptors: soft limit raised from {} to {} (the hard limit)", before,
+                 lim.rlim_cur);
+  } else {
+    spdlog::info("descriptors: limit {}", lim.rlim_cur);
+  }
+  // Listener, pool, logs and a few per running exec job besides the connections.
+  constexpr rlim_t headroom = 64;
+  if (lim.rlim_cur < max_connections + headroom) {
+    spdlog::warn(
+        "descriptors: limit {} is below max_connections ({}) + {}: past it, new connections wait "
+        "in the kernel's backlog; raise the hard limit (ulimit -Hn) or lower max_connections",
+        lim.rlim_cur, max_connections, headroom);
+  }
 }
 
 }  // namespace
@@ -72,6 +99,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   jobd::handlers::adopt_orphans();
   jobd::server::setup_logging(cmd.values);
+  raise_descriptor_limit(cmd.values.max_connections);
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);
   try {
     jobd::server::server srv(cmd.values, types);

@@ -83,9 +83,21 @@ class server_impl final : public timer_service {
         shown, ep.port(), settings_.workers_min, settings_.workers_max,
         settings_.reserved_high_workers.value_or(0), settings_.queue_capacity,
         settings_.high_queue_capacity, settings_.io_threads);
-    if (settings_.listen_host != "127.0.0.1" && settings_.listen_host != "::1") {
-      spdlog::warn("listening on {}: jobd has no authentication; expose it only to trusted clients",
-                   settings_.listen_host);
+    if (!settings_.auth_tokens.empty()) {
+      std::string open;
+      for (const auto& [path, closed] : {std::pair{"/healthz", settings_.auth_healthz},
+                                         std::pair{"/readyz", settings_.auth_readyz},
+                                         std::pair{"/metrics", settings_.auth_metrics}}) {
+        if (!closed) open += open.empty() ? path : fmt::format(", {}", path);
+      }
+      spdlog::info("authentication: {} bearer token(s) from {}; open without a token: {}",
+                   settings_.auth_tokens.size(), settings_.auth_token_file,
+                   open.empty() ? "nothing" : open);
+    } else if (settings_.listen_host != "127.0.0.1" && settings_.listen_host != "::1") {
+      spdlog::warn(
+          "listening on {} with no auth_token_file: anyone who can reach it can run jobs; set "
+          "auth_token_file or expose it only to trusted clients",
+          settings_.listen_host);
     }
     wait_for_signal();
     listener_->run();

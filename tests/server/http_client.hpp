@@ -73,13 +73,22 @@ class http_client {
     return req;
   }
 
-  void send_raw(const std::string& bytes) {
+  // False when the connection would not take the bytes.
+  bool send_raw(const std::string& bytes) {
     std::size_t sent = 0;
     while (sent < bytes.size()) {
       const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return;
+      if (n <= 0) return false;
       sent += static_cast<std::size_t>(n);
     }
+    return true;
+  }
+
+  // Without waiting: has the peer closed (or reset) the connection, with nothing left to read?
+  bool peer_gone_now() {
+    char c;
+    const ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
   }
 
   // nullopt when the connection closed (or timed out) before a whole response arrived.

@@ -1,0 +1,58 @@
+#include "config/auth_tokens.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include "config/settings.hpp"
+
+namespace jobd::config {
+
+namespace {
+
+constexpr std::size_t min_token = 16;
+constexpr std::size_t max_token = 4096;
+
+bool token_char(unsigned char c) {
+  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+         c == '/';
+}
+
+bool valid_token(std::string_view t) {
+  if (t.size() < min_token || t.size() > max_token) return false;
+  const auto padding = t.find_last_not_of('=');
+  if (padding == std::string_view::npos) return false;
+  const std::string_view body = t.substr(0, padding + 1);
+  return std::all_of(body.begin(), body.end(), [](char c) { return token_char(c); });
+}
+
+std::string_view trimmed(std::string_view s) {
+  constexpr std::string_view space = " \t\r\n\v\f";
+  const auto first = s.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(space) - first + 1);
+}
+
+}  // namespace
+
+std::vector<std::string> read_auth_tokens(const std::string& path) {
+  const std::string where = "auth_token_file " + path;
+  std::ifstream in(path);
+  if (!in) throw config_error(where + ": cannot be read");
+  std::vector<std::string> tokens;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    const std::string_view t = trimmed(line);
+    if (t.empty() || t.starts_with('#')) continue;
+    if (!valid_token(t)) {
+      throw config_error(where + ", line " + std::to_string(number) +
+                         ": not a token (16 to 4096 characters of A-Z a-z 0-9 - . _ ~ + /, "
+                         "then optional '=')");
+    }
+    tokens.emplace_back(t);
+  }
+  if (in.bad()) throw config_error(where + ": read error");
+  if (tokens.empty()) throw config_error(where + ": holds no token");
+  return tokens;
+}
+
+}  // namespace jobd::config

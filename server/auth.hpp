@@ -1,0 +1,27 @@
+#pragma once
+
+// Bearer-token checks for the routes that need them (RFC 6750 header form only).
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jobd::server {
+
+class authenticator {
+ public:
+  // No tokens: every request is accepted.
+  explicit authenticator(std::vector<std::string> tokens) : tokens_(std::move(tokens)) {}
+
+  bool enabled() const noexcept { return !tokens_.empty(); }
+
+  // `authorization` is the Authorization header's value ("" when absent). The comparison takes
+  // the same time wherever a presented token differs from the configured ones, and visits every
+  // configured token, so timing tells an attacker nothing about how close a guess was.
+  bool accepts(std::string_view authorization) const noexcept;
+
+ private:
+  std::vector<std::string> tokens_;
+};
+
+}  // namespace jobd::server

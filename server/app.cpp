@@ -14,6 +14,7 @@ namespace {
 using json = nlohmann::json;
 
 // Deeper JSON than this is refused before parsing: no job needs it and the parser recurses.
+// Serialising a job's payload or result recurses too, and nothing deeper gets in.
 constexpr std::size_t max_json_depth = 64;
 constexpr std::size_t default_list_limit = 100;
 constexpr std::size_t max_list_limit = 1000;
@@ -21,7 +22,8 @@ constexpr std::size_t max_list_limit = 1000;
 http_response json_response(unsigned status, const json& body) {
   http_response r;
   r.status = status;
-  r.body = body.dump();
+  // Messages may quote what a client sent, which need not be UTF-8: replace, never throw.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   r.body += '\n';
   return r;
 }
@@ -197,16 +199,9 @@ void app::submit(const http_request& req, std::string_view query, const responde
                        std::to_string(settings_.max_timeout.count() / 1000) + "]");
   }
 
-  if (nests_deeper_than(req.body, max_json_depth)) {
-    return invalid(400, "invalid_json",
-                   "the body nests deeper than " + std::to_string(max_json_depth) + " levels");
-  }
-  json body;
-  try {
-    body = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    return invalid(400, "invalid_json", std::string("the body is not valid JSON: ") + e.what());
-  }
+  parsed_json parsed = parse_json_body(req.body, max_json_depth);
+  if (!parsed.error.empty()) return invalid(400, "invalid_json", parsed.error);
+  json& body = parsed.value;
   if (!body.is_object()) return invalid(400, "invalid_field", "the body must be a JSON object");
 
   for (const auto& [key, value] : body.items()) {

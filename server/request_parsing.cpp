@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <unordered_set>
 
 namespace jobd::server {
 namespace {
@@ -98,6 +99,43 @@ bool nests_deeper_than(std::string_view text, std::size_t max_depth) {
     }
   }
   return false;
+}
+
+parsed_json parse_json_body(std::string_view text, std::size_t max_depth) {
+  using json = nlohmann::json;
+  if (nests_deeper_than(text, max_depth)) {
+    return {nullptr, "the body nests deeper than " + std::to_string(max_depth) + " levels"};
+  }
+  struct duplicate_key {
+    std::string key;
+  };
+  std::vector<std::unordered_set<std::string>> open_objects;
+  auto check_keys = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.back().insert(parsed.get<std::string>()).second) {
+          throw duplicate_key{parsed.get<std::string>()};
+        }
+        break;
+      case json::parse_event_t::object_end:
+        open_objects.pop_back();
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  try {
+    return {json::parse(text, check_keys), ""};
+  } catch (const duplicate_key& d) {
+    return {nullptr, "the body is not valid JSON: the key \"" + d.key + "\" appears twice"};
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond a double.
+    return {nullptr, std::string("the body is not valid JSON: ") + e.what()};
+  }
 }
 
 }  // namespace jobd::server

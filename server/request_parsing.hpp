@@ -4,6 +4,7 @@
 // nesting bound checked before JSON is parsed (the JSON parser recurses, so depth must be capped).
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,5 +32,14 @@ std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,
 
 // True when `text` nests arrays/objects deeper than `max_depth` (strings are skipped properly).
 bool nests_deeper_than(std::string_view text, std::size_t max_depth);
+
+// A request body as JSON: one document, nested at most `max_depth` deep (checked before the
+// recursive parser runs), strings valid UTF-8, numbers within range, and no object with the
+// same key twice (the parser would keep one silently). `error` says what is wrong, or is empty.
+struct parsed_json {
+  nlohmann::json value;
+  std::string error;
+};
+parsed_json parse_json_body(std::string_view text, std::size_t max_depth);
 
 }  // namespace jobd::server

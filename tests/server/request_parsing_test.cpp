@@ -40,5 +40,24 @@ TEST(RequestParsing, MeasuresNestingOutsideStrings) {
   EXPECT_TRUE(nests_deeper_than(std::string(100'000, '['), 64));
 }
 
+TEST(RequestParsing, JsonBodiesWithDuplicateKeysAreRefusedAtAnyDepth) {
+  EXPECT_EQ(parse_json_body(R"({"a":{"x":1},"b":{"x":2}})", 8).error, "");
+  EXPECT_EQ(parse_json_body(R"([{"a":1},{"a":2}])", 8).error, "");
+  EXPECT_NE(parse_json_body(R"({"a":1,"a":1})", 8).error.find("\"a\" appears twice"),
+            std::string::npos);
+  EXPECT_NE(parse_json_body(R"({"p":[{"k":{"z":1,"z":2}}]})", 8).error.find("\"z\" appears twice"),
+            std::string::npos);
+}
+
+TEST(RequestParsing, JsonBodyErrorsAreValuesNotExceptions) {
+  const parsed_json ok = parse_json_body(R"({"type":"noop","n":1.5})", 8);
+  EXPECT_EQ(ok.error, "");
+  EXPECT_EQ(ok.value["n"], 1.5);
+  for (const std::string& bad : std::vector<std::string>{"", "{", "1e400", "[1e400]", "{} {}",
+                                                         "NaN", "\"\xff\"", std::string(65, '[')}) {
+    EXPECT_NE(parse_json_body(bad, 64).error, "") << bad;
+  }
+}
+
 }  // namespace
 }  // namespace jobd::server

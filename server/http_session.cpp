@@ -61,8 +61,7 @@ void http_session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
 
 void http_session::read_request() {
   parser_.emplace();
-  parser_->header_limit(static_cast<std::uint32_t>(ctx_.settings.max_header_bytes));
-  parser_->body_limit(ctx_.settings.max_body_bytes);
+  apply_limits(*parser_, ctx_.settings);
   stream_.expires_after(ctx_.settings.read_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
@@ -76,21 +75,10 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     if (slots_.empty()) close();
     return;
   }
-  if (ec == http::error::header_limit) {
-    return fail_request(431, "header_too_large",
-                        "the request header block exceeds " +
-                            std::to_string(ctx_.settings.max_header_bytes) + " bytes");
+  if (ec) {
+    if (auto answer = answer_to_read_error(ec, ctx_.settings)) return fail_request(*answer);
+    return close();
   }
-  if (ec == http::error::body_limit) {
-    return fail_request(413, "body_too_large",
-                        "the request body exceeds max_body_bytes (" +
-                            std::to_string(ctx_.settings.max_body_bytes) + ")");
-  }
-  // Every other error of Beast's HTTP category is a request that cannot be parsed.
-  if (ec.category() == beast::error_code(http::error::bad_target).category()) {
-    return fail_request(400, "bad_request", "malformed HTTP request: " + ec.message());
-  }
-  if (ec) return close();
   dispatch(parser_->release());
   do_read();
 }
@@ -116,8 +104,7 @@ void http_session::dispatch(request&& req) {
   s.method = std::string(req.method_string());
   s.target = std::string(req.target());
   s.start = std::chrono::steady_clock::now();
-  http_request r{s.method, s.target, std::move(req.body()), s.request_id,
-                 std::string(req[http::field::authorization])};
+  http_request r = to_route_request(req, s.request_id);
   const std::uint64_t seq = s.seq;
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);
@@ -129,7 +116,7 @@ void http_session::dispatch(request&& req) {
   });
 }
 
-void http_session::fail_request(unsigned status, std::string_view code, std::string_view message) {
+void http_session::fail_request(http_response answer) {
   // The stream cannot be parsed past this point: answer, then close.
   read_closed_ = true;
   slot s;
@@ -139,7 +126,7 @@ void http_session::fail_request(unsigned status, std::string_view code, std::str
   s.method = "-";
   s.target = "-";
   s.start = std::chrono::steady_clock::now();
-  s.res = error_response(status, code, message);
+  s.res = std::move(answer);
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);
   do_write();
@@ -157,15 +144,9 @@ void http_session::do_write() {
   if (writing_ || closed_ || slots_.empty() || !slots_.front().res) return;
   slot& s = slots_.front();
   http_response& r = *s.res;
-  writing_ = std::make_shared<response>(static_cast<http::status>(r.status), s.version);
-  writing_->set(http::field::server, "jobd");
-  writing_->set(http::field::content_type, r.content_type);
-  writing_->set("X-Request-Id", s.request_id);
-  for (const auto& [name, value] : r.headers) writing_->set(name, value);
   // The last answer of a connection whose reading has stopped says so.
-  writing_->keep_alive(s.keep_alive && !(read_closed_ && slots_.size() == 1));
-  writing_->body() = std::move(r.body);
-  writing_->prepare_payload();
+  const bool keep_alive = s.keep_alive && !(read_closed_ && slots_.size() == 1);
+  writing_ = std::make_shared<response>(to_wire_response(r, s.version, keep_alive, s.request_id));
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();

@@ -15,6 +15,7 @@
 
 #include "config/settings.hpp"
 #include "server/app.hpp"
+#include "server/http_codec.hpp"
 #include "server/metrics.hpp"
 
 namespace jobd::server {
@@ -40,8 +41,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
-  using request = boost::beast::http::request<boost::beast::http::string_body>;
-  using response = boost::beast::http::response<boost::beast::http::string_body>;
+  using request = wire_request;
+  using response = wire_response;
 
   struct slot {
     std::uint64_t seq = 0;
@@ -59,7 +60,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void read_request();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void dispatch(request&& req);
-  void fail_request(unsigned status, std::string_view code, std::string_view message);
+  void fail_request(http_response answer);
   void on_response(std::uint64_t seq, http_response res);
   void do_write();
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
@@ -68,7 +69,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<request_parser> parser_;
   std::deque<slot> slots_;  // requests read and not yet answered, in order
   std::uint64_t next_seq_ = 0;
   std::shared_ptr<response> writing_;

@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CTEST_ARGS ?=
 
-.PHONY: help deps run build test test-asan test-tsan bench image container-test format \
+.PHONY: help deps run build test test-asan test-tsan fuzz bench image container-test format \
         format-check clean
 
 help:
@@ -12,6 +12,7 @@ help:
 	@echo "make test       build (warnings as errors) and run the whole test suite"
 	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
+	@echo "make fuzz       libFuzzer on the HTTP path, job JSON and config, FUZZ_SECONDS each (60)"
 	@echo "make bench      build Release; HTTP benchmarks against nginx (wrk), pool microbenchmarks"
 	@echo "make image      build the container image jobd:latest (docker, or podman)"
 	@echo "make container-test  build the image, run it, check it end to end, remove it all"
@@ -49,6 +50,12 @@ test-tsan:
 	@scripts/install-deps test
 	$(MAKE) --no-print-directory build-tsan
 	ctest --preset tsan $(CTEST_ARGS)
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps fuzz
+	$(MAKE) --no-print-directory build-fuzz
+	tests/fuzz/run build/fuzz $(FUZZ_SECONDS)
 
 bench:
 	@scripts/install-deps bench

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/json_limits.hpp"
 #include "config/auth_tokens.hpp"
 
 namespace jobd::config {
@@ -290,10 +291,16 @@ std::vector<exec_type> parse_exec_types(const json& types, const std::string& pa
 void apply_file(settings& s, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw config_error("config file " + path + ": cannot be read");
+  const std::string content((std::istreambuf_iterator<char>(in)), {});
+  if (nests_deeper_than(content, max_json_depth)) {
+    throw config_error("config file " + path + ": nests deeper than " +
+                       std::to_string(max_json_depth) + " levels");
+  }
   json doc;
   try {
-    doc = json::parse(in, nullptr, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+    doc = json::parse(content, nullptr, true, /*ignore_comments=*/true);
+  } catch (const json::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double.
     throw config_error("config file " + path + ": not valid JSON: " + e.what());
   }
   if (!doc.is_object()) throw config_error("config file " + path + ": must hold a JSON object");

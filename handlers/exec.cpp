@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/json_limits.hpp"
 #include "handlers/process.hpp"
 #include "handlers/text.hpp"
 
@@ -19,12 +20,13 @@ const std::vector<std::pair<std::string, std::string>> default_env = {
 
 std::vector<std::string> environment_of(const config::exec_type& t) {
   std::vector<std::pair<std::string, std::string>> vars = default_env;
-  for (const auto& [k, v] : t.env) {
-    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& kv) { return kv.first == k; });
+  for (const auto& var : t.env) {
+    auto it = std::find_if(vars.begin(), vars.end(),
+                           [&](const auto& kv) { return kv.first == var.first; });
     if (it != vars.end()) {
-      it->second = v;
+      it->second = var.second;
     } else {
-      vars.emplace_back(k, v);
+      vars.push_back(var);
     }
   }
   std::vector<std::string> out;
@@ -88,9 +90,15 @@ json run_exec(const config::exec_type& type, const process_spec& spec, const jso
       out = base64(r.out);
       break;
     case config::exec_type::output_format::json:
+      // The command's output is as untrusted as a request body: bounded before parsing.
+      if (nests_deeper_than(r.out, max_json_depth)) {
+        throw job_error("invalid_output",
+                        "stdout nests deeper than " + std::to_string(max_json_depth) + " levels",
+                        json{{"exit_code", 0}, {"stderr", err}});
+      }
       try {
         out = json::parse(r.out);
-      } catch (const json::parse_error& e) {
+      } catch (const json::exception& e) {
         throw job_error("invalid_output", std::string("stdout is not valid JSON: ") + e.what(),
                         json{{"exit_code", 0}, {"stderr", err}});
       }

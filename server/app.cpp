@@ -13,9 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Deeper JSON than this is refused before parsing: no job needs it and the parser recurses.
-// Serialising a job's payload or result recurses too, and nothing deeper gets in.
-constexpr std::size_t max_json_depth = 64;
 constexpr std::size_t default_list_limit = 100;
 constexpr std::size_t max_list_limit = 1000;
 

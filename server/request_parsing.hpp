@@ -1,7 +1,7 @@
 #pragma once
 
-// Small parsers for what arrives in a request: the query string, the `wait` parameter, and a
-// nesting bound checked before JSON is parsed (the JSON parser recurses, so depth must be capped).
+// Small parsers for what arrives in a request: the query string, the `wait` parameter, and the
+// body as JSON (nesting bounded before the recursive parser runs: common/json_limits.hpp).
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -10,6 +10,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/json_limits.hpp"
 
 namespace jobd::server {
 
@@ -29,9 +31,6 @@ struct wait_spec {
 };
 std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,
                                     std::chrono::milliseconds max);
-
-// True when `text` nests arrays/objects deeper than `max_depth` (strings are skipped properly).
-bool nests_deeper_than(std::string_view text, std::size_t max_depth);
 
 // A request body as JSON: one document, nested at most `max_depth` deep (checked before the
 // recursive parser runs), strings valid UTF-8, numbers within range, and no object with the

@@ -119,6 +119,11 @@ TEST(Settings, BadConfigFilesAreRefusedWithThePath) {
             std::string::npos);
   temp_file broken("{ not json");
   EXPECT_NE(error_of({"--config", broken.path()}).find("not valid JSON"), std::string::npos);
+  // Found by the config fuzz target: these escaped as exceptions other than config_error.
+  temp_file overflow(R"({"listen": 1e999})");
+  EXPECT_NE(error_of({"--config", overflow.path()}).find("number overflow"), std::string::npos);
+  temp_file deep(std::string(100'000, '['));
+  EXPECT_NE(error_of({"--config", deep.path()}).find("nests deeper than 64"), std::string::npos);
   temp_file unknown(R"({"queue_capacty": 3})");
   EXPECT_NE(error_of({"--config", unknown.path()}).find("unknown setting \"queue_capacty\""),
             std::string::npos);

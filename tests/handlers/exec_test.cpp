@@ -71,6 +71,21 @@ TEST_F(Exec, JsonOutputIsParsedAndBadJsonFailsTheJob) {
   EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos);
 }
 
+// A command's output is untrusted input: nesting that would overflow the parser's stack and
+// numbers beyond a double fail the job instead of the server.
+TEST_F(Exec, HostileJsonOutputFailsOnlyTheJob) {
+  config::exec_type deep = sh("head -c 100000 /dev/zero | tr '\\0' '['");
+  deep.output = config::exec_type::output_format::json;
+  const job_error too_deep = error_of(deep, nullptr);
+  EXPECT_EQ(too_deep.code(), "invalid_output");
+  EXPECT_NE(std::string(too_deep.what()).find("deeper than 64"), std::string::npos);
+  config::exec_type huge = sh("echo '[1e999]'");
+  huge.output = config::exec_type::output_format::json;
+  const job_error overflow = error_of(huge, nullptr);
+  EXPECT_EQ(overflow.code(), "invalid_output");
+  EXPECT_NE(std::string(overflow.what()).find("number overflow"), std::string::npos);
+}
+
 TEST_F(Exec, Base64OutputCarriesBinaryBytes) {
   config::exec_type t = sh("printf '\\000\\377ab'");
   t.output = config::exec_type::output_format::base64;

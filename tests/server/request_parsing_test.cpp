@@ -34,10 +34,10 @@ TEST(RequestParsing, WaitTakesTrueFalseOrSeconds) {
 }
 
 TEST(RequestParsing, MeasuresNestingOutsideStrings) {
-  EXPECT_FALSE(nests_deeper_than(R"({"a":[[1]]})", 3));
-  EXPECT_TRUE(nests_deeper_than(R"({"a":[[[1]]]})", 3));
-  EXPECT_FALSE(nests_deeper_than(R"({"a":"[[[[[[[[\"[["})", 1));
-  EXPECT_TRUE(nests_deeper_than(std::string(100'000, '['), 64));
+  EXPECT_FALSE(jobd::nests_deeper_than(R"({"a":[[1]]})", 3));
+  EXPECT_TRUE(jobd::nests_deeper_than(R"({"a":[[[1]]]})", 3));
+  EXPECT_FALSE(jobd::nests_deeper_than(R"({"a":"[[[[[[[[\"[["})", 1));
+  EXPECT_TRUE(jobd::nests_deeper_than(std::string(100'000, '['), 64));
 }
 
 TEST(RequestParsing, JsonBodiesWithDuplicateKeysAreRefusedAtAnyDepth) {

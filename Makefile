@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CTEST_ARGS ?=
 
-.PHONY: help deps run build test test-asan test-tsan fuzz bench image container-test format \
+.PHONY: help deps run build test test-asan test-tsan fuzz bench soak image container-test format \
         format-check clean
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
 	@echo "make fuzz       libFuzzer on the HTTP path, job JSON and config, FUZZ_SECONDS each (60)"
 	@echo "make bench      build Release; HTTP benchmarks against nginx (wrk), pool microbenchmarks"
+	@echo "make soak       build Release; 10 minutes at twice the pool's capacity (SOAK_MINUTES)"
 	@echo "make image      build the container image jobd:latest (docker, or podman)"
 	@echo "make container-test  build the image, run it, check it end to end, remove it all"
 	@echo "make format     clang-format the sources"
@@ -71,6 +72,11 @@ image:
 container-test:
 	@scripts/install-deps container
 	docker/container-test $(IMAGE)
+
+soak:
+	@scripts/install-deps bench
+	$(MAKE) --no-print-directory build-release
+	bench/run-soak build/release
 
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
 format:

@@ -2,11 +2,12 @@
 
 namespace jobd {
 
-bool nests_deeper_than(std::string_view text, std::size_t max_depth) {
+bool nests_deeper_than(std::string_view text, std::size_t max_depth, bool comments) {
   std::size_t depth = 0;
   bool in_string = false;
   bool escaped = false;
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (in_string) {
       if (escaped) {
         escaped = false;
@@ -16,6 +17,21 @@ bool nests_deeper_than(std::string_view text, std::size_t max_depth) {
         in_string = false;
       }
       continue;
+    }
+    if (comments && c == '/' && i + 1 < text.size()) {
+      // A quote or bracket inside a comment is not JSON: skip the comment as the parser does.
+      if (text[i + 1] == '/') {
+        const auto end = text.find('\n', i);
+        if (end == std::string_view::npos) return false;
+        i = end;
+        continue;
+      }
+      if (text[i + 1] == '*') {
+        const auto end = text.find("*/", i + 2);
+        if (end == std::string_view::npos) return false;
+        i = end + 1;
+        continue;
+      }
     }
     if (c == '"') {
       in_string = true;

@@ -12,7 +12,8 @@ namespace jobd {
 // Deeper than this is refused: no job, setting or result needs it.
 inline constexpr std::size_t max_json_depth = 64;
 
-// True when `text` nests arrays/objects deeper than `max_depth` (strings are skipped properly).
-bool nests_deeper_than(std::string_view text, std::size_t max_depth);
+// True when `text` nests arrays/objects deeper than `max_depth` (strings are skipped properly,
+// and with `comments`, // and /* */ comments too, for text parsed with ignore_comments).
+bool nests_deeper_than(std::string_view text, std::size_t max_depth, bool comments = false);
 
 }  // namespace jobd

@@ -1,9 +1,10 @@
 #include "config/auth_tokens.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <sstream>
 
 #include "config/settings.hpp"
+#include "config/small_file.hpp"
 
 namespace jobd::config {
 
@@ -11,6 +12,7 @@ namespace {
 
 constexpr std::size_t min_token = 16;
 constexpr std::size_t max_token = 4096;
+constexpr std::size_t max_token_file_bytes = 1 << 20;
 
 bool token_char(unsigned char c) {
   return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
@@ -36,8 +38,7 @@ std::string_view trimmed(std::string_view s) {
 
 std::vector<std::string> read_auth_tokens(const std::string& path) {
   const std::string where = "auth_token_file " + path;
-  std::ifstream in(path);
-  if (!in) throw config_error(where + ": cannot be read");
+  std::istringstream in(read_small_file(path, max_token_file_bytes, where));
   std::vector<std::string> tokens;
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
@@ -50,7 +51,6 @@ std::vector<std::string> read_auth_tokens(const std::string& path) {
     }
     tokens.emplace_back(t);
   }
-  if (in.bad()) throw config_error(where + ": read error");
   if (tokens.empty()) throw config_error(where + ": holds no token");
   return tokens;
 }

@@ -13,6 +13,7 @@
 
 #include "common/json_limits.hpp"
 #include "config/auth_tokens.hpp"
+#include "config/small_file.hpp"
 
 namespace jobd::config {
 namespace {
@@ -289,10 +290,8 @@ std::vector<exec_type> parse_exec_types(const json& types, const std::string& pa
 }
 
 void apply_file(settings& s, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw config_error("config file " + path + ": cannot be read");
-  const std::string content((std::istreambuf_iterator<char>(in)), {});
-  if (nests_deeper_than(content, max_json_depth)) {
+  const std::string content = read_small_file(path, max_config_bytes, "config file " + path);
+  if (nests_deeper_than(content, max_json_depth, /*comments=*/true)) {
     throw config_error("config file " + path + ": nests deeper than " +
                        std::to_string(max_json_depth) + " levels");
   }

@@ -125,10 +125,9 @@ void app::route(http_request& req, const responder& respond) {
         401, "unauthorized",
         req.authorization.empty() ? "this route needs an \"Authorization: Bearer TOKEN\" header"
                                   : "the bearer token is not valid");
-    r.headers.emplace_back("WWW-Authenticate",
-                           req.authorization.empty()
-                               ? R"(Bearer realm="jobd")"
-                               : R"(Bearer realm="jobd", error="invalid_token")");
+    r.headers.emplace_back("WWW-Authenticate", authenticator::is_bearer(req.authorization)
+                                                   ? R"(Bearer realm="jobd", error="invalid_token")"
+                                                   : R"(Bearer realm="jobd")");
     r.route = route_label(path);
     return respond(std::move(r));
   }

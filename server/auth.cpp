@@ -25,12 +25,18 @@ std::string_view bearer_credentials(std::string_view header) noexcept {
     if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return {};
   }
   std::string_view token = header.substr(scheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) {
+    token.remove_prefix(1);
+  }
   while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
   return token;
 }
 
 }  // namespace
+
+bool authenticator::is_bearer(std::string_view authorization) noexcept {
+  return !bearer_credentials(authorization).empty();
+}
 
 bool authenticator::accepts(std::string_view authorization) const noexcept {
   if (tokens_.empty()) return true;

@@ -20,6 +20,10 @@ class authenticator {
   // configured token, so timing tells an attacker nothing about how close a guess was.
   bool accepts(std::string_view authorization) const noexcept;
 
+  // Whether the header presents a bearer token at all (right or wrong): RFC 6750 gives an
+  // error code in the challenge only then.
+  static bool is_bearer(std::string_view authorization) noexcept;
+
  private:
   std::vector<std::string> tokens_;
 };

@@ -14,7 +14,7 @@ namespace {
 
 // What the idle wait reads at once: a typical request whole, so that parsing it needs no
 // further read.
-constexpr std::size_t first_read_bytes = 4096;
+constexpr std::size_t first_read_bytes = 1024;
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -26,7 +26,7 @@ bool valid_request_id(std::string_view id) {
 }  // namespace
 
 http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
-    : stream_(std::move(socket)), ctx_(ctx) {
+    : stream_(std::move(socket)), idle_timer_(stream_.get_executor()), ctx_(ctx) {
   ctx_.stats.connection_opened();
 }
 
@@ -47,13 +47,28 @@ void http_session::do_read() {
   // header block), so the idle wait is a plain read of its own: the read timeout must start at
   // the first byte, or a client trickling its header would be bounded by the idle timeout only.
   if (buffer_.size() > 0) return read_request();
-  stream_.expires_after(ctx_.settings.keepalive_timeout);
+  // No deadline on this read itself: while answers are owed, a client may rightly stay silent
+  // for as long as its jobs run. The keep-alive timer bounds the idle time once nothing is owed.
+  stream_.expires_never();
+  awaiting_first_byte_ = true;
+  arm_idle_timer();
   stream_.async_read_some(
       buffer_.prepare(first_read_bytes),
       beast::bind_front_handler(&http_session::on_first_bytes, shared_from_this()));
 }
 
+void http_session::arm_idle_timer() {
+  if (!awaiting_first_byte_ || !slots_.empty() || closed_) return;
+  idle_timer_.expires_after(ctx_.settings.keepalive_timeout);
+  idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    // Re-armed or cancelled meanwhile: operation_aborted. Still idle with nothing owed: close.
+    if (!ec && self->awaiting_first_byte_ && self->slots_.empty()) self->close();
+  });
+}
+
 void http_session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  awaiting_first_byte_ = false;
+  idle_timer_.cancel();
   buffer_.commit(bytes);
   if (ec) return on_read(ec, 0);
   read_request();
@@ -170,11 +185,14 @@ void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) 
   if (read_closed_ && slots_.empty()) return close();
   do_write();
   do_read();
+  // The last owed answer is out and the client is silent: the keep-alive clock starts now.
+  arm_idle_timer();
 }
 
 void http_session::close() {
   if (closed_) return;
   closed_ = true;
+  idle_timer_.cancel();
   beast::error_code ignored;
   stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
   stream_.socket().close(ignored);

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -57,6 +58,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void do_read();
   void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
+  void arm_idle_timer();
   void read_request();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void dispatch(request&& req);
@@ -68,13 +70,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::string request_id_for(const request& req);
 
   boost::beast::tcp_stream stream_;
+  boost::asio::steady_timer idle_timer_;  // the keep-alive timeout, on the stream's strand
   boost::beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;
   std::deque<slot> slots_;  // requests read and not yet answered, in order
   std::uint64_t next_seq_ = 0;
   std::shared_ptr<response> writing_;
   bool reading_ = false;
-  bool read_closed_ = false;  // no more requests will be read
+  bool awaiting_first_byte_ = false;  // the idle read of the next request is pending
+  bool read_closed_ = false;          // no more requests will be read
   bool closed_ = false;
   session_context& ctx_;
 };

@@ -46,7 +46,8 @@ std::optional<request_target> parse_url(std::string_view url) {
   }
   if (!port.empty()) t.port = port;
   if (t.host.empty() || t.port.empty() ||
-      t.port.find_first_not_of("0123456789") != std::string::npos) {
+      t.port.find_first_not_of("0123456789") != std::string::npos || t.port.size() > 5 ||
+      std::stoul(t.port) > 65535) {
     return std::nullopt;
   }
   return t;
@@ -80,6 +81,8 @@ probe_outcome probe(const std::string& target, const config::settings& s,
                                      ? t->host + ":" + t->port
                                      : "[" + t->host + "]:" + t->port);
   request.set(http::field::user_agent, "jobd-probe");
+  // With auth_healthz (or the others) closed, the probe is a client like any other.
+  if (!s.auth_tokens.empty()) request.set(http::field::authorization, "Bearer " + s.auth_tokens[0]);
   request.keep_alive(false);
   http::response_parser<http::string_body> parser;
   parser.body_limit(1 << 20);
@@ -90,23 +93,33 @@ probe_outcome probe(const std::string& target, const config::settings& s,
 
   // One deadline for the whole exchange: the stream's timer also bounds connect and both I/Os.
   stream.expires_after(timeout);
-  resolver.async_resolve(
-      t->host, t->port, [&](beast::error_code resolved, tcp::resolver::results_type r) {
-        if (resolved) return failed("resolve", resolved);
-        stream.async_connect(r, [&](beast::error_code connected, const tcp::endpoint&) {
-          if (connected) return failed("connect", connected);
-          http::async_write(stream, request, [&](beast::error_code sent, std::size_t) {
-            if (sent) return failed("send", sent);
-            http::async_read(stream, buffer, parser, [&](beast::error_code received, std::size_t) {
-              if (received) return failed("read", received);
-              const auto& response = parser.get();
-              out.detail =
-                  std::to_string(response.result_int()) + " " + std::string(response.reason());
-              out.healthy = response.result_int() / 100 == 2;
-            });
-          });
-        });
+  auto exchange = [&](beast::error_code connected) {
+    if (connected) return failed("connect", connected);
+    http::async_write(stream, request, [&](beast::error_code sent, std::size_t) {
+      if (sent) return failed("send", sent);
+      http::async_read(stream, buffer, parser, [&](beast::error_code received, std::size_t) {
+        if (received) return failed("read", received);
+        const auto& response = parser.get();
+        out.detail = std::to_string(response.result_int()) + " " + std::string(response.reason());
+        out.healthy = response.result_int() / 100 == 2;
       });
+    });
+  };
+  // A literal address needs no lookup; a name does, and a lookup has no deadline of its own, so
+  // names are for URLs a person typed, not for health checks.
+  beast::error_code not_literal;
+  const auto address = asio::ip::make_address(t->host, not_literal);
+  const auto port = static_cast<std::uint16_t>(std::stoul(t->port));
+  if (!not_literal) {
+    stream.async_connect(tcp::endpoint(address, port), exchange);
+  } else {
+    resolver.async_resolve(
+        t->host, t->port, [&](beast::error_code resolved, tcp::resolver::results_type r) {
+          if (resolved) return failed("resolve", resolved);
+          stream.async_connect(
+              r, [&](beast::error_code connected, const tcp::endpoint&) { exchange(connected); });
+        });
+  }
   io.run_for(timeout);
   if (out.detail.empty())
     out.detail = "no answer within " + std::to_string(timeout.count()) + " ms";

@@ -34,6 +34,41 @@ std::optional<std::string> decode(std::string_view s) {
   return out;
 }
 
+// SAX events in, the first key seen twice in one object out; builds no document.
+class duplicate_key_finder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::optional<std::string> duplicate;
+
+  bool start_object(std::size_t) override {
+    open_objects_.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (open_objects_.back().insert(k).second) return true;
+    duplicate = k;
+    return false;
+  }
+  bool end_object() override {
+    open_objects_.pop_back();
+    return true;
+  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  std::vector<std::unordered_set<std::string>> open_objects_;
+};
+
 }  // namespace
 
 std::optional<query_params> parse_query(std::string_view query) {
@@ -80,36 +115,23 @@ parsed_json parse_json_body(std::string_view text, std::size_t max_depth) {
   if (nests_deeper_than(text, max_depth)) {
     return {nullptr, "the body nests deeper than " + std::to_string(max_depth) + " levels"};
   }
-  struct duplicate_key {
-    std::string key;
-  };
-  std::vector<std::unordered_set<std::string>> open_objects;
-  auto check_keys = [&](int, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case json::parse_event_t::key:
-        if (!open_objects.back().insert(parsed.get<std::string>()).second) {
-          throw duplicate_key{parsed.get<std::string>()};
-        }
-        break;
-      case json::parse_event_t::object_end:
-        open_objects.pop_back();
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
+  parsed_json out;
   try {
-    return {json::parse(text, check_keys), ""};
-  } catch (const duplicate_key& d) {
-    return {nullptr, "the body is not valid JSON: the key \"" + d.key + "\" appears twice"};
+    out.value = json::parse(text);
   } catch (const json::exception& e) {
     // parse_error, and out_of_range for numbers beyond a double.
     return {nullptr, std::string("the body is not valid JSON: ") + e.what()};
   }
+  // The DOM keeps one of two equal keys silently, so a second, event-only pass looks for them.
+  // (nlohmann's callback parser could do it in one pass, but it rescans the parent container at
+  // every object end: quadratic in a body of many small objects.)
+  duplicate_key_finder finder;
+  json::sax_parse(text, &finder);
+  if (finder.duplicate) {
+    return {nullptr, "the body is not valid JSON: the key \"" + *finder.duplicate +
+                         "\" appears twice in one object"};
+  }
+  return out;
 }
 
 }  // namespace jobd::server

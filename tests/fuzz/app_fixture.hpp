@@ -44,6 +44,11 @@ inline config::settings fuzz_settings() {
 
 struct app_fixture {
   app_fixture() { handlers::add_builtins(types); }
+  // Jobs still running refer to the routes, store and metrics, which are destroyed before the
+  // pool (declared first): end every job while all of them still exist.
+  ~app_fixture() { workers.drain(std::chrono::milliseconds(0)); }
+  app_fixture(const app_fixture&) = delete;
+  app_fixture& operator=(const app_fixture&) = delete;
 
   config::settings settings = fuzz_settings();
   handlers::registry types;

@@ -31,6 +31,22 @@ TEST(Connections, AnIdleKeepAliveConnectionIsClosedAfterItsTimeout) {
   EXPECT_TRUE(c.closed_by_peer());  // within the client's 30 s read bound, not at it
 }
 
+// The keep-alive timeout is for idle connections: one waiting for its answer is not idle,
+// however long its job runs, and the clock starts once the last answer is written.
+TEST(Connections, AWaitLongerThanTheKeepAliveTimeoutIsAnswered) {
+  jobd_process server({"--keepalive-timeout-ms", "200"});
+  http_client c(server.port());
+  const http_reply r = c.post("/v1/jobs?wait=true", R"({"type":"sleep","payload":{"ms":800}})");
+  EXPECT_EQ(r.status, 200);
+  // Two pipelined waits: the first answer must not start the idle clock under the second.
+  c.send_raw(http_client::format("POST", "/v1/jobs?wait=true", R"({"type":"noop"})") +
+             http_client::format("POST", "/v1/jobs?wait=true",
+                                 R"({"type":"sleep","payload":{"ms":600}})"));
+  EXPECT_EQ(c.read_reply()->status, 200);
+  EXPECT_EQ(c.read_reply()->status, 200);
+  EXPECT_TRUE(c.closed_by_peer());  // then idle: closed after the timeout
+}
+
 TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
   jobd_process server({"--max-connections", "2"});
   http_client a(server.port());

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "http_client.hpp"
@@ -27,14 +29,17 @@ probe_run probe(std::vector<std::string> args, std::vector<std::string> env = {}
 }
 
 // A socket that listens but never accepts: the kernel completes the handshake, nobody answers.
+// Not listening, it holds a port on which connections are refused and nobody else can bind.
 class silent_listener {
  public:
-  silent_listener() : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  explicit silent_listener(bool listening = true)
+      : fd_(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 4) != 0 ||
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        (listening && listen(fd_, 4) != 0) ||
         getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
       throw std::runtime_error("silent listener");
     }
@@ -69,6 +74,18 @@ TEST(Probe, PathIsAskedOfTheConfiguredListenAddress) {
   EXPECT_EQ(probe({"--probe", "/readyz", "--listen", listen}).exit_code, 0);
 }
 
+TEST(Probe, SendsATokenWhenTheProbedRouteNeedsOne) {
+  const std::string tokens = ::testing::TempDir() + "jobd-probe-tokens-" + std::to_string(getpid());
+  std::ofstream(tokens) << "probe-token-0123456789abcdef\n";
+  jobd_process server({"--auth-token-file", tokens, "--auth-healthz", "true"});
+  const std::string target = url(server.port(), "/healthz");
+  EXPECT_EQ(probe({"--probe", target, "--auth-token-file", tokens}).exit_code, 0);
+  const probe_run without = probe({"--probe", target});
+  EXPECT_EQ(without.exit_code, 1);
+  EXPECT_NE(without.output.find("401"), std::string::npos) << without.output;
+  std::remove(tokens.c_str());
+}
+
 TEST(Probe, NonSuccessAnswerExitsOneAndSaysWhy) {
   jobd_process server({});
   const probe_run r = probe({"--probe", url(server.port(), "/no-such-route")});
@@ -87,12 +104,8 @@ TEST(Probe, DrainingServerIsNotReady) {
 }
 
 TEST(Probe, RefusedConnectionExitsOne) {
-  std::uint16_t closed_port = 0;
-  {
-    silent_listener l;  // a port that was free a moment ago and is closed again
-    closed_port = l.port();
-  }
-  const probe_run r = probe({"--probe", url(closed_port, "/healthz")});
+  const silent_listener bound_only(false);
+  const probe_run r = probe({"--probe", url(bound_only.port(), "/healthz")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("connect"), std::string::npos) << r.output;
 }
@@ -110,6 +123,8 @@ TEST(Probe, SilentPeerIsBoundedByTheReadTimeout) {
 TEST(Probe, UnusableTargetIsAConfigurationError) {
   EXPECT_EQ(probe({"--probe", "healthz"}).exit_code, 2);
   EXPECT_EQ(probe({"--probe", "https://127.0.0.1/healthz"}).exit_code, 2);
+  EXPECT_EQ(probe({"--probe", "http://127.0.0.1:99999999999999999999/healthz"}).exit_code, 1);
+  EXPECT_EQ(probe({"--probe", "http://127.0.0.1:65536/healthz"}).exit_code, 1);
   const probe_run r = probe({"--probe", "http://[::1/healthz"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("not a path or an http"), std::string::npos) << r.output;

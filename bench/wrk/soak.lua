@@ -1,0 +1,71 @@
+-- wrk script for the soak: a paced mix of every kind of job, submitted without waiting.
+--
+--   SOAK_INTERVAL_MS=50 wrk -t2 -c40 -d600s -s bench/wrk/soak.lua http://127.0.0.1:8080
+--
+-- Each connection sends one request every SOAK_INTERVAL_MS (wrk's delay()), so the offered rate
+-- is connections x 1000 / interval whatever jobd answers: 40 connections at 50 ms offer 800/s.
+-- The mix: built-ins (noop, echo, cpu, fail, sleep 20 ms, a sleep past its timeout_ms), exec
+-- jobs from the example config (wordcount, checksum, json-summary), high-priority jobs, short
+-- sync waits, reads of the pool and the metrics.
+-- Last line: WRK_SOAK {"requests":..,"status":{"202":..,"503":..}}
+
+local interval = tonumber(os.getenv("SOAK_INTERVAL_MS") or "50")
+local headers = { ["Content-Type"] = "application/json" }
+
+local mix = {
+  { "POST", "/v1/jobs", '{"type":"noop"}' },
+  { "POST", "/v1/jobs", '{"type":"echo","payload":{"items":[1,2,3],"note":"soak"}}' },
+  { "POST", "/v1/jobs", '{"type":"cpu","payload":{"iterations":200000}}' },
+  { "POST", "/v1/jobs", '{"type":"fail","payload":{"message":"expected"}}' },
+  { "POST", "/v1/jobs", '{"type":"sleep","payload":{"ms":20}}' },
+  { "POST", "/v1/jobs", '{"type":"sleep","payload":{"ms":20}}' },
+  { "POST", "/v1/jobs", '{"type":"sleep","payload":{"ms":500},"timeout_ms":30}' },
+  { "POST", "/v1/jobs", '{"type":"wordcount","payload":"a few words to count"}' },
+  { "POST", "/v1/jobs", '{"type":"checksum","payload":"soak"}' },
+  { "POST", "/v1/jobs", '{"type":"json-summary","payload":{"items":[{"price":1},{"price":2}]}}' },
+  { "POST", "/v1/jobs", '{"type":"noop","priority":"high"}' },
+  { "POST", "/v1/jobs?wait=1", '{"type":"sleep","payload":{"ms":5}}' },
+  { "GET", "/v1/pool", nil },
+  { "GET", "/metrics", nil },
+}
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  statuses = {}
+  n = 0
+  math.randomseed(os.time() + math.random(1, 1000000))
+end
+
+function delay()
+  return interval
+end
+
+function request()
+  n = n + 1
+  local m = mix[math.random(#mix)]
+  return wrk.format(m[1], m[2], headers, m[3])
+end
+
+function response(status, hdrs, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local all = {}
+  for _, t in ipairs(threads) do
+    for code, count in pairs(t:get("statuses")) do
+      all[code] = (all[code] or 0) + count
+    end
+  end
+  local parts = {}
+  for code, count in pairs(all) do
+    parts[#parts + 1] = string.format('"%d":%d', code, count)
+  end
+  io.write(string.format('WRK_SOAK {"requests":%d,"status":{%s}}\n', summary.requests,
+                         table.concat(parts, ",")))
+end

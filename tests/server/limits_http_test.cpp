@@ -53,6 +53,11 @@ TEST(Limits, TheDescriptorSoftLimitIsRaisedToTheHardLimit) {
 }
 
 TEST(Limits, OutOfDescriptorsTheListenerBacksOffAndRecovers) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check (built with ASan here) tests memory through a pipe and reports a false
+  // finding when no descriptor is left; the plain and TSan builds run this test.
+  GTEST_SKIP() << "out of descriptors, UBSan's vptr check cannot work";
+#endif
   jobd_process server({});
   server.wait_for_log("listening on");
   // Leave jobd only a few spare descriptors, then connect more clients than that.

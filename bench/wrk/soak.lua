@@ -1,9 +1,9 @@
 -- wrk script for the soak: a paced mix of every kind of job, submitted without waiting.
 --
---   SOAK_INTERVAL_MS=50 wrk -t2 -c40 -d600s -s bench/wrk/soak.lua http://127.0.0.1:8080
+--   SOAK_INTERVAL_MS=20 wrk -t2 -c80 -d600s -s bench/wrk/soak.lua http://127.0.0.1:8080
 --
--- Each connection sends one request every SOAK_INTERVAL_MS (wrk's delay()), so the offered rate
--- is connections x 1000 / interval whatever jobd answers: 40 connections at 50 ms offer 800/s.
+-- Each connection waits SOAK_INTERVAL_MS (wrk's delay()) after an answer before its next
+-- request, so the offered rate is at most connections x 1000 / interval: 80 at 20 ms, 4000/s.
 -- The mix: built-ins (noop, echo, cpu, fail, sleep 20 ms, a sleep past its timeout_ms), exec
 -- jobs from the example config (wordcount, checksum, json-summary), high-priority jobs, short
 -- sync waits, reads of the pool and the metrics.

@@ -11,31 +11,27 @@ wrk.path = "/v1/jobs?wait=true"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = string.format('{"type":"sleep","payload":%s,"timeout_ms":%d}', payload, timeout)
 
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
+local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+setup = status.setup
 function init(args)
   late = {}
-  statuses = {}
+  status.init()
 end
 
-function response(status, hdrs, resp)
-  statuses[status] = (statuses[status] or 0) + 1
+function response(code, hdrs, resp)
+  status.count(code)
   local q = tonumber(resp:match('"queue_ms":([%d%.e%-]+)'))
   local r = tonumber(resp:match('"run_ms":([%d%.e%-]+)')) or 0
-  if status == 504 and q then late[#late + 1] = q + r - timeout end
+  if code == 504 and q then late[#late + 1] = q + r - timeout end
 end
 
 function done(summary, latency, requests)
-  local all, counts = {}, {}
-  for _, th in ipairs(threads) do
+  local all = {}
+  for _, th in ipairs(status.threads()) do
     for _, v in ipairs(th:get("late")) do table.insert(all, v) end
-    for code, n in pairs(th:get("statuses")) do counts[code] = (counts[code] or 0) + n end
   end
   table.sort(all)
   local function pct(p) return #all == 0 and 0 or all[math.max(1, math.ceil(p * #all))] end
-  local parts = {}
-  for code, n in pairs(counts) do table.insert(parts, string.format('"%d":%d', code, n)) end
-  table.sort(parts)
   io.write(string.format('WRK_DEADLINE {"n":%d,"late_p50_ms":%.3f,"late_p99_ms":%.3f,"late_max_ms":%.3f,"status":{%s}}\n',
-    #all, pct(0.5), pct(0.99), #all == 0 and 0 or all[#all], table.concat(parts, ",")))
+    #all, pct(0.5), pct(0.99), #all == 0 and 0 or all[#all], status.json()))
 end

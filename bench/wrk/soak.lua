@@ -29,15 +29,11 @@ local mix = {
   { "GET", "/metrics", nil },
 }
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+setup = status.setup
 
 function init(args)
-  statuses = {}
-  n = 0
+  status.init()
   math.randomseed(os.time() + math.random(1, 1000000))
 end
 
@@ -46,26 +42,15 @@ function delay()
 end
 
 function request()
-  n = n + 1
   local m = mix[math.random(#mix)]
   return wrk.format(m[1], m[2], headers, m[3])
 end
 
-function response(status, hdrs, body)
-  statuses[status] = (statuses[status] or 0) + 1
+function response(code, hdrs, body)
+  status.count(code)
 end
 
 function done(summary, latency, requests)
-  local all = {}
-  for _, t in ipairs(threads) do
-    for code, count in pairs(t:get("statuses")) do
-      all[code] = (all[code] or 0) + count
-    end
-  end
-  local parts = {}
-  for code, count in pairs(all) do
-    parts[#parts + 1] = string.format('"%d":%d', code, count)
-  end
   io.write(string.format('WRK_SOAK {"requests":%d,"status":{%s}}\n', summary.requests,
-                         table.concat(parts, ",")))
+                         status.json()))
 end

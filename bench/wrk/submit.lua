@@ -21,37 +21,23 @@ local body = string.format('{"type":"%s","payload":%s,"priority":"%s"', job_type
 if timeout then body = body .. string.format(',"timeout_ms":%s', timeout) end
 wrk.body = body .. "}"
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+setup = status.setup
 
 function init(args)
-  statuses = {}
+  status.init()
 end
 
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
+function response(code, headers, body)
+  status.count(code)
 end
 
 function done(summary, latency, requests)
-  local counts = {}
-  for _, t in ipairs(threads) do
-    for code, n in pairs(t:get("statuses")) do
-      counts[code] = (counts[code] or 0) + n
-    end
-  end
-  local parts = {}
-  for code, n in pairs(counts) do
-    table.insert(parts, string.format('"%d":%d', code, n))
-  end
-  table.sort(parts)
   local e = summary.errors
   io.write(string.format(
     'WRK_SUMMARY {"requests_per_sec":%.1f,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,' ..
     '"requests":%d,"socket_errors":%d,"status":{%s}}\n',
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    summary.requests, e.connect + e.read + e.write + e.timeout, table.concat(parts, ",")))
+    summary.requests, e.connect + e.read + e.write + e.timeout, status.json()))
 end

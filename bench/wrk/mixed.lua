@@ -18,16 +18,13 @@ local function body(priority)
   return string.format('{"type":"%s","payload":%s,"priority":"%s"}', job_type, payload, priority)
 end
 
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
+local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+setup = status.setup
 
 function init(args)
-  queue = { high = {}, normal = {} }
-  total = { high = {}, normal = {} }
-  statuses = {}
+  -- Flat arrays, one global each: wrk's thread:get crashes copying nested tables.
+  queue_high, queue_normal, total_high, total_normal = {}, {}, {}, {}
+  status.init()
   math.randomseed(os.time() + math.random(1, 1000000))
 end
 
@@ -36,13 +33,13 @@ function request()
   return wrk.format("POST", "/v1/jobs?wait=true", headers, body(lane))
 end
 
-function response(status, hdrs, resp)
-  statuses[status] = (statuses[status] or 0) + 1
+function response(code, hdrs, resp)
+  status.count(code)
   local lane = resp:match('"priority":"(%a+)"')
   local q = tonumber(resp:match('"queue_ms":([%d%.e%-]+)'))
   local r = tonumber(resp:match('"run_ms":([%d%.e%-]+)')) or 0
-  if lane and q and queue[lane] then
-    local qs, ts = queue[lane], total[lane]
+  if q and (lane == "high" or lane == "normal") then
+    local qs, ts = _G["queue_" .. lane], _G["total_" .. lane]
     qs[#qs + 1] = q
     ts[#ts + 1] = q + r
   end
@@ -56,15 +53,11 @@ end
 function done(summary, latency, requests)
   local q = { high = {}, normal = {} }
   local t = { high = {}, normal = {} }
-  local counts = {}
-  for _, th in ipairs(threads) do
-    for lane, values in pairs(th:get("queue")) do
-      for _, v in ipairs(values) do table.insert(q[lane], v) end
+  for _, th in ipairs(status.threads()) do
+    for _, lane in ipairs({ "high", "normal" }) do
+      for _, v in ipairs(th:get("queue_" .. lane)) do table.insert(q[lane], v) end
+      for _, v in ipairs(th:get("total_" .. lane)) do table.insert(t[lane], v) end
     end
-    for lane, values in pairs(th:get("total")) do
-      for _, v in ipairs(values) do table.insert(t[lane], v) end
-    end
-    for code, n in pairs(th:get("statuses")) do counts[code] = (counts[code] or 0) + n end
   end
   local out = {}
   for _, lane in ipairs({ "high", "normal" }) do
@@ -74,8 +67,5 @@ function done(summary, latency, requests)
       '"%s":{"n":%d,"queue_p50_ms":%.3f,"queue_p99_ms":%.3f,"total_p99_ms":%.3f}', lane, #q[lane],
       percentile(q[lane], 0.5), percentile(q[lane], 0.99), percentile(t[lane], 0.99)))
   end
-  local parts = {}
-  for code, n in pairs(counts) do table.insert(parts, string.format('"%d":%d', code, n)) end
-  table.sort(parts)
-  io.write("WRK_LANES {" .. table.concat(out, ",") .. ',"status":{' .. table.concat(parts, ",") .. "}}\n")
+  io.write("WRK_LANES {" .. table.concat(out, ",") .. ',"status":{' .. status.json() .. "}}\n")
 end

@@ -80,9 +80,10 @@ json fail_job(const json& payload, const pool::job_context&) {
 }  // namespace
 
 void add_builtins(registry& r) {
-  r.add({.name = "noop", .kind = "builtin", .run = [](const json&, const pool::job_context&) {
-           return json(nullptr);
-         }});
+  r.add({.name = "noop",
+         .kind = "builtin",
+         .cheap = true,
+         .run = [](const json&, const pool::job_context&) { return json(nullptr); }});
   r.add({.name = "echo",
          .kind = "builtin",
          .run = [](const json& payload, const pool::job_context&) { return payload; }});

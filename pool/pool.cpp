@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -69,6 +70,7 @@ class pool_impl {
   pool_impl& operator=(const pool_impl&) = delete;
 
   submit_result try_submit(job_request req);
+  submit_result try_run_here(job_request req);
   cancel_result cancel(const std::shared_ptr<job_state>& job);
   pool_stats stats() const;
   void drain(std::chrono::milliseconds grace) {
@@ -91,6 +93,11 @@ class pool_impl {
   void expire_deadlines(lock& lk);
   void drain_once(std::chrono::milliseconds grace);
 
+  static std::shared_ptr<job_state> make_job(job_request& req);
+  std::optional<submit_error> refusal_locked(lane l);
+  void enqueue(lock& lk, const std::shared_ptr<job_state>& job, clock::duration timeout);
+  static std::exception_ptr call_work(job_state& job) noexcept;
+  static job_status status_after_run(const job_state& job, clock::time_point end, bool threw);
   bool has_work_locked(worker_kind kind) const;
   std::shared_ptr<job_state> pick_locked(worker_kind kind);
   void wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const;
@@ -115,6 +122,7 @@ class pool_impl {
   std::size_t workers_ = 0;                        // alive or starting; guarded by mu_
   std::size_t starting_ = 0;           // counted in workers_, not yet looking for work; by mu_
   std::size_t busy_ = 0;               // guarded by mu_
+  std::size_t running_here_ = 0;       // jobs in try_run_here's call; guarded by mu_
   std::size_t idle_reserved_ = 0;      // waiting on reserved_cv_; guarded by mu_
   std::size_t idle_shared_ = 0;        // waiting on shared_cv_; guarded by mu_
   std::size_t spawn_requests_ = 0;     // guarded by mu_
@@ -130,58 +138,101 @@ class pool_impl {
   std::once_flag drained_once_;
 };
 
-submit_result pool_impl::try_submit(job_request req) {
+std::shared_ptr<job_state> pool_impl::make_job(job_request& req) {
   if (!req.work) throw std::invalid_argument("pool: job_request.work is empty");
   if (!req.on_done) throw std::invalid_argument("pool: job_request.on_done is empty");
   if (req.timeout <= clock::duration::zero()) {
     throw std::invalid_argument("pool: job_request.timeout must be positive");
   }
-  // Allocate before taking the lock; a refused job costs one allocation and nothing else.
+  // Allocated before the lock is taken; a refused job costs one allocation and nothing else.
   auto job = std::make_shared<job_state>();
   job->work = std::move(req.work);
   job->on_done = std::move(req.on_done);
   job->priority = req.priority;
+  return job;
+}
 
+std::optional<submit_error> pool_impl::refusal_locked(lane l) {
+  lane_stats& ls = lane_stats_[index_of(l)];
+  if (state_ != pool_state::running) {
+    ++ls.rejected_shutting_down;
+    return submit_error::shutting_down;
+  }
+  if (lanes_[index_of(l)].size() >= ls.capacity) {
+    ++ls.rejected_queue_full;
+    return submit_error::queue_full;
+  }
+  return std::nullopt;
+}
+
+submit_result pool_impl::try_submit(job_request req) {
+  auto job = make_job(req);
+  lock lk(mu_);
+  if (auto refused = refusal_locked(req.priority)) return *refused;
+  enqueue(lk, job, req.timeout);
+  return job_handle(std::move(job));
+}
+
+submit_result pool_impl::try_run_here(job_request req) {
+  auto job = make_job(req);
+  lock lk(mu_);
+  if (auto refused = refusal_locked(req.priority)) return *refused;
+  if (!lanes_[index_of(req.priority)].empty()) {
+    enqueue(lk, job, req.timeout);
+    return job_handle(std::move(job));
+  }
+  const auto now = clock::now();
+  job->submitted = now;
+  job->deadline = deadline_after(now, req.timeout);
+  job->phase = job_phase::running;
+  job->started = now;
+  lane_stats& ls = lane_stats_[index_of(job->priority)];
+  ++ls.submitted;
+  ls.queue_wait.observe(0.0);
+  ++running_here_;
+  lk.unlock();
+
+  std::exception_ptr thrown = call_work(*job);
+  const auto end = clock::now();
+
+  lk.lock();
+  --running_here_;
+  job_outcome outcome = finish_locked(*job, status_after_run(*job, end, thrown != nullptr), end);
+  outcome.error = thrown;
+  notify_drain_locked();
+  lk.unlock();
+  deliver(job->on_done, outcome);
+  return job_handle(std::move(job));
+}
+
+void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, clock::duration timeout) {
+  lane_stats& ls = lane_stats_[index_of(job->priority)];
+  job_list& queue = lanes_[index_of(job->priority)];
+  job->submitted = clock::now();
+  job->deadline = deadline_after(job->submitted, timeout);
+  queue.push_back(job);
+  job->position = std::prev(queue.end());
+  job->deadline_entry = deadlines_.emplace(job->deadline, job.get());
+  job->has_deadline_entry = true;
+  ++ls.submitted;
+  bool wake_timer = job->deadline_entry == deadlines_.begin();
+
+  // Scale up when queued work outnumbers the workers that will take it without help.
+  const std::size_t high_depth = lanes_[index_of(lane::high)].size();
+  const std::size_t queued = high_depth + lanes_[index_of(lane::normal)].size();
+  const std::size_t ready = std::min(idle_reserved_, high_depth) + idle_shared_ + starting_;
+  if (queued > ready && workers_ < cfg_.workers_max) {
+    ++workers_;
+    ++starting_;
+    ++spawn_requests_;
+    wake_timer = true;
+  }
   bool wake_reserved = false;
   bool wake_shared = false;
-  bool wake_timer = false;
-  {
-    lock lk(mu_);
-    const std::size_t li = index_of(req.priority);
-    lane_stats& ls = lane_stats_[li];
-    if (state_ != pool_state::running) {
-      ++ls.rejected_shutting_down;
-      return submit_error::shutting_down;
-    }
-    job_list& queue = lanes_[li];
-    if (queue.size() >= ls.capacity) {
-      ++ls.rejected_queue_full;
-      return submit_error::queue_full;
-    }
-    job->submitted = clock::now();
-    job->deadline = deadline_after(job->submitted, req.timeout);
-    queue.push_back(job);
-    job->position = std::prev(queue.end());
-    job->deadline_entry = deadlines_.emplace(job->deadline, job.get());
-    job->has_deadline_entry = true;
-    ++ls.submitted;
-    wake_timer = job->deadline_entry == deadlines_.begin();
-
-    // Scale up when queued work outnumbers the workers that will take it without help.
-    const std::size_t high_depth = lanes_[index_of(lane::high)].size();
-    const std::size_t queued = high_depth + lanes_[index_of(lane::normal)].size();
-    const std::size_t ready = std::min(idle_reserved_, high_depth) + idle_shared_ + starting_;
-    if (queued > ready && workers_ < cfg_.workers_max) {
-      ++workers_;
-      ++starting_;
-      ++spawn_requests_;
-      wake_timer = true;
-    }
-    wake_for_queued_locked(wake_reserved, wake_shared);
-  }
+  wake_for_queued_locked(wake_reserved, wake_shared);
+  lk.unlock();
   notify(wake_reserved, wake_shared);
   if (wake_timer) timer_cv_.notify_one();
-  return job_handle(std::move(job));
 }
 
 void pool_impl::wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const {
@@ -267,6 +318,24 @@ std::shared_ptr<job_state> pool_impl::pick_locked(worker_kind kind) {
   return job;
 }
 
+std::exception_ptr pool_impl::call_work(job_state& job) noexcept {
+  job_fn work = std::move(job.work);
+  try {
+    work(job_context{job.stop.get_token(), job.deadline, job.priority});
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;
+}
+
+job_status pool_impl::status_after_run(const job_state& job, clock::time_point end, bool threw) {
+  if (job.reason == stop_reason::cancel || job.reason == stop_reason::shutdown) {
+    return job_status::cancelled;
+  }
+  if (job.reason == stop_reason::deadline || end >= job.deadline) return job_status::timed_out;
+  return threw ? job_status::failed : job_status::succeeded;
+}
+
 job_outcome pool_impl::finish_locked(job_state& job, job_status status, clock::time_point now) {
   const bool started = job.phase == job_phase::running;
   job.phase = job_phase::finished;
@@ -321,29 +390,13 @@ void pool_impl::run(lock& lk, std::shared_ptr<job_state> job) {
   lk.unlock();
   notify(wake_reserved, wake_shared);
 
-  std::exception_ptr thrown;
-  {
-    job_fn work = std::move(job->work);
-    try {
-      work(job_context{job->stop.get_token(), job->deadline, job->priority});
-    } catch (...) {
-      thrown = std::current_exception();
-    }
-  }
+  std::exception_ptr thrown = call_work(*job);
   const auto end = clock::now();
 
   lk.lock();
   --busy_;
   running_.erase(job->position);
-  job_status status = job_status::succeeded;
-  if (job->reason == stop_reason::cancel || job->reason == stop_reason::shutdown) {
-    status = job_status::cancelled;
-  } else if (job->reason == stop_reason::deadline || end >= job->deadline) {
-    status = job_status::timed_out;
-  } else if (thrown) {
-    status = job_status::failed;
-  }
-  job_outcome outcome = finish_locked(*job, status, end);
+  job_outcome outcome = finish_locked(*job, status_after_run(*job, end, thrown != nullptr), end);
   outcome.error = thrown;
   notify_drain_locked();
   lk.unlock();
@@ -466,8 +519,9 @@ void pool_impl::timer_loop() noexcept {
 void pool_impl::drain_once(std::chrono::milliseconds grace) {
   lock lk(mu_);
   if (state_ == pool_state::running) state_ = pool_state::draining;
-  drained_cv_.wait_for(lk, grace,
-                       [&] { return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0; });
+  drained_cv_.wait_for(lk, grace, [&] {
+    return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0 && running_here_ == 0;
+  });
 
   // Out of time: what is queued is cancelled here, what runs is asked to stop.
   const auto now = clock::now();
@@ -496,7 +550,7 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
   for (auto& [job, outcome] : cancelled) deliver(job->on_done, outcome);
 
   lk.lock();
-  drained_cv_.wait(lk, [&] { return workers_ == 0; });
+  drained_cv_.wait(lk, [&] { return workers_ == 0 && running_here_ == 0; });
   timer_stop_ = true;
   lk.unlock();
   timer_cv_.notify_one();
@@ -513,6 +567,10 @@ pool::~pool() = default;
 
 submit_result pool::try_submit(job_request req) {
   return impl_->try_submit(std::move(req));
+}
+
+submit_result pool::try_run_here(job_request req) {
+  return impl_->try_run_here(std::move(req));
 }
 
 cancel_result pool::cancel(const job_handle& h) {

@@ -67,6 +67,14 @@ class pool {
   // Throws std::invalid_argument for a request without work or on_done, or a timeout <= 0.
   [[nodiscard]] submit_result try_submit(job_request req);
 
+  // Like try_submit, but when the job's lane has nothing queued the job runs at once on the
+  // calling thread, and its completion has run when this returns. For job types far cheaper
+  // than a hand-off to a worker (microseconds, never blocking): they skip two thread wake-ups.
+  // The lane's bound, the counters, the deadline and the outcome are try_submit's; a lane with
+  // jobs queued queues this one behind them, so order within a lane holds. Such a job runs on
+  // no worker, so `busy` does not count it, and it cannot be cancelled (it is over first).
+  [[nodiscard]] submit_result try_run_here(job_request req);
+
   // See cancel_result. Safe with a handle whose job has long finished.
   cancel_result cancel(const job_handle& h);
 

@@ -247,19 +247,21 @@ void app::submit(const http_request& req, std::string_view query, const responde
   }
 
   auto rec = store_.make(type_name, lane, timeout);
-  auto submitted = pool_.try_submit(
-      {.priority = lane,
-       .timeout = timeout,
-       .work =
-           [rec, type, payload = std::move(payload), this](const pool::job_context& ctx) {
-             store_.mark_running(*rec);
-             store_.set_result(*rec, type->run(payload, ctx));
-           },
-       .on_done =
-           [rec, this](const pool::job_outcome& outcome) {
-             metrics_.observe_run(rec->type, outcome);
-             store_.finish(*rec, outcome);
-           }});
+  pool::job_request job{
+      .priority = lane,
+      .timeout = timeout,
+      .work =
+          [rec, type, payload = std::move(payload), this](const pool::job_context& ctx) {
+            store_.mark_running(*rec);
+            store_.set_result(*rec, type->run(payload, ctx));
+          },
+      .on_done =
+          [rec, this](const pool::job_outcome& outcome) {
+            metrics_.observe_run(rec->type, outcome);
+            store_.finish(*rec, outcome);
+          }};
+  auto submitted =
+      type->cheap ? pool_.try_run_here(std::move(job)) : pool_.try_submit(std::move(job));
   if (!submitted) return respond(with_route(queue_full(lane, submitted.error()), route));
   store_.insert(rec, submitted.handle());
 

@@ -15,8 +15,9 @@ TEST(LanesOverHttp, HighPriorityJobsStartBeforeQueuedNormalOnes) {
   http_client c(server.port());
   const std::string blocker = submit_async(c, sleep_job(60'000));
   wait_running(c, blocker);
-  const std::string normal = submit_async(c, R"({"type":"noop"})");
-  const std::string high = submit_async(c, R"({"type":"noop","priority":"high"})");
+  // echo, not noop: a noop runs at once on the I/O thread when its lane has nothing queued.
+  const std::string normal = submit_async(c, R"({"type":"echo"})");
+  const std::string high = submit_async(c, R"({"type":"echo","priority":"high"})");
   EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + blocker).status, 202);
   const json n = wait_terminal(c, normal);
   const json h = wait_terminal(c, high);
@@ -68,6 +69,33 @@ TEST(LanesOverHttp, FullNormalLaneIs503WithRetryAfterWhileTheHighLaneIsServed) {
   const json pool = c.get("/v1/pool").json();
   EXPECT_EQ(pool["lanes"]["normal"]["rejected"]["queue_full"], 2);
   EXPECT_EQ(pool["lanes"]["normal"]["depth"], 2);
+}
+
+TEST(LanesOverHttp, NoopRunsWithoutAWorkerOnlyWhenItsLaneHasNothingQueued) {
+  jobd_process server({"--workers", "1", "--queue-capacity", "2"});
+  http_client c(server.port());
+  const std::string blocker = submit_async(c, sleep_job(60'000));
+  wait_running(c, blocker);
+  // The only worker is busy and the lane is empty: the noop needs no worker.
+  const auto at_once = c.post("/v1/jobs?wait=true", R"({"type":"noop"})");
+  ASSERT_EQ(at_once.status, 200);
+  EXPECT_EQ(at_once.json()["status"], "succeeded");
+  // With a job queued, a noop takes its turn behind it, and a full lane refuses it.
+  const std::string queued = submit_async(c, R"({"type":"echo"})");
+  const auto behind = c.post("/v1/jobs", R"({"type":"noop"})");
+  ASSERT_EQ(behind.status, 202);
+  EXPECT_EQ(behind.json()["status"], "queued");
+  const auto refused = c.post("/v1/jobs", R"({"type":"noop"})");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.json()["error"]["code"], "queue_full");
+  const json pool = c.get("/v1/pool").json();
+  EXPECT_EQ(pool["lanes"]["normal"]["submitted"], 4);
+  EXPECT_EQ(pool["lanes"]["normal"]["finished"]["succeeded"], 1);
+  EXPECT_EQ(pool["lanes"]["normal"]["rejected"]["queue_full"], 1);
+  EXPECT_EQ(pool["workers"]["busy"], 1);
+  EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + blocker).status, 202);
+  EXPECT_EQ(wait_terminal(c, queued)["status"], "succeeded");
+  EXPECT_EQ(wait_terminal(c, behind.json()["id"])["status"], "succeeded");
 }
 
 TEST(LanesOverHttp, ReadOnlyRoutesAnswerWhileEveryWorkerIsBusyAndTheQueueIsFull) {

@@ -17,7 +17,7 @@ TEST(CancelOverHttp, QueuedJobIsRemovedAndNeverRuns) {
   http_client c(server.port());
   const std::string blocker = submit_async(c, sleep_job(60'000));
   wait_running(c, blocker);
-  const std::string queued = submit_async(c, R"({"type":"noop"})");
+  const std::string queued = submit_async(c, R"({"type":"echo"})");
   const auto r = c.request("DELETE", "/v1/jobs/" + queued);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.json()["status"], "cancelled");

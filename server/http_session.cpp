@@ -3,18 +3,20 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/read_size.hpp>
 
 namespace jobd::server {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
 namespace net = boost::asio;
 
 namespace {
 
-// What the idle wait reads at once: a typical request whole, so that parsing it needs no
-// further read.
-constexpr std::size_t first_read_bytes = 1024;
+// The most one read asks for. With the parser's header limit (the body is moved out of the
+// buffer as it arrives) it bounds what a connection buffers.
+constexpr std::size_t max_read_bytes = 64 * 1024;
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -26,81 +28,89 @@ bool valid_request_id(std::string_view id) {
 }  // namespace
 
 http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
-    : stream_(std::move(socket)), idle_timer_(stream_.get_executor()), ctx_(ctx) {
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      idle_since_(clock::now()),
+      ctx_(ctx) {
   ctx_.stats.connection_opened();
+  // Answers are written at once where the socket takes them: never block the I/O thread on it.
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
 }
 
 http_session::~http_session() {
   ctx_.unanswered.fetch_sub(slots_.size());
-  ctx_.stats.connection_closed();
+  if (!closed_) ctx_.stats.connection_closed();
 }
 
 void http_session::run() {
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->pump(); });
 }
 
-void http_session::do_read() {
-  if (reading_ || read_closed_ || closed_ || slots_.size() >= ctx_.settings.pipeline_limit) return;
-  reading_ = true;
-  // A pipelined request already in the buffer has begun; otherwise the connection is idle
-  // until a first byte arrives. Beast's parser cannot tell that moment (it waits for a whole
-  // header block), so the idle wait is a plain read of its own: the read timeout must start at
-  // the first byte, or a client trickling its header would be bounded by the idle timeout only.
-  if (buffer_.size() > 0) return read_request();
-  // No deadline on this read itself: while answers are owed, a client may rightly stay silent
-  // for as long as its jobs run. The keep-alive timer bounds the idle time once nothing is owed.
-  stream_.expires_never();
-  awaiting_first_byte_ = true;
-  arm_idle_timer();
-  stream_.async_read_some(
-      buffer_.prepare(first_read_bytes),
-      beast::bind_front_handler(&http_session::on_first_bytes, shared_from_this()));
-}
-
-void http_session::arm_idle_timer() {
-  if (!awaiting_first_byte_ || !slots_.empty() || closed_) return;
-  idle_timer_.expires_after(ctx_.settings.keepalive_timeout);
-  idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    // Re-armed or cancelled meanwhile: operation_aborted. Still idle with nothing owed: close.
-    if (!ec && self->awaiting_first_byte_ && self->slots_.empty()) self->close();
-  });
-}
-
-void http_session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
-  awaiting_first_byte_ = false;
-  idle_timer_.cancel();
-  buffer_.commit(bytes);
-  if (ec) return on_read(ec, 0);
-  read_request();
-}
-
-void http_session::read_request() {
-  parser_.emplace();
-  apply_limits(*parser_, ctx_.settings);
-  stream_.expires_after(ctx_.settings.read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
-}
-
-void http_session::on_read(beast::error_code ec, std::size_t) {
-  reading_ = false;
-  if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout) {
-    // The client is done (or silent too long): finish what was asked, then close.
-    read_closed_ = true;
-    if (slots_.empty()) close();
+void http_session::pump() {
+  if (pumping_) {
+    pump_again_ = true;
     return;
   }
-  if (ec) {
-    if (auto answer = answer_to_read_error(ec, ctx_.settings)) return fail_request(*answer);
-    return close();
-  }
-  dispatch(parser_->release());
-  do_read();
+  pumping_ = true;
+  do {
+    pump_again_ = false;
+    write_ready();
+    parse_buffered();
+  } while (pump_again_ && !closed_);
+  pumping_ = false;
+  if (closed_) return;
+  if (read_closed_ && slots_.empty() && !writing_) return close();
+  start_read();
+  arm_timer();
 }
 
-std::string http_session::request_id_for(const request& req) {
-  if (auto it = req.find("X-Request-Id"); it != req.end() && valid_request_id(it->value())) {
-    return std::string(it->value());
+void http_session::parse_buffered() {
+  while (!read_closed_ && !closed_ && slots_.size() < ctx_.settings.pipeline_limit &&
+         buffer_.size() > 0) {
+    if (!parser_) {
+      parser_.emplace();
+      apply_limits(*parser_, ctx_.settings);
+      // The read timeout runs from a request's first byte, not from the end of the last one.
+      request_began_ = clock::now();
+    }
+    const auto data = buffer_.cdata();
+    beast::error_code ec;
+    buffer_.consume(feed(*parser_, {static_cast<const char*>(data.data()), data.size()}, ec));
+    if (ec) return fail_request(ec);
+    if (!parser_->is_done()) return;  // the rest of the request is still on its way
+    wire_request req = parser_->release();
+    parser_.reset();
+    dispatch(std::move(req));
+  }
+}
+
+void http_session::start_read() {
+  if (reading_ || read_closed_ || closed_ || slots_.size() >= ctx_.settings.pipeline_limit) return;
+  reading_ = true;
+  socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, max_read_bytes)),
+                          beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(boost::system::error_code ec, std::size_t bytes) {
+  reading_ = false;
+  if (closed_) return;
+  if (read_closed_) return pump();  // reading stopped while this read was under way
+  buffer_.commit(bytes);
+  if (ec == net::error::eof) {
+    // The client is done: finish what it asked, then close. Mid-request, that is a 400.
+    fail_request(end_of_input(parser_ ? &*parser_ : nullptr));
+  } else if (ec) {
+    return close();
+  }
+  pump();
+}
+
+std::string http_session::request_id_for(const wire_request* req) {
+  if (req != nullptr) {
+    if (auto it = req->find("X-Request-Id"); it != req->end() && valid_request_id(it->value())) {
+      return std::string(it->value());
+    }
   }
   const std::uint64_t n = ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed);
   char buf[24];
@@ -110,41 +120,47 @@ std::string http_session::request_id_for(const request& req) {
   return buf;
 }
 
-void http_session::dispatch(request&& req) {
+void http_session::dispatch(wire_request&& req) {
   slot s;
   s.seq = next_seq_++;
   s.keep_alive = req.keep_alive();
   s.version = req.version();
-  s.request_id = request_id_for(req);
-  s.method = std::string(req.method_string());
-  s.target = std::string(req.target());
-  s.start = std::chrono::steady_clock::now();
+  s.request_id = request_id_for(&req);
+  if (ctx_.settings.access_log) {
+    s.method = std::string(req.method_string());
+    s.target = std::string(req.target());
+  }
+  s.start = clock::now();
+  // A request that closes the connection is the client's last one.
+  if (!s.keep_alive) stop_reading();
   http_request r = to_route_request(req, s.request_id);
   const std::uint64_t seq = s.seq;
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);
   ctx_.routes.handle(std::move(r), [self = shared_from_this(), seq](http_response res) {
     // Inline when already on this session's strand, posted to it from any other thread.
-    net::dispatch(self->stream_.get_executor(), [self, seq, res = std::move(res)]() mutable {
+    net::dispatch(self->socket_.get_executor(), [self, seq, res = std::move(res)]() mutable {
       self->on_response(seq, std::move(res));
     });
   });
 }
 
-void http_session::fail_request(http_response answer) {
-  // The stream cannot be parsed past this point: answer, then close.
-  read_closed_ = true;
+void http_session::fail_request(beast::error_code why) {
+  // The stream cannot be parsed past this point: answer if there is anything to say, then close.
+  stop_reading();
+  auto answer = answer_to_read_error(why, ctx_.settings);
+  if (!answer) return;
   slot s;
   s.seq = next_seq_++;
   s.keep_alive = false;
-  s.request_id = request_id_for(request{});
+  s.request_id = request_id_for(nullptr);
   s.method = "-";
   s.target = "-";
-  s.start = std::chrono::steady_clock::now();
-  s.res = std::move(answer);
+  s.start = clock::now();
+  s.res = std::move(*answer);
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);
-  do_write();
+  pump_again_ = true;
 }
 
 void http_session::on_response(std::uint64_t seq, http_response res) {
@@ -152,50 +168,120 @@ void http_session::on_response(std::uint64_t seq, http_response res) {
   const std::uint64_t index = seq - slots_.front().seq;
   if (index >= slots_.size() || slots_[index].res) return;
   slots_[index].res = std::move(res);
-  do_write();
+  pump();
 }
 
-void http_session::do_write() {
-  if (writing_ || closed_ || slots_.empty() || !slots_.front().res) return;
-  slot& s = slots_.front();
-  http_response& r = *s.res;
-  // The last answer of a connection whose reading has stopped says so.
-  const bool keep_alive = s.keep_alive && !(read_closed_ && slots_.size() == 1);
-  writing_ = std::make_shared<response>(to_wire_response(r, s.version, keep_alive, s.request_id));
-
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - s.start).count();
-  ctx_.stats.observe_request(r.route, r.status, seconds);
-  if (ctx_.settings.access_log) {
-    spdlog::info("access request_id={} method={} target={} route={} status={} duration_ms={:.3f}",
-                 s.request_id, s.method, s.target, r.route, r.status, seconds * 1000.0);
+void http_session::write_ready() {
+  while (!writing_ && !closed_ && !slots_.empty() && slots_.front().res) {
+    // Every answer ready at the front goes out in one write.
+    out_.clear();
+    out_last_ = false;
+    std::size_t n = 0;
+    const auto now = clock::now();
+    for (; n < slots_.size() && slots_[n].res && !out_last_; ++n) {
+      slot& s = slots_[n];
+      const http_response& r = *s.res;
+      // The last answer of a connection whose reading has stopped says so.
+      out_last_ = !s.keep_alive || (read_closed_ && n + 1 == slots_.size());
+      append_wire_response(out_, r, s.version, !out_last_, s.request_id);
+      const double seconds = std::chrono::duration<double>(now - s.start).count();
+      ctx_.stats.observe_request(r.route, r.status, seconds);
+      if (ctx_.settings.access_log) {
+        spdlog::info(
+            "access request_id={} method={} target={} route={} status={} duration_ms={:.3f}",
+            s.request_id, s.method, s.target, r.route, r.status, seconds * 1000.0);
+      }
+    }
+    boost::system::error_code ec;
+    const std::size_t sent = socket_.write_some(net::buffer(out_), ec);
+    if (ec == net::error::would_block || (!ec && sent < out_.size())) {
+      // The peer is not reading fast enough: the rest waits for the socket, within a deadline.
+      out_answers_ = n;
+      writing_ = true;
+      write_began_ = now;
+      net::async_write(socket_, net::buffer(out_) + (ec ? 0 : sent),
+                       beast::bind_front_handler(&http_session::on_write, shared_from_this()));
+      return;
+    }
+    if (ec) return close();
+    written(n);
   }
-  stream_.expires_after(ctx_.settings.read_timeout);
-  http::async_write(stream_, *writing_,
-                    beast::bind_front_handler(&http_session::on_write, shared_from_this(),
-                                              writing_->keep_alive()));
 }
 
-void http_session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
-  writing_.reset();
-  slots_.pop_front();
-  ctx_.unanswered.fetch_sub(1);
+void http_session::on_write(boost::system::error_code ec, std::size_t) {
+  writing_ = false;
+  if (closed_) return;
   if (ec) return close();
-  if (!keep_alive) return close();
-  if (read_closed_ && slots_.empty()) return close();
-  do_write();
-  do_read();
-  // The last owed answer is out and the client is silent: the keep-alive clock starts now.
-  arm_idle_timer();
+  written(out_answers_);
+  pump();
+}
+
+void http_session::written(std::size_t answers) {
+  slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(answers));
+  ctx_.unanswered.fetch_sub(answers);
+  // The keep-alive clock starts when the last owed answer is out.
+  idle_since_ = clock::now();
+  if (out_last_) close();
+}
+
+void http_session::stop_reading() {
+  read_closed_ = true;
+  parser_.reset();
+}
+
+http_session::clock::time_point http_session::deadline() const {
+  auto d = clock::time_point::max();
+  if (writing_) d = std::min(d, write_began_ + ctx_.settings.read_timeout);
+  if (parser_) {
+    d = std::min(d, request_began_ + ctx_.settings.read_timeout);
+  } else if (slots_.empty() && !writing_ && !read_closed_) {
+    // Idle. While answers are owed, a client may rightly stay silent as long as its jobs run.
+    d = std::min(d, idle_since_ + ctx_.settings.keepalive_timeout);
+  }
+  return d;
+}
+
+void http_session::arm_timer() {
+  const auto d = deadline();
+  // A timer that fires first re-checks then: moving a deadline later costs nothing.
+  if (d >= timer_at_) return;
+  timer_at_ = d;
+  timer_.expires_at(d);
+  timer_.async_wait(
+      [self = shared_from_this(), d](boost::system::error_code ec) { self->on_timer(d, ec); });
+}
+
+void http_session::on_timer(clock::time_point armed_for, boost::system::error_code ec) {
+  // Cancelled, or re-armed for an earlier time meanwhile: that wait is the one that counts.
+  if (ec || closed_ || armed_for != timer_at_) return;
+  timer_at_ = clock::time_point::max();
+  const auto now = clock::now();
+  const auto& s = ctx_.settings;
+  if (writing_ && now >= write_began_ + s.read_timeout) {
+    spdlog::debug("closing a connection whose peer took none of its answers for {} ms",
+                  s.read_timeout.count());
+    return close();
+  }
+  if (parser_ && now >= request_began_ + s.read_timeout) {
+    // Silent too long inside a request: answer what was asked before, then close.
+    stop_reading();
+    return pump();
+  }
+  if (!parser_ && slots_.empty() && !writing_ && now >= idle_since_ + s.keepalive_timeout) {
+    return close();
+  }
+  arm_timer();
 }
 
 void http_session::close() {
   if (closed_) return;
   closed_ = true;
-  idle_timer_.cancel();
-  beast::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.socket().close(ignored);
+  // The socket is gone now, though answers owed to it may hold the session a while longer.
+  ctx_.stats.connection_closed();
+  timer_.cancel();
+  boost::system::error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
 }
 
 }  // namespace jobd::server

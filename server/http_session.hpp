@@ -3,16 +3,20 @@
 // One HTTP/1.1 connection: reads requests (pipelined up to a cap), hands them to the routes, and
 // writes the responses back in request order as they become ready, from whichever thread
 // produced them. Everything the session owns is touched only on its strand.
+//
+// A response is written at once when the socket takes it whole (the usual case); only the rest
+// of a write the socket cannot take waits for it. One timer, re-armed lazily, bounds every wait:
+// the keep-alive idle time, a request from its first byte to its last, and a blocked write.
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "config/settings.hpp"
 #include "server/app.hpp"
@@ -42,8 +46,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
-  using request = wire_request;
-  using response = wire_response;
+  using clock = std::chrono::steady_clock;
 
   struct slot {
     std::uint64_t seq = 0;
@@ -51,35 +54,50 @@ class http_session : public std::enable_shared_from_this<http_session> {
     bool keep_alive = true;
     unsigned version = 11;
     std::string request_id;
-    std::string method;
-    std::string target;
-    std::chrono::steady_clock::time_point start;
+    std::string method;  // for the access log only
+    std::string target;  // for the access log only
+    clock::time_point start;
   };
 
-  void do_read();
-  void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
-  void arm_idle_timer();
-  void read_request();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
-  void dispatch(request&& req);
-  void fail_request(http_response answer);
+  // Makes every step that is possible now (write ready answers, parse buffered requests), then
+  // starts the reads, writes and timer that wait. Re-entrant calls only ask it to go round again.
+  void pump();
+  void write_ready();
+  void parse_buffered();
+  void start_read();
+  void on_read(boost::system::error_code ec, std::size_t bytes);
+  void on_write(boost::system::error_code ec, std::size_t bytes);
+  void written(std::size_t answers);
+  void dispatch(wire_request&& req);
+  void fail_request(boost::beast::error_code why);
   void on_response(std::uint64_t seq, http_response res);
-  void do_write();
-  void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
+  void stop_reading();
   void close();
-  std::string request_id_for(const request& req);
+  std::string request_id_for(const wire_request* req);
 
-  boost::beast::tcp_stream stream_;
-  boost::asio::steady_timer idle_timer_;  // the keep-alive timeout, on the stream's strand
+  clock::time_point deadline() const;
+  void arm_timer();
+  void on_timer(clock::time_point armed_for, boost::system::error_code ec);
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  clock::time_point timer_at_ = clock::time_point::max();  // when the armed timer fires
   boost::beast::flat_buffer buffer_;
-  std::optional<request_parser> parser_;
+  std::optional<request_parser> parser_;  // engaged from a request's first byte to its last
+  clock::time_point request_began_;
+  clock::time_point idle_since_;
   std::deque<slot> slots_;  // requests read and not yet answered, in order
   std::uint64_t next_seq_ = 0;
-  std::shared_ptr<response> writing_;
+  std::string out_;                // the bytes being written
+  std::size_t out_answers_ = 0;    // how many slots `out_` answers
+  bool out_last_ = false;          // `out_` ends with the connection's last answer
+  clock::time_point write_began_;  // of the write waiting for the socket
+  bool writing_ = false;           // a write is waiting for the socket
   bool reading_ = false;
-  bool awaiting_first_byte_ = false;  // the idle read of the next request is pending
-  bool read_closed_ = false;          // no more requests will be read
+  bool read_closed_ = false;  // no more requests will be read
   bool closed_ = false;
+  bool pumping_ = false;
+  bool pump_again_ = false;
   session_context& ctx_;
 };
 

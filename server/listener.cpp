@@ -4,6 +4,7 @@
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
 
 namespace jobd::server {
 

@@ -4,10 +4,8 @@
 // once per fuzzing process: libFuzzer calls the target millions of times, and a pool per input
 // would measure thread start-up, not parsing.
 
-#include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <functional>
-#include <sstream>
 #include <string>
 
 #include "config/settings.hpp"
@@ -72,9 +70,8 @@ inline app_fixture& fixture() {
 // Serialises an answer as the session would write it; the responder may run on a worker thread
 // after the input is gone, so it captures nothing.
 inline void write_answer(server::http_response r) {
-  server::wire_response w = server::to_wire_response(r, 11, true, "fuzz");
-  std::ostringstream out;
-  out << w;
+  std::string out;
+  server::append_wire_response(out, r, 11, true, "fuzz");
 }
 
 }  // namespace jobd::fuzz

@@ -1,8 +1,5 @@
 // Raw bytes through Beast's parser (with the server's limits), the router and a handler to a
 // serialised response: the session's path without the socket. Up to 8 pipelined requests.
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/write.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -11,7 +8,6 @@
 
 namespace {
 
-namespace http = boost::beast::http;
 using jobd::server::answer_to_read_error;
 
 constexpr int max_requests = 8;
@@ -24,31 +20,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int i = 0; i < max_requests && !rest.empty(); ++i) {
     jobd::server::request_parser parser;
     jobd::server::apply_limits(parser, f.settings);
-    parser.eager(true);
     boost::beast::error_code ec;
-    while (!parser.is_done()) {
-      // The input ending inside a request is a client closing mid-request.
-      if (rest.empty()) {
-        parser.put_eof(ec);
-        break;
-      }
-      const std::size_t used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
-      rest.remove_prefix(used);
-      if (ec == http::error::need_more) {
-        ec = {};
-        if (used == 0) {
-          parser.put_eof(ec);
-          break;
-        }
-      } else if (ec) {
-        break;
-      }
-    }
+    rest.remove_prefix(jobd::server::feed(parser, rest, ec));
+    // The input ending inside a request is a client closing mid-request.
+    if (!ec && !parser.is_done()) ec = jobd::server::end_of_input(&parser);
     if (ec) {
       if (auto answer = answer_to_read_error(ec, f.settings)) jobd::fuzz::write_answer(*answer);
       return 0;  // the session stops reading after an error
     }
-    if (!parser.is_done()) return 0;
     auto req = parser.release();
     f.routes.handle(jobd::server::to_route_request(req, "fuzz"), jobd::fuzz::write_answer);
   }

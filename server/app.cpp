@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "server/json_text.hpp"
 #include "server/request_parsing.hpp"
 
 namespace jobd::server {
@@ -16,13 +17,17 @@ using json = nlohmann::json;
 constexpr std::size_t default_list_limit = 100;
 constexpr std::size_t max_list_limit = 1000;
 
-http_response json_response(unsigned status, const json& body) {
+http_response json_response(unsigned status, std::string body) {
   http_response r;
   r.status = status;
-  // Messages may quote what a client sent, which need not be UTF-8: replace, never throw.
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.body = std::move(body);
   r.body += '\n';
   return r;
+}
+
+http_response json_response(unsigned status, const json& body) {
+  // Messages may quote what a client sent, which need not be UTF-8: replace, never throw.
+  return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 http_response with_route(http_response r, std::string_view route) {
@@ -80,7 +85,12 @@ std::string_view route_label(std::string_view path) {
 }  // namespace
 
 http_response error_response(unsigned status, std::string_view code, std::string_view message) {
-  return json_response(status, json{{"error", {{"code", code}, {"message", message}}}});
+  std::string body = "{\"error\":{\"code\":";
+  append_json_string(body, code);
+  body += ",\"message\":";
+  append_json_string(body, message);
+  body += "}}";
+  return json_response(status, std::move(body));
 }
 
 app::app(const config::settings& settings, const handlers::registry& types, pool::pool& pool,

@@ -1,9 +1,9 @@
 #include "server/job_store.hpp"
 
-#include <ctime>
 #include <random>
 
 #include "handlers/job_error.hpp"
+#include "server/json_text.hpp"
 
 namespace jobd::server {
 namespace {
@@ -19,14 +19,40 @@ double ms_of(pool::clock::duration d) {
 }
 
 // Ids are unique for the process's lifetime: an odd multiplier is a bijection on 64-bit
-// integers, so distinct sequence numbers give distinct ids; the salt keeps them unguessable
-// across restarts.
+// integers, so distinct sequence numbers give distinct ids, and an id decodes back to its
+// sequence number; the salt keeps them unguessable across restarts.
+constexpr std::uint64_t id_multiplier = 0x9e3779b97f4a7c15ULL;
+
+constexpr std::uint64_t inverse_of(std::uint64_t odd) {
+  // Newton's iteration doubles the correct low bits each step: 3, 6, 12, 24, 48, 96.
+  std::uint64_t x = odd;
+  for (int i = 0; i < 5; ++i) x *= 2 - odd * x;
+  return x;
+}
+constexpr std::uint64_t id_inverse = inverse_of(id_multiplier);
+static_assert(id_multiplier * id_inverse == 1);
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
 std::string make_id(std::uint64_t seq, std::uint64_t salt) {
-  const std::uint64_t x = (seq * 0x9e3779b97f4a7c15ULL) ^ salt;
-  static constexpr char digits[] = "0123456789abcdef";
+  const std::uint64_t x = (seq * id_multiplier) ^ salt;
   std::string id(16, '0');
-  for (int i = 15; i >= 0; --i) id[static_cast<std::size_t>(15 - i)] = digits[(x >> (4 * i)) & 0xf];
+  for (int i = 15; i >= 0; --i) {
+    id[static_cast<std::size_t>(15 - i)] = hex_digits[(x >> (4 * i)) & 0xf];
+  }
   return id;
+}
+
+// The sequence number an id was made from; nullopt when it is not one of ours in form.
+std::optional<std::uint64_t> seq_of(std::string_view id, std::uint64_t salt) {
+  if (id.size() != 16) return std::nullopt;
+  std::uint64_t x = 0;
+  for (const char c : id) {
+    const char* digit = std::char_traits<char>::find(hex_digits, 16, c);
+    if (digit == nullptr) return std::nullopt;
+    x = (x << 4) | static_cast<std::uint64_t>(digit - hex_digits);
+  }
+  return (x ^ salt) * id_inverse;
 }
 
 struct failure {
@@ -81,17 +107,6 @@ std::optional<job_phase> phase_from(std::string_view s) noexcept {
   return std::nullopt;
 }
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms.count() % 1000));
-  return buf;
-}
-
 job_store::job_store(std::size_t retain_jobs, std::chrono::seconds retain_for)
     : retain_jobs_(retain_jobs),
       retain_for_(retain_for),
@@ -117,7 +132,6 @@ void job_store::insert(const std::shared_ptr<job_record>& rec, pool::job_handle 
   rec->handle = std::move(handle);
   rec->stored = true;
   by_seq_.emplace(rec->seq, rec);
-  by_id_.emplace(rec->id, rec->seq);
   // A quick job may have finished before it was inserted.
   if (is_terminal(rec->phase)) finished_.emplace_back(now, rec->seq);
   evict_locked(now);
@@ -187,9 +201,10 @@ std::shared_ptr<job_record> job_store::find(std::string_view id) {
   const auto now = pool::clock::now();
   std::lock_guard lk(mu_);
   evict_locked(now);
-  auto it = by_id_.find(std::string(id));
-  if (it == by_id_.end()) return nullptr;
-  return by_seq_.at(it->second);
+  const auto seq = seq_of(id, id_salt_);
+  if (!seq) return nullptr;
+  auto it = by_seq_.find(*seq);
+  return it == by_seq_.end() ? nullptr : it->second;
 }
 
 bool job_store::wait(job_record& rec, std::function<void()> w) {
@@ -206,10 +221,13 @@ std::optional<pool::job_handle> job_store::begin_cancel(job_record& rec) {
   return rec.handle;
 }
 
-json job_store::render(const job_record& rec) const {
+std::string job_store::render(const job_record& rec) const {
   const auto now = pool::clock::now();
+  std::string out;
+  out.reserve(320);
   std::lock_guard lk(mu_);
-  return render_locked(rec, now);
+  render_locked(out, rec, now);
+  return out;
 }
 
 job_phase job_store::phase(const job_record& rec) const {
@@ -217,56 +235,87 @@ job_phase job_store::phase(const job_record& rec) const {
   return rec.phase;
 }
 
-json job_store::list(std::optional<job_phase> phase, std::size_t limit) {
+std::string job_store::list(std::optional<job_phase> phase, std::size_t limit) {
   const auto now = pool::clock::now();
+  std::string out = "{\"jobs\":[";
   std::lock_guard lk(mu_);
   evict_locked(now);
-  json jobs = json::array();
-  for (auto it = by_seq_.rbegin(); it != by_seq_.rend() && jobs.size() < limit; ++it) {
-    if (!phase || it->second->phase == *phase) jobs.push_back(render_locked(*it->second, now));
+  std::size_t listed = 0;
+  for (auto it = by_seq_.rbegin(); it != by_seq_.rend() && listed < limit; ++it) {
+    if (phase && it->second->phase != *phase) continue;
+    if (listed++ > 0) out += ',';
+    render_locked(out, *it->second, now);
   }
-  return json{{"jobs", std::move(jobs)}};
+  out += "]}";
+  return out;
 }
 
-json job_store::render_locked(const job_record& rec, pool::clock::time_point now) const {
-  auto time_or_null = [](const auto& t) -> json { return t ? json(rfc3339(*t)) : json(nullptr); };
-  json j = {
-      {"id", rec.id},
-      {"type", rec.type},
-      {"priority", pool::to_string(rec.priority)},
-      {"status", to_string(rec.phase)},
-      {"timeout_ms", rec.timeout.count()},
-      {"created_at", rfc3339(rec.created_at)},
-      {"started_at", time_or_null(rec.started_at)},
-      {"finished_at", time_or_null(rec.finished_at)},
+void job_store::render_locked(std::string& out, const job_record& rec,
+                              pool::clock::time_point now) const {
+  auto field = [&out](std::string_view name) {
+    out += out.back() == '{' ? "\"" : ",\"";
+    out.append(name);
+    out += "\":";
   };
+  auto time_or_null = [&out](const auto& t) {
+    if (t) {
+      append_json_time(out, *t);
+    } else {
+      out += "null";
+    }
+  };
+  out += '{';
+  field("id");
+  append_json_string(out, rec.id);
+  field("type");
+  append_json_string(out, rec.type);
+  field("priority");
+  append_json_string(out, pool::to_string(rec.priority));
+  field("status");
+  append_json_string(out, to_string(rec.phase));
+  field("timeout_ms");
+  out += std::to_string(rec.timeout.count());
+  field("created_at");
+  append_json_time(out, rec.created_at);
+  field("started_at");
+  time_or_null(rec.started_at);
+  field("finished_at");
+  time_or_null(rec.finished_at);
   // Live figures while the job is under way, final ones once it is terminal.
-  switch (rec.phase) {
-    case job_phase::queued:
-      j["queue_ms"] = ms_between(rec.created_steady, now);
-      j["run_ms"] = nullptr;
-      break;
-    case job_phase::running:
-      j["queue_ms"] = rec.queue_ms;
-      j["run_ms"] = rec.started_steady ? ms_between(*rec.started_steady, now) : 0.0;
-      break;
-    default:
-      j["queue_ms"] = rec.queue_ms;
-      j["run_ms"] = rec.run_ms ? json(*rec.run_ms) : json(nullptr);
-      break;
+  field("queue_ms");
+  append_json_number(
+      out, rec.phase == job_phase::queued ? ms_between(rec.created_steady, now) : rec.queue_ms);
+  field("run_ms");
+  if (rec.phase == job_phase::running) {
+    append_json_number(out, rec.started_steady ? ms_between(*rec.started_steady, now) : 0.0);
+  } else if (rec.phase != job_phase::queued && rec.run_ms) {
+    append_json_number(out, *rec.run_ms);
+  } else {
+    out += "null";
   }
-  if (rec.phase == job_phase::succeeded) j["result"] = rec.result;
+  if (rec.phase == job_phase::succeeded) {
+    field("result");
+    out += rec.result.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   if (rec.phase == job_phase::failed || rec.phase == job_phase::timed_out ||
       rec.phase == job_phase::cancelled) {
-    json error = {{"code", rec.error_code}, {"message", rec.error_message}};
+    field("error");
+    out += "{\"code\":";
+    append_json_string(out, rec.error_code);
+    out += ",\"message\":";
+    append_json_string(out, rec.error_message);
     if (rec.error_details.is_object()) {
       for (const auto& [k, v] : rec.error_details.items()) {
-        if (k != "code" && k != "message") error[k] = v;
+        if (k == "code" || k == "message") continue;
+        out += ',';
+        append_json_string(out, k);
+        out += ':';
+        out += v.dump(-1, ' ', false, json::error_handler_t::replace);
       }
     }
-    j["error"] = std::move(error);
+    out += '}';
   }
-  return j;
+  out += '}';
 }
 
 void job_store::evict_locked(pool::clock::time_point now) {
@@ -278,10 +327,7 @@ void job_store::evict_locked(pool::clock::time_point now) {
 }
 
 void job_store::forget_locked(std::uint64_t seq) {
-  auto it = by_seq_.find(seq);
-  if (it == by_seq_.end()) return;
-  by_id_.erase(it->second->id);
-  by_seq_.erase(it);
+  by_seq_.erase(seq);
 }
 
 }  // namespace jobd::server

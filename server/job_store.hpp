@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "pool/job.hpp"
@@ -78,12 +77,14 @@ class job_store {
   // The job's handle, unless it is terminal; records that a cancel was asked for.
   std::optional<pool::job_handle> begin_cancel(job_record& rec);
 
-  nlohmann::json render(const job_record& rec) const;
+  // The job object of the API, as JSON text.
+  std::string render(const job_record& rec) const;
   job_phase phase(const job_record& rec) const;
-  nlohmann::json list(std::optional<job_phase> phase, std::size_t limit);
+  // {"jobs": [...]}, newest first.
+  std::string list(std::optional<job_phase> phase, std::size_t limit);
 
  private:
-  nlohmann::json render_locked(const job_record& rec, pool::clock::time_point now) const;
+  void render_locked(std::string& out, const job_record& rec, pool::clock::time_point now) const;
   void evict_locked(pool::clock::time_point now);
   void forget_locked(std::uint64_t seq);
 
@@ -92,14 +93,11 @@ class job_store {
   const std::uint64_t id_salt_;
 
   mutable std::mutex mu_;
-  std::uint64_t next_seq_ = 1;                                   // guarded by mu_
+  std::uint64_t next_seq_ = 1;  // guarded by mu_
+  // An id decodes to its sequence number, so this one index serves lookups by id too.
   std::map<std::uint64_t, std::shared_ptr<job_record>> by_seq_;  // guarded by mu_
-  std::unordered_map<std::string, std::uint64_t> by_id_;         // guarded by mu_
   // Finished jobs in finishing order, for eviction by count and age; guarded by mu_.
   std::deque<std::pair<pool::clock::time_point, std::uint64_t>> finished_;
 };
-
-// "2026-11-26T17:30:00.123Z"
-std::string rfc3339(std::chrono::system_clock::time_point t);
 
 }  // namespace jobd::server

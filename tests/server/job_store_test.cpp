@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <set>
 
 namespace jobd::server {
@@ -43,7 +44,7 @@ TEST(JobStore, KeepsOnlyTheNewestFinishedJobsButNeverForgetsLiveOnes) {
   EXPECT_EQ(s.find(done[1]->id), nullptr);
   EXPECT_NE(s.find(done[2]->id), nullptr);
   EXPECT_NE(s.find(done[3]->id), nullptr);
-  EXPECT_EQ(s.list(std::nullopt, 100)["jobs"].size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(s.list(std::nullopt, 100))["jobs"].size(), 3u);
 }
 
 TEST(JobStore, ForgetsFinishedJobsOlderThanTheRetentionTime) {
@@ -58,7 +59,7 @@ TEST(JobStore, AJobThatFinishesBeforeItIsInsertedIsStoredAsFinished) {
   auto early = s.make("noop", pool::lane::normal, 1s);
   s.finish(*early, succeeded());
   s.insert(early, {});
-  EXPECT_EQ(s.render(*s.find(early->id))["status"], "succeeded");
+  EXPECT_EQ(nlohmann::json::parse(s.render(*s.find(early->id)))["status"], "succeeded");
   auto next = add(s);
   s.finish(*next, succeeded());
   EXPECT_EQ(s.find(early->id), nullptr);  // counted against the bound like any other
@@ -81,7 +82,7 @@ TEST(JobStore, RendersTheErrorOfFailedTimedOutAndCancelledJobs) {
   pool::job_outcome o;
   o.status = pool::job_status::timed_out;
   s.finish(*rec, o);
-  const auto j = s.render(*rec);
+  const auto j = nlohmann::json::parse(s.render(*rec));
   EXPECT_EQ(j["status"], "timed_out");
   EXPECT_EQ(j["error"]["code"], "timed_out");
   EXPECT_NE(j["error"]["message"].get<std::string>().find("1000 ms"), std::string::npos);
@@ -89,10 +90,46 @@ TEST(JobStore, RendersTheErrorOfFailedTimedOutAndCancelledJobs) {
   EXPECT_TRUE(j["run_ms"].is_null());
 }
 
-TEST(JobStore, FormatsTimesAsRfc3339UtcWithMilliseconds) {
-  const auto t =
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'171'000'123));
-  EXPECT_EQ(rfc3339(t), "2025-11-26T15:30:00.123Z");
+TEST(JobStore, FindsJobsByTheirIdOnlyInTheExactForm) {
+  job_store s(10, 3600s);
+  auto rec = add(s);
+  ASSERT_EQ(s.find(rec->id), rec);
+  std::string upper = rec->id;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper != rec->id) {
+    EXPECT_EQ(s.find(upper), nullptr);
+  }
+  EXPECT_EQ(s.find(rec->id + "0"), nullptr);
+  EXPECT_EQ(s.find(rec->id.substr(1)), nullptr);
+  EXPECT_EQ(s.find("zzzzzzzzzzzzzzzz"), nullptr);
+  // Any other well-formed id decodes to a sequence number the store never gave out.
+  std::string other = rec->id;
+  other[0] = other[0] == '0' ? '1' : '0';
+  EXPECT_EQ(s.find(other), nullptr);
+}
+
+TEST(JobStore, RendersTheJobObjectOfTheApi) {
+  job_store s(10, 3600s);
+  auto rec = add(s);
+  s.mark_running(*rec);
+  s.set_result(*rec, nlohmann::json{{"answer", "caf\xc3\xa9 \"q\"\n"}});
+  s.finish(*rec, succeeded());
+  const auto j = nlohmann::json::parse(s.render(*rec));
+  EXPECT_EQ(j["id"], rec->id);
+  EXPECT_EQ(j["type"], "noop");
+  EXPECT_EQ(j["priority"], "normal");
+  EXPECT_EQ(j["status"], "succeeded");
+  EXPECT_EQ(j["timeout_ms"], 1000);
+  EXPECT_TRUE(j["queue_ms"].is_number_float());
+  EXPECT_TRUE(j["run_ms"].is_number_float());
+  EXPECT_EQ(j["result"]["answer"], "caf\xc3\xa9 \"q\"\n");
+  EXPECT_FALSE(j.contains("error"));
+  for (const char* t : {"created_at", "started_at", "finished_at"}) {
+    const std::string v = j[t];
+    ASSERT_EQ(v.size(), 24u) << t;
+    EXPECT_EQ(v[10], 'T');
+    EXPECT_EQ(v.back(), 'Z');
+  }
 }
 
 }  // namespace

@@ -1,0 +1,23 @@
+#pragma once
+
+// Appending JSON values to a string, for the answers sent on every request (the job object, the
+// error object): written straight out, without building a document first.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace jobd::server {
+
+// A JSON string. Control characters are escaped; bytes that are not UTF-8 become U+FFFD, as
+// everything the server writes may quote what a client or a job sent.
+void append_json_string(std::string& out, std::string_view s);
+
+// A JSON number in the shortest form that reads back as the same double; a whole number keeps
+// a ".0", as a reader may tell integers from fractions by it.
+void append_json_number(std::string& out, double d);
+
+// "2026-11-26T17:30:00.123Z", quoted.
+void append_json_time(std::string& out, std::chrono::system_clock::time_point t);
+
+}  // namespace jobd::server

@@ -1,7 +1,7 @@
 #pragma once
 
 // Small parsers for what arrives in a request: the query string, the `wait` parameter, and the
-// body as JSON (nesting bounded before the recursive parser runs: common/json_limits.hpp).
+// body as JSON (nesting bounded as it is read: see common/json_limits.hpp for why).
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -32,9 +32,9 @@ struct wait_spec {
 std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,
                                     std::chrono::milliseconds max);
 
-// A request body as JSON: one document, nested at most `max_depth` deep (checked before the
-// recursive parser runs), strings valid UTF-8, numbers within range, and no object with the
-// same key twice (the parser would keep one silently). `error` says what is wrong, or is empty.
+// A request body as JSON: one document, nested at most `max_depth` deep, strings valid UTF-8,
+// numbers within range, and no object with the same key twice (json::parse would keep one
+// silently). One pass over the text. `error` says what is wrong, or is empty.
 struct parsed_json {
   nlohmann::json value;
   std::string error;

@@ -49,6 +49,29 @@ TEST(RequestParsing, JsonBodiesWithDuplicateKeysAreRefusedAtAnyDepth) {
             std::string::npos);
 }
 
+TEST(RequestParsing, JsonBodiesBuildTheDocumentJsonParseWould) {
+  for (
+      const std::string text :
+      {R"({"type":"noop","payload":{"a":[1,-2,3.5,"x",true,false,null,{},[]],"b":{"c":[[{"d":1}]]}}})",
+       R"([[],[[]],{"k":[{"x":1},{"y":[2,{"z":"\u00e9"}]}]}])", "\"just a string\"",
+       "18446744073709551615", "-9223372036854775808", "1e-300", "null", "{}", "[]"}) {
+    const parsed_json got = parse_json_body(text, 64);
+    EXPECT_EQ(got.error, "") << text;
+    EXPECT_EQ(got.value, nlohmann::json::parse(text)) << text;
+  }
+}
+
+TEST(RequestParsing, JsonBodiesNestUpToTheBoundAndNoDeeper) {
+  const auto nested = [](std::size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  EXPECT_EQ(parse_json_body(nested(64), 64).error, "");
+  EXPECT_EQ(parse_json_body(nested(65), 64).error, "the body nests deeper than 64 levels");
+  EXPECT_EQ(parse_json_body(R"({"a":{"b":{"c":1}}})", 3).error, "");
+  EXPECT_EQ(parse_json_body(R"({"a":{"b":{"c":{}}}})", 3).error,
+            "the body nests deeper than 3 levels");
+}
+
 TEST(RequestParsing, JsonBodyErrorsAreValuesNotExceptions) {
   const parsed_json ok = parse_json_body(R"({"type":"noop","n":1.5})", 8);
   EXPECT_EQ(ok.error, "");

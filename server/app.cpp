@@ -280,6 +280,10 @@ void app::submit(const http_request& req, std::string_view query, const responde
     r.headers.emplace_back("Location", "/v1/jobs/" + rec->id);
     return respond(with_route(std::move(r), route));
   }
+  // A cheap job run on this thread is over already: no waiting to arrange.
+  if (const job_phase p = store_.phase(*rec); is_terminal(p)) {
+    return respond(with_route(job_response(*rec, sync_status(p)), route));
+  }
   // Without a limit the job's deadline bounds the wait: handlers return once stopped.
   answer_when_done(rec, wait->limit, 202, true, [respond, id = rec->id](http_response r) {
     if (r.status == 202) r.headers.emplace_back("Location", "/v1/jobs/" + id);

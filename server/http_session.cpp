@@ -113,11 +113,11 @@ std::string http_session::request_id_for(const wire_request* req) {
     }
   }
   const std::uint64_t n = ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed);
-  char buf[24];
-  std::snprintf(
-      buf, sizeof buf, "%016llx",
-      static_cast<unsigned long long>(ctx_.request_id_salt ^ (n * 0x9e3779b97f4a7c15ULL)));
-  return buf;
+  const std::uint64_t x = ctx_.request_id_salt ^ (n * 0x9e3779b97f4a7c15ULL);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string id(16, '0');
+  for (std::size_t i = 0; i < 16; ++i) id[i] = digits[(x >> (60 - 4 * i)) & 0xf];
+  return id;
 }
 
 void http_session::dispatch(wire_request&& req) {

@@ -1,6 +1,7 @@
 #include "pool.hpp"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -31,6 +32,12 @@ void name_this_thread(const std::string& name) noexcept {
   // Linux caps thread names at 15 characters; a longer name is refused, not truncated.
   const std::string shown = name.substr(0, 15);
   pthread_setname_np(pthread_self(), shown.c_str());
+}
+
+// Linux lets a sleeping thread wake up to 50 µs late by default, to batch wake-ups. A job's
+// timed waits and the deadline timer should end when asked: 1 ns is the smallest slack.
+void wake_on_time() noexcept {
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 }
 
 // The completion contract says it must not throw; noexcept turns a throw into terminate
@@ -72,6 +79,11 @@ class pool_impl {
   submit_result try_submit(job_request req);
   submit_result try_run_here(job_request req);
   cancel_result cancel(const std::shared_ptr<job_state>& job);
+  std::optional<submit_error> refuse_if_full(lane l) {
+    lock lk(mu_);
+    return refusal_locked(l);
+  }
+  lane_load load(lane l) const;
   pool_stats stats() const;
   void drain(std::chrono::milliseconds grace) {
     std::call_once(drained_once_, [&] { drain_once(grace); });
@@ -294,6 +306,16 @@ pool_stats pool_impl::stats() const {
   return s;
 }
 
+lane_load pool_impl::load(lane l) const {
+  lane_load out;
+  out.serving_workers = l == lane::high ? cfg_.workers_max : cfg_.workers_max - *cfg_.reserved_high;
+  lock lk(mu_);
+  out.depth = lanes_[index_of(l)].size();
+  out.capacity = lane_stats_[index_of(l)].capacity;
+  out.recent_run_seconds = lane_stats_[index_of(l)].recent_run_seconds;
+  return out;
+}
+
 bool pool_impl::has_work_locked(worker_kind kind) const {
   if (!lanes_[index_of(lane::high)].empty()) return true;
   return kind == worker_kind::shared && !lanes_[index_of(lane::normal)].empty();
@@ -406,6 +428,7 @@ void pool_impl::run(lock& lk, std::shared_ptr<job_state> job) {
 
 void pool_impl::worker_loop(std::size_t id, worker_kind kind) noexcept {
   name_this_thread("jobd-worker-" + std::to_string(id));
+  wake_on_time();
   if (cfg_.on_worker_start) cfg_.on_worker_start(id);
   std::condition_variable& cv = kind == worker_kind::reserved ? reserved_cv_ : shared_cv_;
   lock lk(mu_);
@@ -493,6 +516,7 @@ void pool_impl::expire_deadlines(lock& lk) {
 
 void pool_impl::timer_loop() noexcept {
   name_this_thread("jobd-timer");
+  wake_on_time();
   lock lk(mu_);
   while (!timer_stop_) {
     if (spawn_requests_ > 0) {
@@ -571,6 +595,14 @@ submit_result pool::try_submit(job_request req) {
 
 submit_result pool::try_run_here(job_request req) {
   return impl_->try_run_here(std::move(req));
+}
+
+std::optional<submit_error> pool::refuse_if_full(lane l) {
+  return impl_->refuse_if_full(l);
+}
+
+lane_load pool::load(lane l) const {
+  return impl_->load(l);
 }
 
 cancel_result pool::cancel(const job_handle& h) {

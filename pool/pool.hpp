@@ -75,6 +75,14 @@ class pool {
   // no worker, so `busy` does not count it, and it cannot be cancelled (it is over first).
   [[nodiscard]] submit_result try_run_here(job_request req);
 
+  // Refuses at once, as try_submit would, when the lane is full or the pool drains, and counts
+  // the refusal; nullopt when the lane has room at this instant (try_submit looks again and may
+  // still refuse). Lets a caller under overload skip building a job the pool would refuse.
+  [[nodiscard]] std::optional<submit_error> refuse_if_full(lane l);
+
+  // One lane's load, cheaper than a whole stats() snapshot.
+  [[nodiscard]] lane_load load(lane l) const;
+
   // See cancel_result. Safe with a handle whose job has long finished.
   cancel_result cancel(const job_handle& h);
 

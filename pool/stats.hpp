@@ -32,6 +32,14 @@ struct lane_stats {
   double recent_run_seconds = 0.0;
 };
 
+// What a refusal's Retry-After is estimated from: one lane's backlog and pace, read at once.
+struct lane_load {
+  std::size_t depth = 0;
+  std::size_t capacity = 0;
+  double recent_run_seconds = 0.0;  // as lane_stats::recent_run_seconds
+  std::size_t serving_workers = 0;  // workers_max, less the reserved ones for the normal lane
+};
+
 // A consistent snapshot: every field was read under one lock at one instant.
 struct pool_stats {
   pool_state state = pool_state::running;

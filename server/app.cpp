@@ -256,6 +256,10 @@ void app::submit(const http_request& req, std::string_view query, const responde
     }
   }
 
+  // Under overload most submissions are refused: refuse those before building a job.
+  if (const auto refused = pool_.refuse_if_full(lane)) {
+    return respond(with_route(queue_full(lane, *refused), route));
+  }
   auto rec = store_.make(type_name, lane, timeout);
   pool::job_request job{
       .priority = lane,
@@ -448,12 +452,9 @@ http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
   }
   // Retry-After is the time the lane needs to drain at its recent pace:
   // depth x recent mean run time / workers serving the lane, clamped to [1, 60] s.
-  const pool::pool_stats s = pool_.stats();
-  const auto& ls = s.of(lane);
-  const std::size_t serving =
-      lane == pool::lane::high ? s.workers_max : s.workers_max - s.reserved_high;
+  const pool::lane_load ls = pool_.load(lane);
   const double seconds = static_cast<double>(ls.depth) * ls.recent_run_seconds /
-                         static_cast<double>(std::max<std::size_t>(serving, 1));
+                         static_cast<double>(std::max<std::size_t>(ls.serving_workers, 1));
   const long retry = std::clamp(static_cast<long>(std::ceil(seconds)), 1L, 60L);
   r = error_response(503, "queue_full",
                      "the " + std::string(pool::to_string(lane)) + " lane is full (" +

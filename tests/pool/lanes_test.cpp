@@ -46,6 +46,36 @@ TEST(PoolLanes, EachLaneRefusesExactlyPastItsOwnBound) {
   EXPECT_FALSE(rec.started("h-extra"));
 }
 
+TEST(PoolLanes, RefuseIfFullAnswersAsTrySubmitWouldAndCountsOnlyRefusals) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 2, .workers_max = 3, .reserved_high = 1, .normal_capacity = 1});
+  ASSERT_TRUE(p.try_submit(rec.request("blocker", lane::normal, &g)));
+  rec.wait_started("blocker");
+  EXPECT_EQ(p.refuse_if_full(lane::normal), std::nullopt);
+  ASSERT_TRUE(p.try_submit(rec.request("queued", lane::normal, &g)));
+  // The shared worker may or may not have taken "queued" yet; hold it queued to be sure.
+  while (p.stats().of(lane::normal).depth == 0) {
+    ASSERT_TRUE(p.try_submit(rec.request("filler", lane::normal, &g)));
+  }
+  EXPECT_EQ(p.refuse_if_full(lane::normal), submit_error::queue_full);
+  EXPECT_EQ(p.refuse_if_full(lane::high), std::nullopt);
+
+  const lane_load normal = p.load(lane::normal);
+  EXPECT_EQ(normal.depth, 1u);
+  EXPECT_EQ(normal.capacity, 1u);
+  EXPECT_EQ(normal.serving_workers, 2u);  // three, less the one reserved for high
+  EXPECT_EQ(p.load(lane::high).serving_workers, 3u);
+
+  const pool_stats s = p.stats();
+  EXPECT_EQ(s.of(lane::normal).rejected_queue_full, 1u);
+  EXPECT_EQ(s.of(lane::high).rejected_queue_full, 0u);
+  p.stop_accepting();
+  EXPECT_EQ(p.refuse_if_full(lane::high), submit_error::shutting_down);
+  EXPECT_EQ(p.stats().of(lane::high).rejected_shutting_down, 1u);
+  g.open();
+}
+
 TEST(PoolLanes, RefusesWithShuttingDownOnceDrainHasBegun) {
   recorder rec;
   pool p({.workers_min = 1, .workers_max = 1});

@@ -61,8 +61,11 @@ fuzz:
 bench:
 	@scripts/install-deps bench
 	$(MAKE) --no-print-directory build-bench
-	bench/run-pool-bench build/bench
-	bench/run-http-bench build/bench
+	bench/run-pool-bench build/bench build/bench/pool-bench.md
+	bench/run-http-bench build/bench build/bench/http-bench.md
+	@if [ -z "$$BENCH_ONLY$$BENCH_FILTER" ]; then \
+	  bench/write-docs build/bench/http-bench.md build/bench/pool-bench.md docs/benchmarks.md; \
+	else echo "a partial run (BENCH_ONLY/BENCH_FILTER): docs/benchmarks.md left as it was"; fi
 
 IMAGE ?= jobd:latest
 image:

@@ -69,7 +69,7 @@ http_request to_route_request(wire_request& req, std::string request_id) {
 }
 
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
-                          bool keep_alive, std::string_view request_id) {
+                          bool keep_alive, std::string_view request_id, bool head) {
   auto header = [&out](std::string_view name, std::string_view value) {
     out.append(name).append(": ").append(value).append("\r\n");
   };
@@ -88,7 +88,8 @@ void append_wire_response(std::string& out, const http_response& r, unsigned ver
   if (version == 10 && keep_alive) header("Connection", "keep-alive");
   if (version != 10 && !keep_alive) header("Connection", "close");
   header("Content-Length", decimal(r.body.size()));
-  out.append("\r\n").append(r.body);
+  out.append("\r\n");
+  if (!head) out.append(r.body);
 }
 
 }  // namespace jobd::server

@@ -37,8 +37,9 @@ std::optional<http_response> answer_to_read_error(boost::beast::error_code ec,
 // The routes' view of a parsed request; the body is moved out.
 http_request to_route_request(wire_request& req, std::string request_id);
 
-// Appends the wire form of a route's answer (status line, headers, body) to `out`.
+// Appends the wire form of a route's answer (status line, headers, body) to `out`. An answer to
+// HEAD has the headers of the answer to GET, Content-Length included, and no body.
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
-                          bool keep_alive, std::string_view request_id);
+                          bool keep_alive, std::string_view request_id, bool head = false);
 
 }  // namespace jobd::server

@@ -125,6 +125,7 @@ void http_session::dispatch(wire_request&& req) {
   s.seq = next_seq_++;
   s.keep_alive = req.keep_alive();
   s.version = req.version();
+  s.head = req.method() == boost::beast::http::verb::head;
   s.request_id = request_id_for(&req);
   if (ctx_.settings.access_log) {
     s.method = std::string(req.method_string());
@@ -183,7 +184,7 @@ void http_session::write_ready() {
       const http_response& r = *s.res;
       // The last answer of a connection whose reading has stopped says so.
       out_last_ = !s.keep_alive || (read_closed_ && n + 1 == slots_.size());
-      append_wire_response(out_, r, s.version, !out_last_, s.request_id);
+      append_wire_response(out_, r, s.version, !out_last_, s.request_id, s.head);
       const double seconds = std::chrono::duration<double>(now - s.start).count();
       ctx_.stats.observe_request(r.route, r.status, seconds);
       if (ctx_.settings.access_log) {

@@ -53,6 +53,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     std::optional<http_response> res;
     bool keep_alive = true;
     unsigned version = 11;
+    bool head = false;  // a HEAD request: the answer has no body
     std::string request_id;
     std::string method;  // for the access log only
     std::string target;  // for the access log only

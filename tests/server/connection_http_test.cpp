@@ -67,6 +67,22 @@ TEST(Connections, HttpOneZeroClosesAfterTheAnswerUnlessAskedToKeepAlive) {
   EXPECT_TRUE(c.closed_by_peer());
 }
 
+// A body after an answer to HEAD would be read as the start of the next answer.
+TEST(Connections, AnAnswerToHeadHasNoBodyAndTheNextAnswerFollowsIt) {
+  jobd_process server({});
+  http_client c(server.port());
+  c.send_raw(http_client::format("HEAD", "/healthz", "") +
+             http_client::format("GET", "/healthz", ""));
+  const auto head = c.read_reply(false);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 405);
+  EXPECT_NE(head->header("content-length"), "0");
+  const auto next = c.read_reply();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(next->json()["status"], "ok");
+}
+
 TEST(Connections, ARequestThatClosesTheConnectionIsTheLastOneRead) {
   jobd_process server({});
   http_client c(server.port());

@@ -92,7 +92,8 @@ class http_client {
   }
 
   // nullopt when the connection closed (or timed out) before a whole response arrived.
-  std::optional<http_reply> read_reply() {
+  // `with_body` false: the answer to a HEAD request, whose Content-Length has no body after it.
+  std::optional<http_reply> read_reply(bool with_body = true) {
     std::size_t header_end;
     while ((header_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
       if (!fill()) return std::nullopt;
@@ -113,8 +114,9 @@ class http_client {
       }
       pos = next;
     }
-    const std::size_t length =
-        std::stoul(r.header("content-length").empty() ? "0" : r.header("content-length"));
+    const std::size_t length = !with_body || r.header("content-length").empty()
+                                   ? 0
+                                   : std::stoul(r.header("content-length"));
     while (buffer_.size() < header_end + 4 + length) {
       if (!fill()) return std::nullopt;
     }

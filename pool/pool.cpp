@@ -208,12 +208,14 @@ submit_result pool_impl::try_run_here(job_request req) {
   const auto end = clock::now();
 
   lk.lock();
-  --running_here_;
   job_outcome outcome = finish_locked(*job, status_after_run(*job, end, thrown != nullptr), end);
   outcome.error = thrown;
-  notify_drain_locked();
   lk.unlock();
   deliver(job->on_done, outcome);
+  // Only now may a drain return: its promise is that every completion has run.
+  lk.lock();
+  --running_here_;
+  notify_drain_locked();
   return job_handle(std::move(job));
 }
 

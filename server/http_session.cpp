@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/string.hpp>
 
 namespace jobd::server {
 
@@ -73,16 +74,35 @@ void http_session::parse_buffered() {
       apply_limits(*parser_, ctx_.settings);
       // The read timeout runs from a request's first byte, not from the end of the last one.
       request_began_ = clock::now();
+      continue_sent_ = false;
     }
     const auto data = buffer_.cdata();
     beast::error_code ec;
     buffer_.consume(feed(*parser_, {static_cast<const char*>(data.data()), data.size()}, ec));
     if (ec) return fail_request(ec);
-    if (!parser_->is_done()) return;  // the rest of the request is still on its way
+    if (!parser_->is_done()) return send_continue();  // the rest is still on its way
     wire_request req = parser_->release();
     parser_.reset();
     dispatch(std::move(req));
   }
+}
+
+void http_session::send_continue() {
+  // curl, for one, sends a body over 1 KiB only after "100 Continue", or after a second of
+  // silence. It goes out only when no earlier answer is owed, which must come first.
+  if (continue_sent_ || !parser_->is_header_done() || !slots_.empty() || writing_) return;
+  const wire_request& req = parser_->get();
+  if (req.version() < 11 ||
+      !beast::iequals(req[boost::beast::http::field::expect], "100-continue")) {
+    return;
+  }
+  continue_sent_ = true;
+  static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  // Best effort: a socket that will not take these few bytes now gets none of them, and the
+  // client sends its body after its own wait. Part of them would garble the stream.
+  boost::system::error_code ignored;
+  const std::size_t sent = socket_.send(net::buffer(interim.data(), interim.size()), 0, ignored);
+  if (sent != 0 && sent != interim.size()) close();
 }
 
 void http_session::start_read() {

@@ -65,6 +65,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void pump();
   void write_ready();
   void parse_buffered();
+  void send_continue();
   void start_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void on_write(boost::system::error_code ec, std::size_t bytes);
@@ -86,6 +87,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::beast::flat_buffer buffer_;
   std::optional<request_parser> parser_;  // engaged from a request's first byte to its last
   clock::time_point request_began_;
+  bool continue_sent_ = false;  // "100 Continue" went out for the request being read
   clock::time_point idle_since_;
   std::deque<slot> slots_;  // requests read and not yet answered, in order
   std::uint64_t next_seq_ = 0;

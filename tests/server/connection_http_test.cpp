@@ -83,6 +83,26 @@ TEST(Connections, AnAnswerToHeadHasNoBodyAndTheNextAnswerFollowsIt) {
   EXPECT_EQ(next->json()["status"], "ok");
 }
 
+TEST(Connections, ABodyThatWaitsFor100ContinueGetsItAtOnce) {
+  jobd_process server({});
+  http_client c(server.port());
+  const std::string body = R"({"type":"echo","payload":")" + std::string(4096, 'x') + "\"}";
+  c.send_raw(
+      "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
+  const auto interim = c.read_reply();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  c.send_raw(body);
+  const auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->json()["result"].get<std::string>().size(), 4096u);
+  // Without the header no interim answer precedes the final one.
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", body).status, 200);
+}
+
 TEST(Connections, ARequestThatClosesTheConnectionIsTheLastOneRead) {
   jobd_process server({});
   http_client c(server.port());

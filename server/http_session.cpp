@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
+
+#include "server/opaque_id.hpp"
 
 namespace jobd::server {
 
@@ -132,12 +135,8 @@ std::string http_session::request_id_for(const wire_request* req) {
       return std::string(it->value());
     }
   }
-  const std::uint64_t n = ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed);
-  const std::uint64_t x = ctx_.request_id_salt ^ (n * 0x9e3779b97f4a7c15ULL);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string id(16, '0');
-  for (std::size_t i = 0; i < 16; ++i) id[i] = digits[(x >> (60 - 4 * i)) & 0xf];
-  return id;
+  return opaque_id(ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed),
+                   ctx_.request_id_salt);
 }
 
 void http_session::dispatch(wire_request&& req) {
@@ -250,20 +249,21 @@ void http_session::stop_reading() {
   parser_.reset();
 }
 
-http_session::clock::time_point http_session::deadline() const {
-  auto d = clock::time_point::max();
-  if (writing_) d = std::min(d, write_began_ + ctx_.settings.read_timeout);
+http_session::deadlines http_session::pending_deadlines() const {
+  deadlines d;
+  if (writing_) d.write = write_began_ + ctx_.settings.read_timeout;
   if (parser_) {
-    d = std::min(d, request_began_ + ctx_.settings.read_timeout);
+    d.request = request_began_ + ctx_.settings.read_timeout;
   } else if (slots_.empty() && !writing_ && !read_closed_) {
     // Idle. While answers are owed, a client may rightly stay silent as long as its jobs run.
-    d = std::min(d, idle_since_ + ctx_.settings.keepalive_timeout);
+    d.idle = idle_since_ + ctx_.settings.keepalive_timeout;
   }
   return d;
 }
 
 void http_session::arm_timer() {
-  const auto d = deadline();
+  const deadlines pending = pending_deadlines();
+  const auto d = std::min({pending.write, pending.request, pending.idle});
   // A timer that fires first re-checks then: moving a deadline later costs nothing.
   if (d >= timer_at_) return;
   timer_at_ = d;
@@ -277,20 +277,18 @@ void http_session::on_timer(clock::time_point armed_for, boost::system::error_co
   if (ec || closed_ || armed_for != timer_at_) return;
   timer_at_ = clock::time_point::max();
   const auto now = clock::now();
-  const auto& s = ctx_.settings;
-  if (writing_ && now >= write_began_ + s.read_timeout) {
+  const deadlines pending = pending_deadlines();
+  if (now >= pending.write) {
     spdlog::debug("closing a connection whose peer took none of its answers for {} ms",
-                  s.read_timeout.count());
+                  ctx_.settings.read_timeout.count());
     return close();
   }
-  if (parser_ && now >= request_began_ + s.read_timeout) {
+  if (now >= pending.request) {
     // Silent too long inside a request: answer what was asked before, then close.
     stop_reading();
     return pump();
   }
-  if (!parser_ && slots_.empty() && !writing_ && now >= idle_since_ + s.keepalive_timeout) {
-    return close();
-  }
+  if (now >= pending.idle) return close();
   arm_timer();
 }
 

@@ -77,7 +77,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void close();
   std::string request_id_for(const wire_request* req);
 
-  clock::time_point deadline() const;
+  // When each wait under way gives up; max when that wait is not under way.
+  struct deadlines {
+    clock::time_point write = clock::time_point::max();    // an answer the peer does not take
+    clock::time_point request = clock::time_point::max();  // a request begun and not finished
+    clock::time_point idle = clock::time_point::max();     // nothing owed, nothing begun
+  };
+  deadlines pending_deadlines() const;
   void arm_timer();
   void on_timer(clock::time_point armed_for, boost::system::error_code ec);
 

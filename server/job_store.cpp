@@ -4,6 +4,7 @@
 
 #include "handlers/job_error.hpp"
 #include "server/json_text.hpp"
+#include "server/opaque_id.hpp"
 
 namespace jobd::server {
 namespace {
@@ -16,43 +17,6 @@ double ms_between(pool::clock::time_point a, pool::clock::time_point b) {
 
 double ms_of(pool::clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
-}
-
-// Ids are unique for the process's lifetime: an odd multiplier is a bijection on 64-bit
-// integers, so distinct sequence numbers give distinct ids, and an id decodes back to its
-// sequence number; the salt keeps them unguessable across restarts.
-constexpr std::uint64_t id_multiplier = 0x9e3779b97f4a7c15ULL;
-
-constexpr std::uint64_t inverse_of(std::uint64_t odd) {
-  // Newton's iteration doubles the correct low bits each step: 3, 6, 12, 24, 48, 96.
-  std::uint64_t x = odd;
-  for (int i = 0; i < 5; ++i) x *= 2 - odd * x;
-  return x;
-}
-constexpr std::uint64_t id_inverse = inverse_of(id_multiplier);
-static_assert(id_multiplier * id_inverse == 1);
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-std::string make_id(std::uint64_t seq, std::uint64_t salt) {
-  const std::uint64_t x = (seq * id_multiplier) ^ salt;
-  std::string id(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    id[static_cast<std::size_t>(15 - i)] = hex_digits[(x >> (4 * i)) & 0xf];
-  }
-  return id;
-}
-
-// The sequence number an id was made from; nullopt when it is not one of ours in form.
-std::optional<std::uint64_t> seq_of(std::string_view id, std::uint64_t salt) {
-  if (id.size() != 16) return std::nullopt;
-  std::uint64_t x = 0;
-  for (const char c : id) {
-    const char* digit = std::char_traits<char>::find(hex_digits, 16, c);
-    if (digit == nullptr) return std::nullopt;
-    x = (x << 4) | static_cast<std::uint64_t>(digit - hex_digits);
-  }
-  return (x ^ salt) * id_inverse;
 }
 
 struct failure {
@@ -122,7 +86,7 @@ std::shared_ptr<job_record> job_store::make(std::string type, pool::lane priorit
   rec->created_steady = pool::clock::now();
   std::lock_guard lk(mu_);
   rec->seq = next_seq_++;
-  rec->id = make_id(rec->seq, id_salt_);
+  rec->id = opaque_id(rec->seq, id_salt_);
   return rec;
 }
 
@@ -201,7 +165,7 @@ std::shared_ptr<job_record> job_store::find(std::string_view id) {
   const auto now = pool::clock::now();
   std::lock_guard lk(mu_);
   evict_locked(now);
-  const auto seq = seq_of(id, id_salt_);
+  const auto seq = seq_of_opaque_id(id, id_salt_);
   if (!seq) return nullptr;
   auto it = by_seq_.find(*seq);
   return it == by_seq_.end() ? nullptr : it->second;

@@ -284,10 +284,6 @@ void app::submit(const http_request& req, std::string_view query, const responde
     r.headers.emplace_back("Location", "/v1/jobs/" + rec->id);
     return respond(with_route(std::move(r), route));
   }
-  // A cheap job run on this thread is over already: no waiting to arrange.
-  if (const job_phase p = store_.phase(*rec); is_terminal(p)) {
-    return respond(with_route(job_response(*rec, sync_status(p)), route));
-  }
   // Without a limit the job's deadline bounds the wait: handlers return once stopped.
   answer_when_done(rec, wait->limit, 202, true, [respond, id = rec->id](http_response r) {
     if (r.status == 202) r.headers.emplace_back("Location", "/v1/jobs/" + id);
@@ -299,6 +295,10 @@ void app::submit(const http_request& req, std::string_view query, const responde
 void app::answer_when_done(const std::shared_ptr<job_record>& rec,
                            std::optional<std::chrono::milliseconds> limit, unsigned pending_status,
                            bool sync_codes, responder respond) {
+  // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
+  if (const job_phase p = store_.phase(*rec); is_terminal(p)) {
+    return respond(job_response(*rec, sync_codes ? sync_status(p) : 200));
+  }
   auto answer = std::make_shared<pending_answer>();
   answer->respond = std::move(respond);
   auto reply = [this, rec, pending_status, sync_codes](pending_answer& a) {

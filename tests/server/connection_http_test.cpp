@@ -1,10 +1,6 @@
 // Connections: clients that leave, idle keep-alive, the connection bound, logging formats, and the
 // Retry-After estimate.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
@@ -121,15 +117,7 @@ TEST(Connections, ARequestThatClosesTheConnectionIsTheLastOneRead) {
 // timeout is cut off, and the rest of the server is not held up meanwhile.
 TEST(Connections, APeerThatDoesNotReadItsAnswersIsClosedAfterTheReadTimeout) {
   jobd_process server({"--read-timeout-ms", "300", "--log-level", "debug"});
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  const int small = 4096;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(server.port());
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  http_client silent(server.port(), 30, 4096);  // it never reads
   // Sixteen pipelined echoes of 512 KiB: 8 MiB of answers, more than the sockets buffer.
   const std::string echo =
       http_client::format("POST", "/v1/jobs?wait=true",
@@ -137,17 +125,12 @@ TEST(Connections, APeerThatDoesNotReadItsAnswersIsClosedAfterTheReadTimeout) {
   std::string all;
   for (int i = 0; i < 16; ++i) all += echo;
   // Sending may end early: the server can cut the connection off before it has read them all.
-  for (std::size_t sent = 0; sent < all.size();) {
-    const ssize_t n = ::send(fd, all.data() + sent, all.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<std::size_t>(n);
-  }
+  (void)silent.send_raw(all);
   http_client other(server.port());
   EXPECT_EQ(other.get("/healthz").status, 200);
   server.wait_for_log("took none of its answers for 300 ms");
   EXPECT_EQ(other.get("/healthz").status, 200);
   EXPECT_NE(other.get("/metrics").body.find("\njobd_http_connections 1\n"), std::string::npos);
-  ::close(fd);
 }
 
 TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {

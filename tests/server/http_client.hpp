@@ -31,8 +31,13 @@ struct http_reply {
 
 class http_client {
  public:
-  explicit http_client(std::uint16_t port, int receive_timeout_s = 30) {
+  // `receive_buffer` > 0 shrinks the socket's receive buffer (SO_RCVBUF): a client that reads
+  // little then fills up fast.
+  explicit http_client(std::uint16_t port, int receive_timeout_s = 30, int receive_buffer = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (receive_buffer > 0) {
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);

@@ -8,6 +8,7 @@
 
 #include "server/json_text.hpp"
 #include "server/request_parsing.hpp"
+#include "server/submit_body.hpp"
 
 namespace jobd::server {
 namespace {
@@ -205,49 +206,17 @@ void app::submit(const http_request& req, std::string_view query, const responde
                        std::to_string(settings_.max_timeout.count() / 1000) + "]");
   }
 
-  parsed_json parsed = parse_json_body(req.body, max_json_depth);
-  if (!parsed.error.empty()) return invalid(400, "invalid_json", parsed.error);
-  json& body = parsed.value;
-  if (!body.is_object()) return invalid(400, "invalid_field", "the body must be a JSON object");
-
-  for (const auto& [key, value] : body.items()) {
-    if (key != "type" && key != "payload" && key != "priority" && key != "timeout_ms") {
-      return invalid(400, "invalid_field",
-                     "unknown field \"" + key + "\"; allowed: type, payload, priority, timeout_ms");
-    }
-  }
-  if (body.contains("priority")) {
-    const json& p = body["priority"];
-    if (p == "high") {
-      lane = pool::lane::high;
-    } else if (p != "normal") {
-      return invalid(400, "invalid_field", "priority must be \"high\" or \"normal\"");
-    }
-  }
-  if (!body.contains("type") || !body["type"].is_string()) {
-    return invalid(400, "invalid_field", "type is required: a string naming a job type");
-  }
-  const std::string type_name = body["type"].get<std::string>();
-  const handlers::job_type* type = types_.find(type_name);
+  submit_body body = read_submit_body(req.body, settings_.max_timeout);
+  lane = body.priority;
+  if (!body.error_code.empty()) return invalid(400, body.error_code, body.error_message);
+  const handlers::job_type* type = types_.find(body.type);
   if (type == nullptr) {
     return invalid(400, "unknown_type",
-                   "unknown job type \"" + type_name + "\"; known types: " + types_.names());
+                   "unknown job type \"" + body.type + "\"; known types: " + types_.names());
   }
-  std::chrono::milliseconds timeout =
-      type->default_timeout.count() > 0 ? type->default_timeout : settings_.default_timeout;
-  if (body.contains("timeout_ms")) {
-    const json& t = body["timeout_ms"];
-    const auto max = settings_.max_timeout.count();
-    const std::string allowed = "timeout_ms must be an integer 1.." + std::to_string(max);
-    if (!t.is_number_integer()) return invalid(400, "invalid_field", allowed);
-    if (t.is_number_unsigned() ? (t.get<std::uint64_t>() < 1 ||
-                                  t.get<std::uint64_t>() > static_cast<std::uint64_t>(max))
-                               : (t.get<std::int64_t>() < 1 || t.get<std::int64_t>() > max)) {
-      return invalid(400, "invalid_field", allowed + " (got " + t.dump() + ")");
-    }
-    timeout = std::chrono::milliseconds(t.get<std::int64_t>());
-  }
-  json payload = body.contains("payload") ? std::move(body["payload"]) : json(nullptr);
+  const std::chrono::milliseconds timeout = body.timeout.value_or(
+      type->default_timeout.count() > 0 ? type->default_timeout : settings_.default_timeout);
+  json& payload = body.payload;
   if (type->validate) {
     try {
       type->validate(payload);
@@ -260,7 +229,7 @@ void app::submit(const http_request& req, std::string_view query, const responde
   if (const auto refused = pool_.refuse_if_full(lane)) {
     return respond(with_route(queue_full(lane, *refused), route));
   }
-  auto rec = store_.make(type_name, lane, timeout);
+  auto rec = store_.make(std::move(body.type), lane, timeout);
   pool::job_request job{
       .priority = lane,
       .timeout = timeout,

@@ -1,0 +1,235 @@
+#include "server/submit_body.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include "common/json_limits.hpp"
+#include "server/request_parsing.hpp"
+
+namespace jobd::server {
+namespace {
+
+using json = nlohmann::json;
+
+submit_body refused(submit_body b, std::string code, std::string message) {
+  b.error_code = std::move(code);
+  b.error_message = std::move(message);
+  return b;
+}
+
+std::string timeout_rule(std::chrono::milliseconds max) {
+  return "timeout_ms must be an integer 1.." + std::to_string(max.count());
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Reads the plain shape of a body without building a document. It takes only bodies the full
+// reader takes, with the same fields, and gives up on anything else: an escape or a byte outside
+// printable ASCII in a string, a number that is not a plain integer, a key twice, an unknown or
+// missing field, a value out of range, and any syntax error.
+class plain_reader {
+ public:
+  explicit plain_reader(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
+
+  bool read(submit_body& out, std::chrono::milliseconds max_timeout) {
+    if (!take('{')) return false;
+    unsigned seen = 0;
+    for (;;) {
+      if (!take('"')) return false;
+      const auto key = plain_string();
+      if (!key || !take(':')) return false;
+      skip_space();
+      unsigned field = 0;
+      if (*key == "type") {
+        field = 1;
+        const auto s = take('"') ? plain_string() : std::nullopt;
+        if (!s) return false;
+        out.type.assign(*s);
+      } else if (*key == "priority") {
+        field = 2;
+        const auto s = take('"') ? plain_string() : std::nullopt;
+        if (s == "high") {
+          out.priority = pool::lane::high;
+        } else if (s != "normal") {
+          return false;
+        }
+      } else if (*key == "timeout_ms") {
+        field = 4;
+        const auto ms = integer();
+        if (!ms || *ms < 1 || *ms > max_timeout.count()) return false;
+        out.timeout = std::chrono::milliseconds(*ms);
+      } else if (*key == "payload") {
+        field = 8;
+        if (!payload(out.payload)) return false;
+      } else {
+        return false;
+      }
+      if ((seen & field) != 0) return false;
+      seen |= field;
+      if (take('}')) break;
+      if (!take(',')) return false;
+    }
+    skip_space();
+    return p_ == end_ && (seen & 1) != 0;
+  }
+
+ private:
+  void skip_space() {
+    while (p_ != end_ && is_space(*p_)) ++p_;
+  }
+
+  bool take(char c) {
+    skip_space();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+
+  // The rest of a string whose opening quote was taken, when it is printable ASCII only.
+  std::optional<std::string_view> plain_string() {
+    const char* begin = p_;
+    for (; p_ != end_; ++p_) {
+      const char c = *p_;
+      if (c == '"') return std::string_view(begin, static_cast<std::size_t>(p_++ - begin));
+      if (c < 0x20 || c > 0x7e || c == '\\') return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // An integer without sign, fraction or exponent, small enough never to overflow: the full
+  // reader gives the same value and type for it.
+  std::optional<std::int64_t> integer() {
+    const char* begin = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    const auto digits = p_ - begin;
+    if (digits == 0 || digits > 18 || (*begin == '0' && digits > 1)) return std::nullopt;
+    std::int64_t v = 0;
+    std::from_chars(begin, p_, v);
+    return v;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
+      return false;
+    }
+    p_ += word.size();
+    return true;
+  }
+
+  bool payload(json& out) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"': {
+        ++p_;
+        const auto s = plain_string();
+        if (!s) return false;
+        out = std::string(*s);
+        return true;
+      }
+      case 'n':
+        out = nullptr;
+        return literal("null");
+      case 't':
+        out = true;
+        return literal("true");
+      case 'f':
+        out = false;
+        return literal("false");
+      case '{':
+      case '[':
+        return container(out);
+      default: {
+        const auto n = integer();
+        if (!n) return false;
+        out = static_cast<std::uint64_t>(*n);  // json::parse reads "5" as unsigned
+        return true;
+      }
+    }
+  }
+
+  // An object or array: its extent found by matching brackets outside strings, then the text
+  // parsed as a document of its own, one level less deep than the body allows.
+  bool container(json& out) {
+    const char* begin = p_;
+    std::size_t depth = 0;
+    do {
+      const char c = *p_++;
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        --depth;
+      } else if (c == '"') {
+        while (p_ != end_ && *p_ != '"') {
+          if (*p_++ == '\\' && p_ != end_) ++p_;
+        }
+        if (p_ == end_) return false;
+        ++p_;
+      }
+    } while (depth > 0 && p_ != end_);
+    if (depth > 0) return false;
+    parsed_json parsed =
+        parse_json_body(std::string_view(begin, static_cast<std::size_t>(p_ - begin)),
+                        max_json_depth - 1);
+    if (!parsed.error.empty()) return false;
+    out = std::move(parsed.value);
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+}  // namespace
+
+submit_body read_submit_body(std::string_view text, std::chrono::milliseconds max_timeout) {
+  submit_body body;
+  if (plain_reader(text).read(body, max_timeout)) return body;
+  return read_submit_body_fully(text, max_timeout);
+}
+
+submit_body read_submit_body_fully(std::string_view text, std::chrono::milliseconds max_timeout) {
+  submit_body out;
+  parsed_json parsed = parse_json_body(text, max_json_depth);
+  if (!parsed.error.empty()) return refused(std::move(out), "invalid_json", parsed.error);
+  json& body = parsed.value;
+  if (!body.is_object()) {
+    return refused(std::move(out), "invalid_field", "the body must be a JSON object");
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "type" && key != "payload" && key != "priority" && key != "timeout_ms") {
+      return refused(std::move(out), "invalid_field",
+                     "unknown field \"" + key + "\"; allowed: type, payload, priority, timeout_ms");
+    }
+  }
+  if (const auto p = body.find("priority"); p != body.end()) {
+    if (*p == "high") {
+      out.priority = pool::lane::high;
+    } else if (*p != "normal") {
+      return refused(std::move(out), "invalid_field", "priority must be \"high\" or \"normal\"");
+    }
+  }
+  const auto type = body.find("type");
+  if (type == body.end() || !type->is_string()) {
+    return refused(std::move(out), "invalid_field",
+                   "type is required: a string naming a job type");
+  }
+  out.type = type->get<std::string>();
+  if (const auto t = body.find("timeout_ms"); t != body.end()) {
+    const auto max = max_timeout.count();
+    if (!t->is_number_integer()) {
+      return refused(std::move(out), "invalid_field", timeout_rule(max_timeout));
+    }
+    if (t->is_number_unsigned() ? (t->get<std::uint64_t>() < 1 ||
+                                   t->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
+                                : (t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > max)) {
+      return refused(std::move(out), "invalid_field",
+                     timeout_rule(max_timeout) + " (got " + t->dump() + ")");
+    }
+    out.timeout = std::chrono::milliseconds(t->get<std::int64_t>());
+  }
+  if (const auto p = body.find("payload"); p != body.end()) out.payload = std::move(*p);
+  return out;
+}
+
+}  // namespace jobd::server

@@ -1,0 +1,146 @@
+#include "server/submit_body.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace jobd::server {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+constexpr auto max_timeout = 60'000ms;
+
+// Everything a reader gives, the payload's exact text and type included, as one comparable text.
+std::string described(const submit_body& b) {
+  return "type=" + b.type + " payload=" + b.payload.dump() + "/" + b.payload.type_name() +
+         (b.payload.is_number_unsigned() ? "(unsigned)" : "") +
+         " priority=" + std::string(pool::to_string(b.priority)) +
+         " timeout=" + (b.timeout ? std::to_string(b.timeout->count()) : "-") +
+         " error=" + b.error_code + ":" + b.error_message;
+}
+
+void expect_readers_agree(const std::string& text) {
+  EXPECT_EQ(described(read_submit_body(text, max_timeout)),
+            described(read_submit_body_fully(text, max_timeout)))
+      << text;
+}
+
+TEST(SubmitBody, ReadsThePlainShapeIntoItsFields) {
+  const submit_body b = read_submit_body(
+      R"( {"type":"sleep", "payload" : {"ms":10,"s":"}]\"["}, "priority":"high","timeout_ms":250} )",
+      max_timeout);
+  EXPECT_EQ(b.error_code, "");
+  EXPECT_EQ(b.type, "sleep");
+  EXPECT_EQ(b.payload, json::parse(R"({"ms":10,"s":"}]\"["})"));
+  EXPECT_EQ(b.priority, pool::lane::high);
+  EXPECT_EQ(b.timeout, 250ms);
+
+  const submit_body minimal = read_submit_body(R"({"type":"noop"})", max_timeout);
+  EXPECT_EQ(minimal.error_code, "");
+  EXPECT_EQ(minimal.type, "noop");
+  EXPECT_TRUE(minimal.payload.is_null());
+  EXPECT_EQ(minimal.priority, pool::lane::normal);
+  EXPECT_FALSE(minimal.timeout);
+}
+
+TEST(SubmitBody, RefusesWithTheApiErrors) {
+  struct refusal {
+    std::string body;
+    std::string code;
+    std::string message;
+  };
+  for (const auto& r : std::vector<refusal>{
+           {"{", "invalid_json", ""},
+           {R"({"type":"noop","type":"echo"})", "invalid_json", "appears twice"},
+           {"[1]", "invalid_field", "the body must be a JSON object"},
+           {R"({"type":"noop","retries":3})", "invalid_field", "unknown field \"retries\""},
+           {R"({"type":"noop","priority":"urgent"})", "invalid_field", "priority must be"},
+           {R"({"payload":1})", "invalid_field", "type is required"},
+           {R"({"type":7})", "invalid_field", "type is required"},
+           {R"({"type":"noop","timeout_ms":1.5})", "invalid_field", "integer 1..60000"},
+           {R"({"type":"noop","timeout_ms":0})", "invalid_field", "(got 0)"},
+           {R"({"type":"noop","timeout_ms":60001})", "invalid_field", "(got 60001)"},
+           {R"({"type":"noop","timeout_ms":-5})", "invalid_field", "(got -5)"},
+       }) {
+    const submit_body b = read_submit_body(r.body, max_timeout);
+    EXPECT_EQ(b.error_code, r.code) << r.body;
+    EXPECT_NE(b.error_message.find(r.message), std::string::npos) << r.body << ": " << b.error_message;
+  }
+  // A refusal after the priority was read is counted against that lane.
+  EXPECT_EQ(read_submit_body(R"({"priority":"high"})", max_timeout).priority, pool::lane::high);
+}
+
+TEST(SubmitBody, BothReadersAgreeOnBodiesOutsideThePlainShape) {
+  for (const std::string text : {
+           R"({"type":"no\u006fp"})",                  // an escape
+           "{\"type\":\"caf\xc3\xa9\"}",                  // UTF-8 beyond ASCII
+           "{\"type\":\"caf\xff\"}",                      // not UTF-8
+           "{\"type\":\"a\tb\"}",                         // a raw control character
+           R"({"type":"noop","payload":-3})",           // a negative number
+           R"({"type":"noop","payload":0})",            // zero
+           R"({"type":"noop","payload":007})",          // leading zeros
+           R"({"type":"noop","payload":1e3})",          // an exponent
+           R"({"type":"noop","payload":18446744073709551615})",
+           R"({"type":"noop","payload":123456789012345678901234})",
+           R"({"type":"noop","timeout_ms":00010})",
+           R"({"type":"noop","timeout_ms":1e2})",
+           R"({"type":"noop","timeout_ms":9999999999999999999999})",
+           R"({"type":"noop","payload":[1,}]})",        // brackets that match, text that is not JSON
+           R"({"type":"noop","payload":{"a":[}]})",
+           R"({"type":"noop","payload":{"a":1,"a":2}})",
+           R"({"type":"noop","payload":"\"})",          // a string that never ends
+           R"({"type":"noop","payload":{"s":"\\"}})",   // an escaped backslash before the quote
+           R"({"type":"noop","payload":nul})",
+           R"({"type":"noop","payload":truex})",
+           R"({"type":"noop",})",
+           R"({"type":"noop"} x)",
+           R"({"type":"noop"}{})",
+           R"({,"type":"noop"})",
+           "{}",
+           "",
+           " \t\r\n{ \t\r\n\"type\" \t\r\n: \t\r\n\"noop\" \t\r\n} \t\r\n",
+           "{\"type\":\"noop\"}\x0b",
+       }) {
+    expect_readers_agree(text);
+  }
+  const auto nested = [](std::size_t depth) {
+    return R"({"type":"noop","payload":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  };
+  expect_readers_agree(nested(63));  // with the body's own object, exactly the bound
+  expect_readers_agree(nested(64));
+}
+
+// Every body one edit away from a set of well-formed ones: each character deleted, and each
+// position given each of the characters that matter to the grammar, inserted or replacing.
+TEST(SubmitBody, BothReadersAgreeOnEveryBodyOneEditAway) {
+  const std::vector<std::string> seeds = {
+      R"({"type":"noop","payload":null,"priority":"normal"})",
+      R"({"type":"sleep","payload":{"ms":10},"priority":"high","timeout_ms":250})",
+      R"({"payload":[1,"a",{"b":true}],"timeout_ms":5,"type":"echo"})",
+      R"({"type":"echo","payload":"text"})",
+      R"({"type":"echo","payload":12,"payload":false})",
+  };
+  const std::string alphabet = "{}[]\":,\\ 0159-.eEntfaluhigpr\x01\x7f\xc3";
+  std::size_t checked = 0;
+  for (const std::string& seed : seeds) {
+    expect_readers_agree(seed);
+    for (std::size_t i = 0; i <= seed.size(); ++i) {
+      if (i < seed.size()) {
+        expect_readers_agree(seed.substr(0, i) + seed.substr(i + 1));
+        ++checked;
+      }
+      for (const char c : alphabet) {
+        expect_readers_agree(seed.substr(0, i) + c + seed.substr(i));
+        if (i < seed.size()) expect_readers_agree(seed.substr(0, i) + c + seed.substr(i + 1));
+        checked += 2;
+      }
+    }
+  }
+  EXPECT_GT(checked, 10'000U);
+}
+
+}  // namespace
+}  // namespace jobd::server

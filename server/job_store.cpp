@@ -1,5 +1,6 @@
 #include "server/job_store.hpp"
 
+#include <charconv>
 #include <random>
 
 #include "handlers/job_error.hpp"
@@ -216,57 +217,56 @@ std::string job_store::list(std::optional<job_phase> phase, std::size_t limit) {
 
 void job_store::render_locked(std::string& out, const job_record& rec,
                               pool::clock::time_point now) const {
-  auto field = [&out](std::string_view name) {
-    out += out.back() == '{' ? "\"" : ",\"";
-    out.append(name);
-    out += "\":";
-  };
+  using namespace std::string_view_literals;
   auto time_or_null = [&out](const auto& t) {
     if (t) {
       append_json_time(out, *t);
     } else {
-      out += "null";
+      out += "null"sv;
     }
   };
-  out += '{';
-  field("id");
+  out += "{\"id\":"sv;
   append_json_string(out, rec.id);
-  field("type");
+  out += ",\"type\":"sv;
   append_json_string(out, rec.type);
-  field("priority");
+  out += ",\"priority\":"sv;
   append_json_string(out, pool::to_string(rec.priority));
-  field("status");
+  out += ",\"status\":"sv;
   append_json_string(out, to_string(rec.phase));
-  field("timeout_ms");
-  out += std::to_string(rec.timeout.count());
-  field("created_at");
+  out += ",\"timeout_ms\":"sv;
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, rec.timeout.count()).ptr);
+  out += ",\"created_at\":"sv;
   append_json_time(out, rec.created_at);
-  field("started_at");
+  out += ",\"started_at\":"sv;
   time_or_null(rec.started_at);
-  field("finished_at");
+  out += ",\"finished_at\":"sv;
   time_or_null(rec.finished_at);
   // Live figures while the job is under way, final ones once it is terminal.
-  field("queue_ms");
+  out += ",\"queue_ms\":"sv;
   append_json_number(
       out, rec.phase == job_phase::queued ? ms_between(rec.created_steady, now) : rec.queue_ms);
-  field("run_ms");
+  out += ",\"run_ms\":"sv;
   if (rec.phase == job_phase::running) {
     append_json_number(out, rec.started_steady ? ms_between(*rec.started_steady, now) : 0.0);
   } else if (rec.phase != job_phase::queued && rec.run_ms) {
     append_json_number(out, *rec.run_ms);
   } else {
-    out += "null";
+    out += "null"sv;
   }
   if (rec.phase == job_phase::succeeded) {
-    field("result");
-    out += rec.result.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += ",\"result\":"sv;
+    if (rec.result.is_null()) {
+      out += "null"sv;  // the usual result, without a serialiser
+    } else {
+      out += rec.result.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
   }
   if (rec.phase == job_phase::failed || rec.phase == job_phase::timed_out ||
       rec.phase == job_phase::cancelled) {
-    field("error");
-    out += "{\"code\":";
+    out += ",\"error\":{\"code\":"sv;
     append_json_string(out, rec.error_code);
-    out += ",\"message\":";
+    out += ",\"message\":"sv;
     append_json_string(out, rec.error_message);
     if (rec.error_details.is_object()) {
       for (const auto& [k, v] : rec.error_details.items()) {

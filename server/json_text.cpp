@@ -15,13 +15,12 @@ bool plain(std::string_view s) {
   return true;
 }
 
-void append_digits(std::string& out, unsigned value, int width) {
-  char buf[8];
-  for (int i = width - 1; i >= 0; --i) {
-    buf[i] = static_cast<char>('0' + value % 10);
+// Writes `value` as exactly `width` digits ending just before `end`.
+void put_digits(char* end, unsigned value, int width) {
+  for (int i = 0; i < width; ++i) {
+    *--end = static_cast<char>('0' + value % 10);
     value /= 10;
   }
-  out.append(buf, static_cast<std::size_t>(width));
 }
 
 }  // namespace
@@ -51,21 +50,16 @@ void append_json_time(std::string& out, std::chrono::system_clock::time_point t)
   const auto day = floor<days>(ms);
   const year_month_day date{day};
   const hh_mm_ss time{ms - day};
-  out += '"';
-  append_digits(out, static_cast<unsigned>(static_cast<int>(date.year())), 4);
-  out += '-';
-  append_digits(out, static_cast<unsigned>(date.month()), 2);
-  out += '-';
-  append_digits(out, static_cast<unsigned>(date.day()), 2);
-  out += 'T';
-  append_digits(out, static_cast<unsigned>(time.hours().count()), 2);
-  out += ':';
-  append_digits(out, static_cast<unsigned>(time.minutes().count()), 2);
-  out += ':';
-  append_digits(out, static_cast<unsigned>(time.seconds().count()), 2);
-  out += '.';
-  append_digits(out, static_cast<unsigned>(time.subseconds().count()), 3);
-  out += "Z\"";
+  // Written into place back to front, then appended at once: this is on every job object.
+  char text[] = "\"0000-00-00T00:00:00.000Z\"";
+  put_digits(text + 5, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+  put_digits(text + 8, static_cast<unsigned>(date.month()), 2);
+  put_digits(text + 11, static_cast<unsigned>(date.day()), 2);
+  put_digits(text + 14, static_cast<unsigned>(time.hours().count()), 2);
+  put_digits(text + 17, static_cast<unsigned>(time.minutes().count()), 2);
+  put_digits(text + 20, static_cast<unsigned>(time.seconds().count()), 2);
+  put_digits(text + 24, static_cast<unsigned>(time.subseconds().count()), 3);
+  out.append(text, sizeof text - 1);
 }
 
 }  // namespace jobd::server

@@ -21,7 +21,9 @@ std::string timeout_rule(std::chrono::milliseconds max) {
   return "timeout_ms must be an integer 1.." + std::to_string(max.count());
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Reads the plain shape of a body without building a document. It takes only bodies the full
 // reader takes, with the same fields, and gives up on anything else: an escape or a byte outside
@@ -168,9 +170,8 @@ class plain_reader {
       }
     } while (depth > 0 && p_ != end_);
     if (depth > 0) return false;
-    parsed_json parsed =
-        parse_json_body(std::string_view(begin, static_cast<std::size_t>(p_ - begin)),
-                        max_json_depth - 1);
+    parsed_json parsed = parse_json_body(
+        std::string_view(begin, static_cast<std::size_t>(p_ - begin)), max_json_depth - 1);
     if (!parsed.error.empty()) return false;
     out = std::move(parsed.value);
     return true;
@@ -211,8 +212,7 @@ submit_body read_submit_body_fully(std::string_view text, std::chrono::milliseco
   }
   const auto type = body.find("type");
   if (type == body.end() || !type->is_string()) {
-    return refused(std::move(out), "invalid_field",
-                   "type is required: a string naming a job type");
+    return refused(std::move(out), "invalid_field", "type is required: a string naming a job type");
   }
   out.type = type->get<std::string>();
   if (const auto t = body.find("timeout_ms"); t != body.end()) {

@@ -67,7 +67,8 @@ TEST(SubmitBody, RefusesWithTheApiErrors) {
        }) {
     const submit_body b = read_submit_body(r.body, max_timeout);
     EXPECT_EQ(b.error_code, r.code) << r.body;
-    EXPECT_NE(b.error_message.find(r.message), std::string::npos) << r.body << ": " << b.error_message;
+    EXPECT_NE(b.error_message.find(r.message), std::string::npos)
+        << r.body << ": " << b.error_message;
   }
   // A refusal after the priority was read is counted against that lane.
   EXPECT_EQ(read_submit_body(R"({"priority":"high"})", max_timeout).priority, pool::lane::high);
@@ -75,24 +76,24 @@ TEST(SubmitBody, RefusesWithTheApiErrors) {
 
 TEST(SubmitBody, BothReadersAgreeOnBodiesOutsideThePlainShape) {
   for (const std::string text : {
-           R"({"type":"no\u006fp"})",                  // an escape
-           "{\"type\":\"caf\xc3\xa9\"}",                  // UTF-8 beyond ASCII
-           "{\"type\":\"caf\xff\"}",                      // not UTF-8
-           "{\"type\":\"a\tb\"}",                         // a raw control character
-           R"({"type":"noop","payload":-3})",           // a negative number
-           R"({"type":"noop","payload":0})",            // zero
-           R"({"type":"noop","payload":007})",          // leading zeros
-           R"({"type":"noop","payload":1e3})",          // an exponent
+           R"({"type":"no\u006fp"})",           // an escape
+           "{\"type\":\"caf\xc3\xa9\"}",        // UTF-8 beyond ASCII
+           "{\"type\":\"caf\xff\"}",            // not UTF-8
+           "{\"type\":\"a\tb\"}",               // a raw control character
+           R"({"type":"noop","payload":-3})",   // a negative number
+           R"({"type":"noop","payload":0})",    // zero
+           R"({"type":"noop","payload":007})",  // leading zeros
+           R"({"type":"noop","payload":1e3})",  // an exponent
            R"({"type":"noop","payload":18446744073709551615})",
            R"({"type":"noop","payload":123456789012345678901234})",
            R"({"type":"noop","timeout_ms":00010})",
            R"({"type":"noop","timeout_ms":1e2})",
            R"({"type":"noop","timeout_ms":9999999999999999999999})",
-           R"({"type":"noop","payload":[1,}]})",        // brackets that match, text that is not JSON
+           R"({"type":"noop","payload":[1,}]})",  // brackets that match, text that is not JSON
            R"({"type":"noop","payload":{"a":[}]})",
            R"({"type":"noop","payload":{"a":1,"a":2}})",
-           R"({"type":"noop","payload":"\"})",          // a string that never ends
-           R"({"type":"noop","payload":{"s":"\\"}})",   // an escaped backslash before the quote
+           R"({"type":"noop","payload":"\"})",         // a string that never ends
+           R"({"type":"noop","payload":{"s":"\\"}})",  // an escaped backslash before the quote
            R"({"type":"noop","payload":nul})",
            R"({"type":"noop","payload":truex})",
            R"({"type":"noop",})",

@@ -197,9 +197,11 @@ void app::submit(const http_request& req, std::string_view query, const responde
     respond(with_route(error_response(status, code, message), route));
   };
 
-  const auto params = parse_query(query);
-  if (!params) return invalid(400, "invalid_field", "the query string has a malformed %-escape");
-  const auto wait = parse_wait(param(*params, "wait"), settings_.max_timeout);
+  const query_param wait_param = find_query_param(query, "wait");
+  if (wait_param.malformed) {
+    return invalid(400, "invalid_field", "the query string has a malformed %-escape");
+  }
+  const auto wait = parse_wait(wait_param.value, settings_.max_timeout);
   if (!wait) {
     return invalid(400, "invalid_field",
                    "query parameter wait must be true, false or a number of seconds in (0, " +
@@ -248,33 +250,30 @@ void app::submit(const http_request& req, std::string_view query, const responde
   if (!submitted) return respond(with_route(queue_full(lane, submitted.error()), route));
   store_.insert(rec, submitted.handle());
 
-  if (!wait->wanted) {
-    http_response r = job_response(*rec, 202);
-    r.headers.emplace_back("Location", "/v1/jobs/" + rec->id);
-    return respond(with_route(std::move(r), route));
-  }
+  if (!wait->wanted) return respond(job_response(*rec, 202, route, true));
   // Without a limit the job's deadline bounds the wait: handlers return once stopped.
-  answer_when_done(rec, wait->limit, 202, true, [respond, id = rec->id](http_response r) {
-    if (r.status == 202) r.headers.emplace_back("Location", "/v1/jobs/" + id);
-    r.route = route;
-    respond(std::move(r));
-  });
+  answer_when_done(rec, wait->limit, {.pending_status = 202, .sync_codes = true, .route = route},
+                   respond);
 }
 
 void app::answer_when_done(const std::shared_ptr<job_record>& rec,
-                           std::optional<std::chrono::milliseconds> limit, unsigned pending_status,
-                           bool sync_codes, responder respond) {
+                           std::optional<std::chrono::milliseconds> limit, job_answer how,
+                           const responder& respond) {
   // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
   if (const job_phase p = store_.phase(*rec); is_terminal(p)) {
-    return respond(job_response(*rec, sync_codes ? sync_status(p) : 200));
+    return respond(job_response(*rec, how.sync_codes ? sync_status(p) : 200, how.route));
   }
   auto answer = std::make_shared<pending_answer>();
-  answer->respond = std::move(respond);
-  auto reply = [this, rec, pending_status, sync_codes](pending_answer& a) {
+  answer->respond = respond;
+  auto reply = [this, rec, how](pending_answer& a) {
     if (!a.claim()) return;
     const job_phase p = store_.phase(*rec);
-    const unsigned status = is_terminal(p) ? (sync_codes ? sync_status(p) : 200) : pending_status;
-    a.respond(job_response(*rec, status));
+    if (!is_terminal(p)) {
+      // Still under way: a 202 says where to look for the job's end.
+      return a.respond(
+          job_response(*rec, how.pending_status, how.route, how.pending_status == 202));
+    }
+    a.respond(job_response(*rec, how.sync_codes ? sync_status(p) : 200, how.route));
   };
   if (!store_.wait(*rec, [answer, reply] { reply(*answer); })) return reply(*answer);
   // The store's waiter owns the answer; the timer only looks in, so an answered request holds
@@ -293,20 +292,18 @@ void app::get_job(std::string_view id, std::string_view query, const responder& 
     return respond(
         with_route(error_response(404, "not_found", "no job with id " + std::string(id)), route));
   }
-  const auto params = parse_query(query);
+  const query_param wait_param = find_query_param(query, "wait");
   const auto wait =
-      params ? parse_wait(param(*params, "wait"), settings_.max_timeout) : std::nullopt;
+      wait_param.malformed ? std::nullopt : parse_wait(wait_param.value, settings_.max_timeout);
   if (!wait) {
     return respond(with_route(
         error_response(400, "invalid_field", "query parameter wait must be true, false or seconds"),
         route));
   }
-  if (!wait->wanted) return respond(with_route(job_response(*rec, 200), route));
+  if (!wait->wanted) return respond(job_response(*rec, 200, route));
   // Without a limit the job's deadline bounds the wait: it is terminal soon after.
-  answer_when_done(rec, wait->limit, 200, false, [respond](http_response r) {
-    r.route = route;
-    respond(std::move(r));
-  });
+  answer_when_done(rec, wait->limit, {.pending_status = 200, .sync_codes = false, .route = route},
+                   respond);
 }
 
 void app::cancel_job(std::string_view id, const responder& respond) {
@@ -318,7 +315,7 @@ void app::cancel_job(std::string_view id, const responder& respond) {
   }
   auto already_finished = [&] {
     respond(with_route(error_response(409, "already_finished",
-                                      "job " + rec->id + " is already " +
+                                      "job " + std::string(rec->id.view()) + " is already " +
                                           std::string(to_string(store_.phase(*rec)))),
                        route));
   };
@@ -326,9 +323,9 @@ void app::cancel_job(std::string_view id, const responder& respond) {
   if (!handle) return already_finished();
   switch (pool_.cancel(*handle)) {
     case pool::cancel_result::cancelled:
-      return respond(with_route(job_response(*rec, 200), route));
+      return respond(job_response(*rec, 200, route));
     case pool::cancel_result::stopping:
-      return respond(with_route(job_response(*rec, 202), route));
+      return respond(job_response(*rec, 202, route));
     case pool::cancel_result::already_finished:
       return already_finished();
   }
@@ -336,12 +333,14 @@ void app::cancel_job(std::string_view id, const responder& respond) {
 
 void app::list_jobs(std::string_view query, const responder& respond) {
   static constexpr std::string_view route = "/v1/jobs";
-  const auto params = parse_query(query);
-  if (!params)
+  const query_param status = find_query_param(query, "status");
+  const query_param limit_param = find_query_param(query, "limit");
+  if (status.malformed) {
     return respond(
         with_route(error_response(400, "invalid_field", "malformed query string"), route));
+  }
   std::optional<job_phase> phase;
-  if (auto s = param(*params, "status")) {
+  if (const auto& s = status.value) {
     phase = phase_from(*s);
     if (!phase) {
       return respond(with_route(
@@ -352,7 +351,7 @@ void app::list_jobs(std::string_view query, const responder& respond) {
     }
   }
   std::size_t limit = default_list_limit;
-  if (auto l = param(*params, "limit")) {
+  if (const auto& l = limit_param.value) {
     std::size_t n = 0;
     const auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
     if (ec != std::errc{} || ptr != l->data() + l->size() || n < 1 || n > max_list_limit) {
@@ -433,8 +432,12 @@ http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
   return r;
 }
 
-http_response app::job_response(const job_record& rec, unsigned status) const {
-  return json_response(status, store_.render(rec));
+http_response app::job_response(const job_record& rec, unsigned status, std::string_view route,
+                                bool location) const {
+  http_response r = json_response(status, store_.render(rec));
+  r.route = route;
+  if (location) r.headers.emplace_back("Location", "/v1/jobs/" + std::string(rec.id.view()));
+  return r;
 }
 
 }  // namespace jobd::server

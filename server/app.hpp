@@ -40,12 +40,20 @@ class app {
   http_response job_types() const;
   http_response pool_snapshot() const;
   http_response queue_full(pool::lane lane, pool::submit_error why) const;
-  // Answers `respond` when `rec` is terminal (with the sync status table when `sync_codes`, else
-  // 200), or after `limit`, if one is given, with the job as it stands and `pending_status`.
+  // How a job object answers: with which status while the job is under way (a 202 also names
+  // the job's URL), with the sync status table or 200 once it is terminal, under which route.
+  struct job_answer {
+    unsigned pending_status;
+    bool sync_codes;
+    std::string_view route;
+  };
+  // Answers `respond` when `rec` is terminal, or after `limit`, if one is given, with the job as
+  // it stands.
   void answer_when_done(const std::shared_ptr<job_record>& rec,
-                        std::optional<std::chrono::milliseconds> limit, unsigned pending_status,
-                        bool sync_codes, responder respond);
-  http_response job_response(const job_record& rec, unsigned status) const;
+                        std::optional<std::chrono::milliseconds> limit, job_answer how,
+                        const responder& respond);
+  http_response job_response(const job_record& rec, unsigned status, std::string_view route,
+                             bool location = false) const;
 
   const config::settings& settings_;
   const handlers::registry& types_;

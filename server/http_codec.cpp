@@ -69,9 +69,8 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
   return std::nullopt;
 }
 
-http_request to_route_request(wire_request& req, std::string request_id) {
-  return {std::string(req.method_string()), std::string(req.target()), std::move(req.body()),
-          std::move(request_id), std::string(req[http::field::authorization])};
+http_request to_route_request(const wire_request& req) {
+  return {req.method_string(), req.target(), req.body(), req[http::field::authorization]};
 }
 
 void append_wire_response(std::string& out, const http_response& r, unsigned version,

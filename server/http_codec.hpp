@@ -34,8 +34,8 @@ boost::beast::error_code end_of_input(request_parser* parser);
 std::optional<http_response> answer_to_read_error(boost::beast::error_code ec,
                                                   const config::settings& s);
 
-// The routes' view of a parsed request; the body is moved out.
-http_request to_route_request(wire_request& req, std::string request_id);
+// The routes' view of a parsed request, valid as long as `req`.
+http_request to_route_request(const wire_request& req);
 
 // Appends the wire form of a route's answer (status line, headers, body) to `out`. An answer to
 // HEAD has the headers of the answer to GET, Content-Length included, and no body.

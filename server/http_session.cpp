@@ -23,7 +23,7 @@ namespace {
 constexpr std::size_t max_read_bytes = 64 * 1024;
 
 bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
+  if (id.empty() || id.size() > max_request_id_size) return false;
   return std::all_of(id.begin(), id.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
   });
@@ -129,14 +129,15 @@ void http_session::on_read(boost::system::error_code ec, std::size_t bytes) {
   pump();
 }
 
-std::string http_session::request_id_for(const wire_request* req) {
+request_id_text http_session::request_id_for(const wire_request* req) {
   if (req != nullptr) {
     if (auto it = req->find("X-Request-Id"); it != req->end() && valid_request_id(it->value())) {
-      return std::string(it->value());
+      return request_id_text(it->value().data(), it->value().size());
     }
   }
-  return opaque_id(ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed),
-                   ctx_.request_id_salt);
+  const auto id =
+      opaque_id(ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed), ctx_.request_id_salt);
+  return request_id_text(id.view().data(), id.view().size());
 }
 
 void http_session::dispatch(wire_request&& req) {
@@ -153,11 +154,10 @@ void http_session::dispatch(wire_request&& req) {
   s.start = clock::now();
   // A request that closes the connection is the client's last one.
   if (!s.keep_alive) stop_reading();
-  http_request r = to_route_request(req, s.request_id);
   const std::uint64_t seq = s.seq;
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);
-  ctx_.routes.handle(std::move(r), [self = shared_from_this(), seq](http_response res) {
+  ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response res) {
     // Inline when already on this session's strand, posted to it from any other thread.
     net::dispatch(self->socket_.get_executor(), [self, seq, res = std::move(res)]() mutable {
       self->on_response(seq, std::move(res));
@@ -203,13 +203,13 @@ void http_session::write_ready() {
       const http_response& r = *s.res;
       // The last answer of a connection whose reading has stopped says so.
       out_last_ = !s.keep_alive || (read_closed_ && n + 1 == slots_.size());
-      append_wire_response(out_, r, s.version, !out_last_, s.request_id, s.head);
+      append_wire_response(out_, r, s.version, !out_last_, s.request_id_view(), s.head);
       const double seconds = std::chrono::duration<double>(now - s.start).count();
       ctx_.stats.observe_request(r.route, r.status, seconds);
       if (ctx_.settings.access_log) {
         spdlog::info(
             "access request_id={} method={} target={} route={} status={} duration_ms={:.3f}",
-            s.request_id, s.method, s.target, r.route, r.status, seconds * 1000.0);
+            s.request_id_view(), s.method, s.target, r.route, r.status, seconds * 1000.0);
       }
     }
     boost::system::error_code ec;

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/static_string/static_string.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -36,6 +37,10 @@ struct session_context {
   std::atomic<std::size_t> unanswered{0};
 };
 
+// A request id sent by a client is at most this long; kept in place, as ids are on every answer.
+inline constexpr std::size_t max_request_id_size = 128;
+using request_id_text = boost::static_strings::static_string<max_request_id_size>;
+
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(boost::asio::ip::tcp::socket&& socket, session_context& ctx);
@@ -54,7 +59,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     bool keep_alive = true;
     unsigned version = 11;
     bool head = false;  // a HEAD request: the answer has no body
-    std::string request_id;
+    request_id_text request_id;
+    std::string_view request_id_view() const { return {request_id.data(), request_id.size()}; }
     std::string method;  // for the access log only
     std::string target;  // for the access log only
     clock::time_point start;
@@ -75,7 +81,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_response(std::uint64_t seq, http_response res);
   void stop_reading();
   void close();
-  std::string request_id_for(const wire_request* req);
+  // The client's X-Request-Id when it is one in form, else a fresh one.
+  request_id_text request_id_for(const wire_request* req);
 
   // When each wait under way gives up; max when that wait is not under way.
   struct deadlines {

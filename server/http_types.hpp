@@ -6,22 +6,23 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace jobd::server {
 
+// The text is the caller's: valid while handle() runs, which copies what it keeps.
 struct http_request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, as sent
-  std::string body;
-  std::string request_id;
-  std::string authorization;  // the Authorization header, "" when absent
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // path and query, as sent
+  std::string_view body;
+  std::string_view authorization;  // the Authorization header, "" when absent
 };
 
 struct http_response {
   unsigned status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // always a literal
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // Location, Retry-After, Allow
   std::string_view route = "other";  // metrics label: one of a fixed set, never the raw path

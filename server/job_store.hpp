@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "pool/job.hpp"
+#include "server/opaque_id.hpp"
 
 namespace jobd::server {
 
@@ -32,7 +33,7 @@ inline bool is_terminal(job_phase p) noexcept {
 struct job_record {
   // Set at creation, then only read.
   std::uint64_t seq = 0;
-  std::string id;
+  opaque_id_text id{{}};
   std::string type;
   pool::lane priority = pool::lane::normal;
   std::chrono::milliseconds timeout{0};

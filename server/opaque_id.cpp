@@ -18,11 +18,11 @@ constexpr char hex_digits[] = "0123456789abcdef";
 
 }  // namespace
 
-std::string opaque_id(std::uint64_t seq, std::uint64_t salt) {
+opaque_id_text opaque_id(std::uint64_t seq, std::uint64_t salt) {
   const std::uint64_t x = (seq * multiplier) ^ salt;
-  std::string id(16, '0');
-  for (std::size_t i = 0; i < 16; ++i) id[i] = hex_digits[(x >> (60 - 4 * i)) & 0xf];
-  return id;
+  std::array<char, opaque_id_text::size> id{};
+  for (std::size_t i = 0; i < id.size(); ++i) id[i] = hex_digits[(x >> (60 - 4 * i)) & 0xf];
+  return opaque_id_text(id);
 }
 
 std::optional<std::uint64_t> seq_of_opaque_id(std::string_view id, std::uint64_t salt) {

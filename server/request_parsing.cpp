@@ -119,27 +119,20 @@ class checked_builder final : public json::json_sax_t {
 
 }  // namespace
 
-std::optional<query_params> parse_query(std::string_view query) {
-  query_params out;
+query_param find_query_param(std::string_view query, std::string_view key) {
+  query_param found;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (part.empty()) continue;
     const auto eq = part.find('=');
-    auto key = decode(part.substr(0, eq));
-    auto value = decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-    if (!key || !value) return std::nullopt;
-    out.emplace_back(std::move(*key), std::move(*value));
+    auto k = decode(part.substr(0, eq));
+    auto v = decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    if (!k || !v) return {.malformed = true};
+    if (!found.value && *k == key) found.value = std::move(*v);
   }
-  return out;
-}
-
-std::optional<std::string> param(const query_params& q, std::string_view key) {
-  for (const auto& [k, v] : q) {
-    if (k == key) return v;
-  }
-  return std::nullopt;
+  return found;
 }
 
 std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,

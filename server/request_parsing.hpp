@@ -8,20 +8,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "common/json_limits.hpp"
 
 namespace jobd::server {
 
-using query_params = std::vector<std::pair<std::string, std::string>>;
-
-// Splits "a=1&b=x%20y" into decoded pairs. Returns nullopt on a malformed %-escape.
-std::optional<query_params> parse_query(std::string_view query);
-
-// The first value of `key`, if present.
-std::optional<std::string> param(const query_params& q, std::string_view key);
+// The first value of `key` in a query string such as "a=1&b=x%20y", decoded ("" for a bare
+// "key"); nullopt when absent. `malformed` when any part of the query has a bad %-escape.
+struct query_param {
+  bool malformed = false;
+  std::optional<std::string> value;
+};
+query_param find_query_param(std::string_view query, std::string_view key);
 
 // wait=true -> wait for the job's end (nullopt duration, `wanted`); wait=false or absent -> none;
 // wait=N -> at most N seconds (decimal allowed), 0 < N <= max.

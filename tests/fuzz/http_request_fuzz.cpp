@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;  // the session stops reading after an error
     }
     auto req = parser.release();
-    f.routes.handle(jobd::server::to_route_request(req, "fuzz"), jobd::fuzz::write_answer);
+    f.routes.handle(jobd::server::to_route_request(req), jobd::fuzz::write_answer);
   }
   return 0;
 }

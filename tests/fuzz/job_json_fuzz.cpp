@@ -26,13 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static constexpr const char* targets[] = {"/v1/jobs", "/v1/jobs?wait=true", "/v1/jobs?wait=0.01",
                                             "/v1/jobs?wait=false"};
   auto& f = jobd::fuzz::fixture();
-  std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   const auto max_timeout = f.settings.max_timeout;
   if (!same(jobd::server::read_submit_body(body, max_timeout),
             jobd::server::read_submit_body_fully(body, max_timeout))) {
     std::abort();
   }
-  jobd::server::http_request req{"POST", targets[data[0] % 4], std::move(body), "fuzz", ""};
-  f.routes.handle(std::move(req), jobd::fuzz::write_answer);
+  f.routes.handle({"POST", targets[data[0] % 4], body, ""}, jobd::fuzz::write_answer);
   return 0;
 }

@@ -7,16 +7,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(RequestParsing, DecodesQueryPairs) {
-  const auto q = parse_query("status=running&limit=5&note=a%20b+c&flag");
-  ASSERT_TRUE(q);
-  EXPECT_EQ(param(*q, "status"), "running");
-  EXPECT_EQ(param(*q, "limit"), "5");
-  EXPECT_EQ(param(*q, "note"), "a b c");
-  EXPECT_EQ(param(*q, "flag"), "");
-  EXPECT_EQ(param(*q, "absent"), std::nullopt);
-  EXPECT_FALSE(parse_query("a=%zz"));
-  EXPECT_FALSE(parse_query("a=%4"));
+TEST(RequestParsing, FindsDecodedQueryParams) {
+  const std::string_view q = "status=running&limit=5&note=a%20b+c&flag&limit=6&a%3Db=1";
+  EXPECT_EQ(find_query_param(q, "status").value, "running");
+  EXPECT_EQ(find_query_param(q, "limit").value, "5");  // the first one
+  EXPECT_EQ(find_query_param(q, "note").value, "a b c");
+  EXPECT_EQ(find_query_param(q, "flag").value, "");
+  EXPECT_EQ(find_query_param(q, "a=b").value, "1");  // keys are decoded too
+  EXPECT_EQ(find_query_param(q, "absent").value, std::nullopt);
+  EXPECT_FALSE(find_query_param(q, "absent").malformed);
+  // A bad escape anywhere makes the whole query malformed, whichever key is asked for.
+  EXPECT_TRUE(find_query_param("wait=true&a=%zz", "wait").malformed);
+  EXPECT_TRUE(find_query_param("a=%4&wait=true", "wait").malformed);
+  EXPECT_FALSE(find_query_param("a=%4&wait=true", "wait").value);
 }
 
 TEST(RequestParsing, WaitTakesTrueFalseOrSeconds) {

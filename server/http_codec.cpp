@@ -9,6 +9,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
@@ -19,6 +20,71 @@ namespace jobd::server {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+request_parser::request_parser(wire_request& into) : into_(into) {
+  into_.method = http::verb::unknown;
+  into_.method_text.clear();
+  into_.target.clear();
+  into_.version = 11;
+  into_.keep_alive = true;
+  into_.expect_continue = false;
+  into_.request_id.clear();
+  into_.authorization.clear();
+  into_.body.clear();
+}
+
+void request_parser::on_request_impl(http::verb method, string_view method_text, string_view target,
+                                     int version, beast::error_code&) {
+  into_.method = method;
+  into_.method_text.assign(method_text.data(), method_text.size());
+  into_.target.assign(target.data(), target.size());
+  into_.version = static_cast<unsigned>(version);
+}
+
+void request_parser::on_field_impl(http::field name, string_view name_text, string_view value,
+                                   beast::error_code&) {
+  // The first of each field counts, as with Beast's own message type.
+  auto first = [value](std::string& into, bool& seen) {
+    if (seen) return;
+    seen = true;
+    into.assign(value.data(), value.size());
+  };
+  switch (name) {
+    case http::field::authorization:
+      first(into_.authorization, seen_authorization_);
+      break;
+    case http::field::expect:
+      if (!seen_expect_) into_.expect_continue = beast::iequals(value, "100-continue");
+      seen_expect_ = true;
+      break;
+    case http::field::unknown:
+      if (beast::iequals(name_text, "X-Request-Id")) first(into_.request_id, seen_request_id_);
+      break;
+    default:
+      break;
+  }
+}
+
+void request_parser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                                       beast::error_code&) {
+  // The parser has checked the length against the body limit already.
+  if (content_length) into_.body.reserve(static_cast<std::size_t>(*content_length));
+}
+
+std::size_t request_parser::on_body_impl(string_view body, beast::error_code&) {
+  into_.body.append(body.data(), body.size());
+  return body.size();
+}
+
+std::size_t request_parser::on_chunk_body_impl(std::uint64_t, string_view body,
+                                               beast::error_code&) {
+  into_.body.append(body.data(), body.size());
+  return body.size();
+}
+
+void request_parser::on_finish_impl(beast::error_code&) {
+  into_.keep_alive = keep_alive();
+}
 
 void apply_limits(request_parser& parser, const config::settings& s) {
   parser.header_limit(static_cast<std::uint32_t>(s.max_header_bytes));
@@ -70,7 +136,7 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
 }
 
 http_request to_route_request(const wire_request& req) {
-  return {req.method_string(), req.target(), req.body(), req[http::field::authorization]};
+  return {req.method_text, req.target, req.body, req.authorization};
 }
 
 void append_wire_response(std::string& out, const http_response& r, unsigned version,

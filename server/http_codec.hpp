@@ -3,9 +3,8 @@
 // Between Beast's parser and the routes' plain request and response: one place for what the
 // session and the HTTP fuzz target both need, so that the fuzzer drives the real path.
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,8 +14,48 @@
 
 namespace jobd::server {
 
-using wire_request = boost::beast::http::request<boost::beast::http::string_body>;
-using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+// What the server reads of a request; every other header field is parsed and dropped. A
+// session keeps one and reuses it, so that its strings keep their capacity from one request to
+// the next.
+struct wire_request {
+  boost::beast::http::verb method = boost::beast::http::verb::unknown;
+  std::string method_text;
+  std::string target;
+  unsigned version = 11;
+  bool keep_alive = true;        // known once the request is complete
+  bool expect_continue = false;  // "Expect: 100-continue"
+  std::string request_id;        // the first X-Request-Id, as sent; "" when none
+  std::string authorization;     // the first Authorization field; "" when none
+  std::string body;
+};
+
+// Beast's HTTP/1 request parser, writing into a wire_request (which it clears first). Like any
+// Beast parser it reads one message and is then done with.
+class request_parser final : public boost::beast::http::basic_parser<true> {
+ public:
+  explicit request_parser(wire_request& into);
+
+ private:
+  using string_view = boost::beast::string_view;
+  void on_request_impl(boost::beast::http::verb method, string_view method_text, string_view target,
+                       int version, boost::beast::error_code& ec) override;
+  void on_response_impl(int, string_view, int, boost::beast::error_code&) override {}
+  void on_field_impl(boost::beast::http::field name, string_view name_text, string_view value,
+                     boost::beast::error_code& ec) override;
+  void on_header_impl(boost::beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         boost::beast::error_code& ec) override;
+  std::size_t on_body_impl(string_view body, boost::beast::error_code& ec) override;
+  void on_chunk_header_impl(std::uint64_t, string_view, boost::beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body,
+                                 boost::beast::error_code& ec) override;
+  void on_finish_impl(boost::beast::error_code& ec) override;
+
+  wire_request& into_;
+  bool seen_authorization_ = false;
+  bool seen_expect_ = false;
+  bool seen_request_id_ = false;
+};
 
 // A parser with the settings' header and body limits.
 void apply_limits(request_parser& parser, const config::settings& s);
@@ -34,7 +73,7 @@ boost::beast::error_code end_of_input(request_parser* parser);
 std::optional<http_response> answer_to_read_error(boost::beast::error_code ec,
                                                   const config::settings& s);
 
-// The routes' view of a parsed request, valid as long as `req`.
+// The routes' view of a parsed request, valid as long as `req` is not changed.
 http_request to_route_request(const wire_request& req);
 
 // Appends the wire form of a route's answer (status line, headers, body) to `out`. An answer to

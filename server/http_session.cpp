@@ -73,7 +73,7 @@ void http_session::parse_buffered() {
   while (!read_closed_ && !closed_ && slots_.size() < ctx_.settings.pipeline_limit &&
          buffer_.size() > 0) {
     if (!parser_) {
-      parser_.emplace();
+      parser_.emplace(request_);
       apply_limits(*parser_, ctx_.settings);
       // The read timeout runs from a request's first byte, not from the end of the last one.
       request_began_ = clock::now();
@@ -84,9 +84,8 @@ void http_session::parse_buffered() {
     buffer_.consume(feed(*parser_, {static_cast<const char*>(data.data()), data.size()}, ec));
     if (ec) return fail_request(ec);
     if (!parser_->is_done()) return send_continue();  // the rest is still on its way
-    wire_request req = parser_->release();
     parser_.reset();
-    dispatch(std::move(req));
+    dispatch(request_);
   }
 }
 
@@ -94,11 +93,7 @@ void http_session::send_continue() {
   // curl, for one, sends a body over 1 KiB only after "100 Continue", or after a second of
   // silence. It goes out only when no earlier answer is owed, which must come first.
   if (continue_sent_ || !parser_->is_header_done() || !slots_.empty() || writing_) return;
-  const wire_request& req = parser_->get();
-  if (req.version() < 11 ||
-      !beast::iequals(req[boost::beast::http::field::expect], "100-continue")) {
-    return;
-  }
+  if (request_.version < 11 || !request_.expect_continue) return;
   continue_sent_ = true;
   static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
   // Best effort: a socket that will not take these few bytes now gets none of them, and the
@@ -131,8 +126,8 @@ void http_session::on_read(boost::system::error_code ec, std::size_t bytes) {
 
 request_id_text http_session::request_id_for(const wire_request* req) {
   if (req != nullptr) {
-    if (auto it = req->find("X-Request-Id"); it != req->end() && valid_request_id(it->value())) {
-      return request_id_text(it->value().data(), it->value().size());
+    if (valid_request_id(req->request_id)) {
+      return request_id_text(req->request_id.data(), req->request_id.size());
     }
   }
   const auto id =
@@ -140,16 +135,16 @@ request_id_text http_session::request_id_for(const wire_request* req) {
   return request_id_text(id.view().data(), id.view().size());
 }
 
-void http_session::dispatch(wire_request&& req) {
+void http_session::dispatch(const wire_request& req) {
   slot s;
   s.seq = next_seq_++;
-  s.keep_alive = req.keep_alive();
-  s.version = req.version();
-  s.head = req.method() == boost::beast::http::verb::head;
+  s.keep_alive = req.keep_alive;
+  s.version = req.version;
+  s.head = req.method == boost::beast::http::verb::head;
   s.request_id = request_id_for(&req);
   if (ctx_.settings.access_log) {
-    s.method = std::string(req.method_string());
-    s.target = std::string(req.target());
+    s.method = req.method_text;
+    s.target = req.target;
   }
   s.start = clock::now();
   // A request that closes the connection is the client's last one.

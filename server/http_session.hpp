@@ -76,7 +76,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void on_write(boost::system::error_code ec, std::size_t bytes);
   void written(std::size_t answers);
-  void dispatch(wire_request&& req);
+  void dispatch(const wire_request& req);
   void fail_request(boost::beast::error_code why);
   void on_response(std::uint64_t seq, http_response res);
   void stop_reading();
@@ -98,6 +98,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::asio::steady_timer timer_;
   clock::time_point timer_at_ = clock::time_point::max();  // when the armed timer fires
   boost::beast::flat_buffer buffer_;
+  wire_request request_;                  // the request being read, reused from one to the next
   std::optional<request_parser> parser_;  // engaged from a request's first byte to its last
   clock::time_point request_began_;
   bool continue_sent_ = false;  // "100 Continue" went out for the request being read

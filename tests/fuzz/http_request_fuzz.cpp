@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& f = jobd::fuzz::fixture();
   std::string_view rest(reinterpret_cast<const char*>(data), size);
   for (int i = 0; i < max_requests && !rest.empty(); ++i) {
-    jobd::server::request_parser parser;
+    jobd::server::wire_request req;
+    jobd::server::request_parser parser(req);
     jobd::server::apply_limits(parser, f.settings);
     boost::beast::error_code ec;
     rest.remove_prefix(jobd::server::feed(parser, rest, ec));
@@ -28,7 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (auto answer = answer_to_read_error(ec, f.settings)) jobd::fuzz::write_answer(*answer);
       return 0;  // the session stops reading after an error
     }
-    auto req = parser.release();
     f.routes.handle(jobd::server::to_route_request(req), jobd::fuzz::write_answer);
   }
   return 0;

@@ -148,6 +148,34 @@ TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
   EXPECT_EQ(a.get("/healthz").status, 200);  // the others are unaffected
 }
 
+TEST(Connections, AChunkedBodyIsReadWhole) {
+  jobd_process server({});
+  http_client c(server.port());
+  const std::string body = R"({"type":"echo","payload":{"text":"split across chunks"}})";
+  std::string chunks;
+  for (std::size_t at = 0; at < body.size(); at += 7) {
+    const std::string piece = body.substr(at, 7);
+    chunks += std::to_string(piece.size()) + "\r\n" + piece + "\r\n";
+  }
+  c.send_raw("POST /v1/jobs?wait=true HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+             chunks + "0\r\n\r\n");
+  const auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->json()["result"], json::parse(R"({"text":"split across chunks"})"));
+}
+
+TEST(Connections, TheFirstRequestIdFieldCountsWhateverItsCase) {
+  jobd_process server({});
+  http_client c(server.port());
+  c.send_raw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nx-REQUEST-id: first-1\r\n"
+      "X-Request-Id: second-2\r\n\r\n");
+  const auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("x-request-id"), "first-1");
+}
+
 TEST(Connections, JsonLogLinesAreJsonObjects) {
   jobd_process server({"--log-format", "json"});
   const std::string line = server.wait_for_log("listening on");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/read_size.hpp>
@@ -29,11 +30,18 @@ bool valid_request_id(std::string_view id) {
   });
 }
 
+template <typename Executor>
+std::optional<Executor> executor_as(const net::any_io_executor& ex) {
+  const Executor* target = ex.target<Executor>();
+  return target != nullptr ? std::optional(*target) : std::nullopt;
+}
+
 }  // namespace
 
 http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
+      strand_(executor_as<strand_type>(socket_.get_executor())),
       idle_since_(clock::now()),
       ctx_(ctx) {
   ctx_.stats.connection_opened();
@@ -45,6 +53,10 @@ http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
 http_session::~http_session() {
   ctx_.unanswered.fetch_sub(slots_.size());
   if (!closed_) ctx_.stats.connection_closed();
+}
+
+bool http_session::on_strand() const {
+  return strand_ && strand_->running_in_this_thread();
 }
 
 void http_session::run() {
@@ -153,8 +165,10 @@ void http_session::dispatch(const wire_request& req) {
   slots_.push_back(std::move(s));
   ctx_.unanswered.fetch_add(1);
   ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response res) {
-    // Inline when already on this session's strand, posted to it from any other thread.
-    net::dispatch(self->socket_.get_executor(), [self, seq, res = std::move(res)]() mutable {
+    // Inline when already on this session's strand (an answer given at once), posted to it from
+    // any other thread.
+    if (self->on_strand()) return self->on_response(seq, std::move(res));
+    net::post(self->socket_.get_executor(), [self, seq, res = std::move(res)]() mutable {
       self->on_response(seq, std::move(res));
     });
   });

@@ -9,8 +9,10 @@
 // the keep-alive idle time, a request from its first byte to its last, and a blocked write.
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/static_string/static_string.hpp>
 #include <chrono>
@@ -51,6 +53,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
+  using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+  bool on_strand() const;
+
   using clock = std::chrono::steady_clock;
 
   struct slot {
@@ -96,6 +101,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
+  // The socket's executor as the strand it is (the listener makes one per connection), so that
+  // an answer can tell whether it is given on it; nullopt for any other executor.
+  std::optional<strand_type> strand_;
   clock::time_point timer_at_ = clock::time_point::max();  // when the armed timer fires
   boost::beast::flat_buffer buffer_;
   wire_request request_;                  // the request being read, reused from one to the next

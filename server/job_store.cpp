@@ -12,14 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 
-double ms_between(pool::clock::time_point a, pool::clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-double ms_of(pool::clock::duration d) {
-  return std::chrono::duration<double, std::milli>(d).count();
-}
-
 struct failure {
   std::string code;
   std::string message;
@@ -108,7 +100,7 @@ void job_store::mark_running(job_record& rec) {
   rec.phase = job_phase::running;
   rec.started_at = std::chrono::system_clock::now();
   rec.started_steady = now;
-  rec.queue_ms = ms_between(rec.created_steady, now);
+  rec.queue_time = now - rec.created_steady;
 }
 
 void job_store::set_result(job_record& rec, nlohmann::json result) {
@@ -122,8 +114,8 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
   {
     std::lock_guard lk(mu_);
     rec.finished_at = std::chrono::system_clock::now();
-    rec.queue_ms = ms_of(outcome.queue_wait);
-    if (outcome.started) rec.run_ms = ms_of(outcome.run_time);
+    rec.queue_time = outcome.queue_wait;
+    if (outcome.started) rec.run_time = outcome.run_time;
     const char* where = outcome.started ? "running" : "queued";
     switch (outcome.status) {
       case pool::job_status::succeeded:
@@ -244,13 +236,14 @@ void job_store::render_locked(std::string& out, const job_record& rec,
   time_or_null(rec.finished_at);
   // Live figures while the job is under way, final ones once it is terminal.
   out += ",\"queue_ms\":"sv;
-  append_json_number(
-      out, rec.phase == job_phase::queued ? ms_between(rec.created_steady, now) : rec.queue_ms);
+  append_json_millis(out,
+                     rec.phase == job_phase::queued ? now - rec.created_steady : rec.queue_time);
   out += ",\"run_ms\":"sv;
   if (rec.phase == job_phase::running) {
-    append_json_number(out, rec.started_steady ? ms_between(*rec.started_steady, now) : 0.0);
-  } else if (rec.phase != job_phase::queued && rec.run_ms) {
-    append_json_number(out, *rec.run_ms);
+    append_json_millis(out,
+                       rec.started_steady ? now - *rec.started_steady : pool::clock::duration{});
+  } else if (rec.phase != job_phase::queued && rec.run_time) {
+    append_json_millis(out, *rec.run_time);
   } else {
     out += "null"sv;
   }

@@ -45,8 +45,8 @@ struct job_record {
   std::optional<std::chrono::system_clock::time_point> started_at;
   std::optional<std::chrono::system_clock::time_point> finished_at;
   std::optional<pool::clock::time_point> started_steady;
-  double queue_ms = 0;
-  std::optional<double> run_ms;
+  pool::clock::duration queue_time{};
+  std::optional<pool::clock::duration> run_time;
   nlohmann::json result;
   std::string error_code;
   std::string error_message;

@@ -1,5 +1,6 @@
 #include "server/json_text.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -36,12 +37,20 @@ void append_json_string(std::string& out, std::string_view s) {
       nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void append_json_number(std::string& out, double d) {
-  char buf[32];
-  const auto end = std::to_chars(buf, buf + sizeof buf, d).ptr;
-  const std::string_view text(buf, static_cast<std::size_t>(end - buf));
-  out.append(text);
-  if (text.find_first_of(".e") == std::string_view::npos) out.append(".0");
+void append_json_millis(std::string& out, std::chrono::nanoseconds d) {
+  const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
+  char text[32];
+  char* end = std::to_chars(text, text + 20, ns / 1'000'000).ptr;
+  *end++ = '.';
+  std::uint64_t fraction = ns % 1'000'000;
+  if (fraction == 0) {
+    *end++ = '0';
+  } else {
+    put_digits(end + 6, static_cast<unsigned>(fraction), 6);
+    end += 6;
+    while (end[-1] == '0') --end;  // a fraction is never all zeros here
+  }
+  out.append(text, end);
 }
 
 void append_json_time(std::string& out, std::chrono::system_clock::time_point t) {

@@ -13,9 +13,10 @@ namespace jobd::server {
 // everything the server writes may quote what a client or a job sent.
 void append_json_string(std::string& out, std::string_view s);
 
-// A JSON number in the shortest form that reads back as the same double; a whole number keeps
-// a ".0", as a reader may tell integers from fractions by it.
-void append_json_number(std::string& out, double d);
+// A duration as a JSON number of milliseconds, exact to the nanosecond: "0.001463", "12.5". A
+// whole number keeps a ".0", as a reader may tell integers from fractions by it. Negative
+// durations are written as 0.
+void append_json_millis(std::string& out, std::chrono::nanoseconds d);
 
 // "2026-11-26T17:30:00.123Z", quoted.
 void append_json_time(std::string& out, std::chrono::system_clock::time_point t);

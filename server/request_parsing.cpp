@@ -13,24 +13,33 @@ int hex_value(char c) {
   return -1;
 }
 
-std::optional<std::string> decode(std::string_view s) {
+// Every '%' is followed by two hex digits.
+bool escapes_valid(std::string_view s) {
+  for (auto at = s.find('%'); at != std::string_view::npos; at = s.find('%', at + 3)) {
+    if (at + 2 >= s.size() || hex_value(s[at + 1]) < 0 || hex_value(s[at + 2]) < 0) return false;
+  }
+  return true;
+}
+
+// `s` with its escapes decoded; they are valid.
+std::string decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
     } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
       i += 2;
     } else {
       out += s[i];
     }
   }
   return out;
+}
+
+bool decodes_to(std::string_view s, std::string_view expected) {
+  return s.find_first_of("%+") == std::string_view::npos ? s == expected : decode(s) == expected;
 }
 
 using json = nlohmann::json;
@@ -127,10 +136,10 @@ query_param find_query_param(std::string_view query, std::string_view key) {
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (part.empty()) continue;
     const auto eq = part.find('=');
-    auto k = decode(part.substr(0, eq));
-    auto v = decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
-    if (!k || !v) return {.malformed = true};
-    if (!found.value && *k == key) found.value = std::move(*v);
+    const std::string_view k = part.substr(0, eq);
+    const std::string_view v = eq == std::string_view::npos ? "" : part.substr(eq + 1);
+    if (!escapes_valid(k) || !escapes_valid(v)) return {.malformed = true};
+    if (!found.value && decodes_to(k, key)) found.value = decode(v);
   }
   return found;
 }

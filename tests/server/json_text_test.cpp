@@ -13,9 +13,9 @@ std::string string_of(std::string_view s) {
   return out;
 }
 
-std::string number_of(double d) {
+std::string millis_of(std::chrono::nanoseconds d) {
   std::string out;
-  append_json_number(out, d);
+  append_json_millis(out, d);
   return out;
 }
 
@@ -27,15 +27,20 @@ TEST(JsonText, StringsAreEscapedAndInvalidUtf8Replaced) {
   EXPECT_EQ(nlohmann::json::parse(string_of("bad \xff byte")), "bad \xef\xbf\xbd byte");
 }
 
-TEST(JsonText, NumbersReadBackAsTheSameDoubleAndWholeOnesKeepAFraction) {
-  EXPECT_EQ(number_of(5), "5.0");
-  EXPECT_EQ(number_of(0), "0.0");
-  EXPECT_EQ(number_of(0.25), "0.25");
-  for (double d : {0.1, 1.0 / 3.0, 1e-7, 123456.789, 1e21}) {
-    const auto j = nlohmann::json::parse(number_of(d));
-    EXPECT_TRUE(j.is_number_float()) << number_of(d);
-    EXPECT_EQ(j.get<double>(), d);
-  }
+TEST(JsonText, MillisecondsAreExactToTheNanosecondAndWholeOnesKeepAFraction) {
+  using namespace std::chrono_literals;
+  EXPECT_EQ(millis_of(5ms), "5.0");
+  EXPECT_EQ(millis_of(0ns), "0.0");
+  EXPECT_EQ(millis_of(-3ns), "0.0");
+  EXPECT_EQ(millis_of(250us), "0.25");
+  EXPECT_EQ(millis_of(1ns), "0.000001");
+  EXPECT_EQ(millis_of(1463ns), "0.001463");
+  EXPECT_EQ(millis_of(10'192'000ns), "10.192");
+  EXPECT_EQ(millis_of(3'600'000'000'010ns), "3600000.00001");
+  EXPECT_EQ(millis_of(std::chrono::nanoseconds::max()), "9223372036854.775807");
+  const auto j = nlohmann::json::parse(millis_of(1234567ns));
+  EXPECT_TRUE(j.is_number_float());
+  EXPECT_DOUBLE_EQ(j.get<double>(), 1.234567);
 }
 
 TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {

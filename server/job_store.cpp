@@ -210,26 +210,26 @@ std::string job_store::list(std::optional<job_phase> phase, std::size_t limit) {
 void job_store::render_locked(std::string& out, const job_record& rec,
                               pool::clock::time_point now) const {
   using namespace std::string_view_literals;
-  auto time_or_null = [&out](const auto& t) {
+  auto time_or_null = [this, &out](const auto& t) {
     if (t) {
-      append_json_time(out, *t);
+      times_.append(out, *t);
     } else {
       out += "null"sv;
     }
   };
   out += "{\"id\":"sv;
-  append_json_string(out, rec.id);
+  append_json_plain(out, rec.id);
   out += ",\"type\":"sv;
   append_json_string(out, rec.type);
   out += ",\"priority\":"sv;
-  append_json_string(out, pool::to_string(rec.priority));
+  append_json_plain(out, pool::to_string(rec.priority));
   out += ",\"status\":"sv;
-  append_json_string(out, to_string(rec.phase));
+  append_json_plain(out, to_string(rec.phase));
   out += ",\"timeout_ms\":"sv;
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, rec.timeout.count()).ptr);
   out += ",\"created_at\":"sv;
-  append_json_time(out, rec.created_at);
+  times_.append(out, rec.created_at);
   out += ",\"started_at\":"sv;
   time_or_null(rec.started_at);
   out += ",\"finished_at\":"sv;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "pool/job.hpp"
+#include "server/json_text.hpp"
 #include "server/opaque_id.hpp"
 
 namespace jobd::server {
@@ -94,7 +95,8 @@ class job_store {
   const std::uint64_t id_salt_;
 
   mutable std::mutex mu_;
-  std::uint64_t next_seq_ = 1;  // guarded by mu_
+  mutable json_time_writer times_;  // guarded by mu_
+  std::uint64_t next_seq_ = 1;      // guarded by mu_
   // An id decodes to its sequence number, so this one index serves lookups by id too.
   std::map<std::uint64_t, std::shared_ptr<job_record>> by_seq_;  // guarded by mu_
   // Finished jobs in finishing order, for eviction by count and age; guarded by mu_.

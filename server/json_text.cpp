@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace jobd::server {
@@ -54,21 +55,39 @@ void append_json_millis(std::string& out, std::chrono::nanoseconds d) {
 }
 
 void append_json_time(std::string& out, std::chrono::system_clock::time_point t) {
+  json_time_writer().append(out, t);
+}
+
+void json_time_writer::append(std::string& out, std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   const auto ms = floor<milliseconds>(t);
-  const auto day = floor<days>(ms);
-  const year_month_day date{day};
-  const hh_mm_ss time{ms - day};
-  // Written into place back to front, then appended at once: this is on every job object.
-  char text[] = "\"0000-00-00T00:00:00.000Z\"";
-  put_digits(text + 5, static_cast<unsigned>(static_cast<int>(date.year())), 4);
-  put_digits(text + 8, static_cast<unsigned>(date.month()), 2);
-  put_digits(text + 11, static_cast<unsigned>(date.day()), 2);
-  put_digits(text + 14, static_cast<unsigned>(time.hours().count()), 2);
-  put_digits(text + 17, static_cast<unsigned>(time.minutes().count()), 2);
-  put_digits(text + 20, static_cast<unsigned>(time.seconds().count()), 2);
-  put_digits(text + 24, static_cast<unsigned>(time.subseconds().count()), 3);
-  out.append(text, sizeof text - 1);
+  const auto second = floor<seconds>(ms);
+  if (second != second_) {
+    const auto day = floor<days>(second);
+    const year_month_day date{day};
+    const hh_mm_ss time{second - day};
+    // Written into place back to front.
+    std::memcpy(prefix_, "\"0000-00-00T00:00:00.", sizeof prefix_);
+    put_digits(prefix_ + 5, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+    put_digits(prefix_ + 8, static_cast<unsigned>(date.month()), 2);
+    put_digits(prefix_ + 11, static_cast<unsigned>(date.day()), 2);
+    put_digits(prefix_ + 14, static_cast<unsigned>(time.hours().count()), 2);
+    put_digits(prefix_ + 17, static_cast<unsigned>(time.minutes().count()), 2);
+    put_digits(prefix_ + 20, static_cast<unsigned>(time.seconds().count()), 2);
+    second_ = second;
+  }
+  char text[sizeof prefix_ + 5];
+  std::memcpy(text, prefix_, sizeof prefix_);
+  put_digits(text + sizeof prefix_ + 3, static_cast<unsigned>((ms - second).count()), 3);
+  text[sizeof prefix_ + 3] = 'Z';
+  text[sizeof prefix_ + 4] = '"';
+  out.append(text, sizeof text);
+}
+
+void append_json_plain(std::string& out, std::string_view plain) {
+  out += '"';
+  out += plain;
+  out += '"';
 }
 
 }  // namespace jobd::server

@@ -21,4 +21,19 @@ void append_json_millis(std::string& out, std::chrono::nanoseconds d);
 // "2026-11-26T17:30:00.123Z", quoted.
 void append_json_time(std::string& out, std::chrono::system_clock::time_point t);
 
+// append_json_time for many times in a row: it keeps the text of the last second it wrote, as
+// the times in the job objects written in one second share all but their milliseconds.
+// Not thread-safe: its owner guards it.
+class json_time_writer {
+ public:
+  void append(std::string& out, std::chrono::system_clock::time_point t);
+
+ private:
+  std::chrono::sys_seconds second_ = std::chrono::sys_seconds::min();
+  char prefix_[21] = {};  // "\"2026-11-26T17:30:00." for second_
+};
+
+// A string known to need no escaping (an id, a status name), quoted.
+void append_json_plain(std::string& out, std::string_view plain);
+
 }  // namespace jobd::server

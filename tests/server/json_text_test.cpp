@@ -58,5 +58,21 @@ TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {
   EXPECT_EQ(out, "\"2024-02-29T23:59:59.999Z\"");
 }
 
+TEST(JsonText, ATimeWriterThatRemembersItsLastSecondWritesWhatAppendJsonTimeWrites) {
+  using std::chrono::milliseconds;
+  json_time_writer writer;
+  // Within one second, across seconds, across a day, back in time, and the same time again.
+  for (const std::int64_t ms :
+       {1'709'251'198'001LL, 1'709'251'198'999LL, 1'709'251'199'000LL, 1'709'251'199'999LL,
+        1'709'251'200'000LL, 1'709'251'200'000LL, 1'709'251'198'500LL, 0LL, 999LL}) {
+    const std::chrono::system_clock::time_point t{milliseconds(ms)};
+    std::string expected;
+    append_json_time(expected, t);
+    std::string got = "x";
+    writer.append(got, t);
+    EXPECT_EQ(got, "x" + expected) << ms;
+  }
+}
+
 }  // namespace
 }  // namespace jobd::server

@@ -148,7 +148,8 @@ request_id_text http_session::request_id_for(const wire_request* req) {
 }
 
 void http_session::dispatch(const wire_request& req) {
-  slot s;
+  slot& s = slots_.emplace_back();
+  ctx_.unanswered.fetch_add(1);
   s.seq = next_seq_++;
   s.keep_alive = req.keep_alive;
   s.version = req.version;
@@ -162,8 +163,6 @@ void http_session::dispatch(const wire_request& req) {
   // A request that closes the connection is the client's last one.
   if (!s.keep_alive) stop_reading();
   const std::uint64_t seq = s.seq;
-  slots_.push_back(std::move(s));
-  ctx_.unanswered.fetch_add(1);
   ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response res) {
     // Inline when already on this session's strand (an answer given at once), posted to it from
     // any other thread.
@@ -179,7 +178,8 @@ void http_session::fail_request(beast::error_code why) {
   stop_reading();
   auto answer = answer_to_read_error(why, ctx_.settings);
   if (!answer) return;
-  slot s;
+  slot& s = slots_.emplace_back();
+  ctx_.unanswered.fetch_add(1);
   s.seq = next_seq_++;
   s.keep_alive = false;
   s.request_id = request_id_for(nullptr);
@@ -187,8 +187,6 @@ void http_session::fail_request(beast::error_code why) {
   s.target = "-";
   s.start = clock::now();
   s.res = std::move(*answer);
-  slots_.push_back(std::move(s));
-  ctx_.unanswered.fetch_add(1);
   pump_again_ = true;
 }
 

@@ -16,10 +16,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/static_string/static_string.hpp>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/settings.hpp"
 #include "server/app.hpp"
@@ -111,7 +111,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   clock::time_point request_began_;
   bool continue_sent_ = false;  // "100 Continue" went out for the request being read
   clock::time_point idle_since_;
-  std::deque<slot> slots_;  // requests read and not yet answered, in order
+  // Requests read and not yet answered, in order: a few at most (the pipeline limit), and the
+  // capacity is kept from one request to the next.
+  std::vector<slot> slots_;
   std::uint64_t next_seq_ = 0;
   std::string out_;                // the bytes being written
   std::size_t out_answers_ = 0;    // how many slots `out_` answers

@@ -89,11 +89,10 @@ std::string priority(pool::lane l) {
 
 void metrics::observe_request(std::string_view route, unsigned status, double seconds) {
   std::lock_guard lk(mu_);
-  ++requests_[{std::string(route), status}];
-  auto it = request_seconds_.find(route);
-  if (it == request_seconds_.end())
-    it = request_seconds_.emplace(std::string(route), pool::histogram{}).first;
-  it->second.observe(seconds);
+  auto it = requests_.find(route);
+  if (it == requests_.end()) it = requests_.emplace(std::string(route), route_traffic{}).first;
+  ++it->second.by_status[status];
+  it->second.seconds.observe(seconds);
 }
 
 void metrics::observe_run(const std::string& type, const pool::job_outcome& outcome) {
@@ -158,15 +157,17 @@ std::string metrics::render(const pool::pool_stats& p) const {
     for (const auto& [type, h] : run_seconds_)
       w.histogram("jobd_job_run_seconds", label("type", type), h);
     w.family("jobd_http_requests_total", "counter", "HTTP requests answered, by route and status.");
-    for (const auto& [key, n] : requests_) {
-      w.sample("jobd_http_requests_total",
-               label("route", key.first) + "," + label("code", std::to_string(key.second)),
-               static_cast<double>(n));
+    for (const auto& [route, traffic] : requests_) {
+      for (const auto& [status, n] : traffic.by_status) {
+        w.sample("jobd_http_requests_total",
+                 label("route", route) + "," + label("code", std::to_string(status)),
+                 static_cast<double>(n));
+      }
     }
     w.family("jobd_http_request_duration_seconds", "histogram",
              "Request read to response queued for writing, by route.");
-    for (const auto& [route, h] : request_seconds_) {
-      w.histogram("jobd_http_request_duration_seconds", label("route", route), h);
+    for (const auto& [route, traffic] : requests_) {
+      w.histogram("jobd_http_request_duration_seconds", label("route", route), traffic.seconds);
     }
   }
   w.family("jobd_http_connections", "gauge", "Open HTTP connections.");

@@ -32,10 +32,14 @@ class metrics {
 
  private:
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;   // guarded by mu_
-  std::map<std::string, pool::histogram, std::less<>> request_seconds_;  // guarded by mu_
-  std::map<std::string, pool::histogram, std::less<>> run_seconds_;      // guarded by mu_
-  std::array<std::uint64_t, pool::lane_count> invalid_{};                // guarded by mu_
+  struct route_traffic {
+    std::map<unsigned, std::uint64_t> by_status;
+    pool::histogram seconds;
+  };
+  // By route label: found by a string_view, without making a key (this is on every request).
+  std::map<std::string, route_traffic, std::less<>> requests_;       // guarded by mu_
+  std::map<std::string, pool::histogram, std::less<>> run_seconds_;  // guarded by mu_
+  std::array<std::uint64_t, pool::lane_count> invalid_{};            // guarded by mu_
   std::atomic<std::size_t> connections_{0};
 };
 

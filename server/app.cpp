@@ -86,11 +86,14 @@ std::string_view route_label(std::string_view path) {
 }  // namespace
 
 http_response error_response(unsigned status, std::string_view code, std::string_view message) {
-  std::string body = "{\"error\":{\"code\":";
+  using namespace std::string_view_literals;
+  std::string body;
+  body.reserve(40 + code.size() + message.size());
+  body += "{\"error\":{\"code\":"sv;
   append_json_string(body, code);
-  body += ",\"message\":";
+  body += ",\"message\":"sv;
   append_json_string(body, message);
-  body += "}}";
+  body += "}}"sv;
   return json_response(status, std::move(body));
 }
 
@@ -424,10 +427,16 @@ http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
   const double seconds = static_cast<double>(ls.depth) * ls.recent_run_seconds /
                          static_cast<double>(std::max<std::size_t>(ls.serving_workers, 1));
   const long retry = std::clamp(static_cast<long>(std::ceil(seconds)), 1L, 60L);
-  r = error_response(503, "queue_full",
-                     "the " + std::string(pool::to_string(lane)) + " lane is full (" +
-                         std::to_string(ls.capacity) + " jobs); retry after " +
-                         std::to_string(retry) + " s");
+  // Under overload this is the answer to most requests: no formatting machinery.
+  std::string message = "the ";
+  message.reserve(64);
+  message += pool::to_string(lane);
+  message += " lane is full (";
+  append_decimal(message, ls.capacity);
+  message += " jobs); retry after ";
+  append_decimal(message, static_cast<std::uint64_t>(retry));
+  message += " s";
+  r = error_response(503, "queue_full", message);
   r.headers.emplace_back("Retry-After", std::to_string(retry));
   return r;
 }

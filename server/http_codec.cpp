@@ -13,6 +13,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
 #include <charconv>
+#include <cstring>
 
 #include "server/app.hpp"
 
@@ -141,26 +142,57 @@ http_request to_route_request(const wire_request& req) {
 
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
                           bool keep_alive, std::string_view request_id, bool head) {
-  auto header = [&out](std::string_view name, std::string_view value) {
-    out.append(name).append(": ").append(value).append("\r\n");
-  };
-  char number[24];
-  auto decimal = [&number](std::size_t n) {
-    const auto end = std::to_chars(number, number + sizeof number, n).ptr;
-    return std::string_view(number, static_cast<std::size_t>(end - number));
-  };
-  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ").append(decimal(r.status)).append(" ");
-  out.append(http::obsolete_reason(static_cast<http::status>(r.status))).append("\r\n");
-  header("Server", "jobd");
-  header("Content-Type", r.content_type);
-  header("X-Request-Id", request_id);
-  for (const auto& [name, value] : r.headers) header(name, value);
+  using namespace std::string_view_literals;
+  char status[16];
+  const std::string_view status_text(
+      status, static_cast<std::size_t>(std::to_chars(status, status + sizeof status, r.status).ptr -
+                                       status));
+  char length[24];
+  const std::string_view length_text(
+      length, static_cast<std::size_t>(
+                  std::to_chars(length, length + sizeof length, r.body.size()).ptr - length));
+  const std::string_view reason = http::obsolete_reason(static_cast<http::status>(r.status));
   // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it unless told.
-  if (version == 10 && keep_alive) header("Connection", "keep-alive");
-  if (version != 10 && !keep_alive) header("Connection", "close");
-  header("Content-Length", decimal(r.body.size()));
-  out.append("\r\n");
-  if (!head) out.append(r.body);
+  const std::string_view connection = version == 10
+                                          ? (keep_alive ? "Connection: keep-alive\r\n"sv : ""sv)
+                                          : (keep_alive ? ""sv : "Connection: close\r\n"sv);
+  const std::string_view body = head ? ""sv : std::string_view(r.body);
+
+  // Measured first and written in place: one size check for the whole answer.
+  constexpr std::string_view server = "\r\nServer: jobd\r\nContent-Type: "sv;
+  constexpr std::string_view id_field = "\r\nX-Request-Id: "sv;
+  constexpr std::string_view length_field = "Content-Length: "sv;
+  std::size_t size = "HTTP/1.1 "sv.size() + status_text.size() + 1 + reason.size() + server.size() +
+                     r.content_type.size() + id_field.size() + request_id.size() + 2 +
+                     connection.size() + length_field.size() + length_text.size() + 4 + body.size();
+  for (const auto& [name, value] : r.headers) size += name.size() + 2 + value.size() + 2;
+  const std::size_t at = out.size();
+  out.resize(at + size);
+  char* p = out.data() + at;
+  auto put = [&p](std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  };
+  put(version == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv);
+  put(status_text);
+  put(" "sv);
+  put(reason);
+  put(server);
+  put(r.content_type);
+  put(id_field);
+  put(request_id);
+  put("\r\n"sv);
+  for (const auto& [name, value] : r.headers) {
+    put(name);
+    put(": "sv);
+    put(value);
+    put("\r\n"sv);
+  }
+  put(connection);
+  put(length_field);
+  put(length_text);
+  put("\r\n\r\n"sv);
+  put(body);
 }
 
 }  // namespace jobd::server

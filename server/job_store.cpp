@@ -1,6 +1,5 @@
 #include "server/job_store.hpp"
 
-#include <charconv>
 #include <random>
 
 #include "handlers/job_error.hpp"
@@ -226,8 +225,7 @@ void job_store::render_locked(std::string& out, const job_record& rec,
   out += ",\"status\":"sv;
   append_json_plain(out, to_string(rec.phase));
   out += ",\"timeout_ms\":"sv;
-  char digits[24];
-  out.append(digits, std::to_chars(digits, digits + sizeof digits, rec.timeout.count()).ptr);
+  append_decimal(out, static_cast<std::uint64_t>(rec.timeout.count()));
   out += ",\"created_at\":"sv;
   times_.append(out, rec.created_at);
   out += ",\"started_at\":"sv;

@@ -84,6 +84,11 @@ void json_time_writer::append(std::string& out, std::chrono::system_clock::time_
   out.append(text, sizeof text);
 }
 
+void append_decimal(std::string& out, std::uint64_t n) {
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
 void append_json_plain(std::string& out, std::string_view plain) {
   out += '"';
   out += plain;

@@ -4,6 +4,7 @@
 // error object): written straight out, without building a document first.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,9 @@ class json_time_writer {
   std::chrono::sys_seconds second_ = std::chrono::sys_seconds::min();
   char prefix_[21] = {};  // "\"2026-11-26T17:30:00." for second_
 };
+
+// A non-negative integer in decimal: a JSON number, or part of a message.
+void append_decimal(std::string& out, std::uint64_t n);
 
 // A string known to need no escaping (an id, a status name), quoted.
 void append_json_plain(std::string& out, std::string_view plain);

@@ -13,12 +13,27 @@ int hex_value(char c) {
   return -1;
 }
 
-// Every '%' is followed by two hex digits.
-bool escapes_valid(std::string_view s) {
-  for (auto at = s.find('%'); at != std::string_view::npos; at = s.find('%', at + 3)) {
-    if (at + 2 >= s.size() || hex_value(s[at + 1]) < 0 || hex_value(s[at + 2]) < 0) return false;
+// What one pass over a query's key or value finds: whether every '%' is followed by two hex
+// digits, and whether there is anything to decode at all (most have nothing).
+struct escapes {
+  bool valid = true;
+  bool any = false;
+};
+escapes scan_escapes(std::string_view s) {
+  escapes e;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      e.any = true;
+    } else if (s[i] == '%') {
+      e.any = true;
+      if (i + 2 >= s.size() || hex_value(s[i + 1]) < 0 || hex_value(s[i + 2]) < 0) {
+        e.valid = false;
+        return e;
+      }
+      i += 2;
+    }
   }
-  return true;
+  return e;
 }
 
 // `s` with its escapes decoded; they are valid.
@@ -36,10 +51,6 @@ std::string decode(std::string_view s) {
     }
   }
   return out;
-}
-
-bool decodes_to(std::string_view s, std::string_view expected) {
-  return s.find_first_of("%+") == std::string_view::npos ? s == expected : decode(s) == expected;
 }
 
 using json = nlohmann::json;
@@ -138,8 +149,12 @@ query_param find_query_param(std::string_view query, std::string_view key) {
     const auto eq = part.find('=');
     const std::string_view k = part.substr(0, eq);
     const std::string_view v = eq == std::string_view::npos ? "" : part.substr(eq + 1);
-    if (!escapes_valid(k) || !escapes_valid(v)) return {.malformed = true};
-    if (!found.value && decodes_to(k, key)) found.value = decode(v);
+    const escapes in_key = scan_escapes(k);
+    const escapes in_value = scan_escapes(v);
+    if (!in_key.valid || !in_value.valid) return {.malformed = true};
+    if (!found.value && (in_key.any ? decode(k) == key : k == key)) {
+      found.value = in_value.any ? decode(v) : std::string(v);
+    }
   }
   return found;
 }

@@ -25,10 +25,10 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-// Reads the plain shape of a body without building a document. It takes only bodies the full
-// reader takes, with the same fields, and gives up on anything else: an escape or a byte outside
-// printable ASCII in a string, a number that is not a plain integer, a key twice, an unknown or
-// missing field, a value out of range, and any syntax error.
+// Reads the plain shape of a body in one pass, building only the payload. It takes only bodies
+// the full reader takes, with the same fields, and gives up on anything else: an escape or a byte
+// outside printable ASCII in a string, a number that is not a plain integer, a key twice, an
+// unknown or missing field, a value out of range, and any syntax error.
 class plain_reader {
  public:
   explicit plain_reader(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
@@ -62,7 +62,7 @@ class plain_reader {
         out.timeout = std::chrono::milliseconds(*ms);
       } else if (*key == "payload") {
         field = 8;
-        if (!payload(out.payload)) return false;
+        if (!value(out.payload, 1)) return false;
       } else {
         return false;
       }
@@ -119,7 +119,10 @@ class plain_reader {
     return true;
   }
 
-  bool payload(json& out) {
+  // A JSON value made of plain strings, plain integers, literals, and objects and arrays of
+  // those, `open` containers deep in the body already. Objects are built as they are read; a key
+  // twice is not plain.
+  bool value(json& out, std::size_t open) {
     if (p_ == end_) return false;
     switch (*p_) {
       case '"': {
@@ -139,8 +142,9 @@ class plain_reader {
         out = false;
         return literal("false");
       case '{':
+        return ++open <= max_json_depth && object(out, open);
       case '[':
-        return container(out);
+        return ++open <= max_json_depth && array(out, open);
       default: {
         const auto n = integer();
         if (!n) return false;
@@ -150,31 +154,32 @@ class plain_reader {
     }
   }
 
-  // An object or array: its extent found by matching brackets outside strings, then the text
-  // parsed as a document of its own, one level less deep than the body allows.
-  bool container(json& out) {
-    const char* begin = p_;
-    std::size_t depth = 0;
+  bool object(json& out, std::size_t open) {
+    ++p_;
+    out = json::object();
+    if (take('}')) return true;
+    auto& members = out.get_ref<json::object_t&>();
     do {
-      const char c = *p_++;
-      if (c == '{' || c == '[') {
-        ++depth;
-      } else if (c == '}' || c == ']') {
-        --depth;
-      } else if (c == '"') {
-        while (p_ != end_ && *p_ != '"') {
-          if (*p_++ == '\\' && p_ != end_) ++p_;
-        }
-        if (p_ == end_) return false;
-        ++p_;
-      }
-    } while (depth > 0 && p_ != end_);
-    if (depth > 0) return false;
-    parsed_json parsed = parse_json_body(
-        std::string_view(begin, static_cast<std::size_t>(p_ - begin)), max_json_depth - 1);
-    if (!parsed.error.empty()) return false;
-    out = std::move(parsed.value);
-    return true;
+      if (!take('"')) return false;
+      const auto key = plain_string();
+      if (!key || !take(':')) return false;
+      skip_space();
+      const auto [member, fresh] = members.try_emplace(std::string(*key));
+      if (!fresh || !value(member->second, open)) return false;
+    } while (take(','));
+    return take('}');
+  }
+
+  bool array(json& out, std::size_t open) {
+    ++p_;
+    out = json::array();
+    if (take(']')) return true;
+    auto& elements = out.get_ref<json::array_t&>();
+    do {
+      skip_space();
+      if (!value(elements.emplace_back(), open)) return false;
+    } while (take(','));
+    return take(']');
   }
 
   const char* p_;

@@ -110,8 +110,17 @@ TEST(SubmitBody, BothReadersAgreeOnBodiesOutsideThePlainShape) {
   const auto nested = [](std::size_t depth) {
     return R"({"type":"noop","payload":)" + std::string(depth, '[') + std::string(depth, ']') + "}";
   };
-  expect_readers_agree(nested(63));  // with the body's own object, exactly the bound
-  expect_readers_agree(nested(64));
+  const auto nested_objects = [](std::size_t depth) {
+    std::string text = R"({"type":"noop","payload":)";
+    for (std::size_t i = 0; i < depth; ++i) text += R"({"a":)";
+    return text + "1" + std::string(depth + 1, '}');
+  };
+  for (const std::size_t depth : {62, 63, 64}) {  // with the body's own object, 63 is the bound
+    expect_readers_agree(nested(depth));
+    expect_readers_agree(nested_objects(depth));
+  }
+  EXPECT_EQ(read_submit_body(nested_objects(63), max_timeout).error_code, "");
+  EXPECT_EQ(read_submit_body(nested_objects(64), max_timeout).error_code, "invalid_json");
 }
 
 // Every body one edit away from a set of well-formed ones: each character deleted, and each

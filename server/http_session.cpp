@@ -42,6 +42,7 @@ http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       strand_(executor_as<strand_type>(socket_.get_executor())),
+      io_executor_(executor_as<net::io_context::executor_type>(socket_.get_executor())),
       idle_since_(clock::now()),
       ctx_(ctx) {
   ctx_.stats.connection_opened();
@@ -55,8 +56,9 @@ http_session::~http_session() {
   if (!closed_) ctx_.stats.connection_closed();
 }
 
-bool http_session::on_strand() const {
-  return strand_ && strand_->running_in_this_thread();
+bool http_session::on_own_executor() const {
+  if (strand_) return strand_->running_in_this_thread();
+  return io_executor_ && io_executor_->running_in_this_thread();
 }
 
 void http_session::run() {
@@ -164,9 +166,9 @@ void http_session::dispatch(const wire_request& req) {
   if (!s.keep_alive) stop_reading();
   const std::uint64_t seq = s.seq;
   ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response res) {
-    // Inline when already on this session's strand (an answer given at once), posted to it from
-    // any other thread.
-    if (self->on_strand()) return self->on_response(seq, std::move(res));
+    // Inline when already where the session's handlers run (an answer given at once), posted
+    // there from any other thread.
+    if (self->on_own_executor()) return self->on_response(seq, std::move(res));
     net::post(self->socket_.get_executor(), [self, seq, res = std::move(res)]() mutable {
       self->on_response(seq, std::move(res));
     });

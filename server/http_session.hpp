@@ -2,7 +2,8 @@
 
 // One HTTP/1.1 connection: reads requests (pipelined up to a cap), hands them to the routes, and
 // writes the responses back in request order as they become ready, from whichever thread
-// produced them. Everything the session owns is touched only on its strand.
+// produced them. Everything the session owns is touched only where its handlers run: on its
+// strand, or, with a single I/O thread, on that thread.
 //
 // A response is written at once when the socket takes it whole (the usual case); only the rest
 // of a write the socket cannot take waits for it. One timer, re-armed lazily, bounds every wait:
@@ -54,7 +55,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
-  bool on_strand() const;
+  // Whether this thread is where the session's handlers run now: inside its strand, or, with
+  // one I/O thread and no strand, the thread running the io_context.
+  bool on_own_executor() const;
 
   using clock = std::chrono::steady_clock;
 
@@ -101,9 +104,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
-  // The socket's executor as the strand it is (the listener makes one per connection), so that
-  // an answer can tell whether it is given on it; nullopt for any other executor.
+  // The socket's executor as what it is (the listener's choice), so that an answer can tell
+  // whether it is given there: one of the two is engaged.
   std::optional<strand_type> strand_;
+  std::optional<boost::asio::io_context::executor_type> io_executor_;
   clock::time_point timer_at_ = clock::time_point::max();  // when the armed timer fires
   boost::beast::flat_buffer buffer_;
   wire_request request_;                  // the request being read, reused from one to the next

@@ -37,8 +37,12 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), boost::beast::bind_front_handler(
-                                                     &listener::on_accept, shared_from_this()));
+  // A session's handlers must not run at once: a strand each, unless one thread runs them all.
+  const net::any_io_executor session_executor = ctx_.settings.io_threads == 1
+                                                    ? net::any_io_executor(ioc_.get_executor())
+                                                    : net::any_io_executor(net::make_strand(ioc_));
+  acceptor_.async_accept(
+      session_executor, boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {

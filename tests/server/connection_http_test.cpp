@@ -2,6 +2,9 @@
 // Retry-After estimate.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <vector>
+
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
 
@@ -174,6 +177,33 @@ TEST(Connections, TheFirstRequestIdFieldCountsWhateverItsCase) {
   const auto r = c.read_reply();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->header("x-request-id"), "first-1");
+}
+
+// With several I/O threads each connection has a strand: answers made on the I/O threads and
+// answers from workers meet there, and come out in request order.
+TEST(Connections, SeveralIoThreadsAnswerEveryConnectionInOrder) {
+  jobd_process server({"--io-threads", "3", "--workers", "4"});
+  std::vector<std::unique_ptr<http_client>> clients;
+  for (int i = 0; i < 6; ++i) clients.push_back(std::make_unique<http_client>(server.port()));
+  for (int round = 0; round < 3; ++round) {
+    for (auto& c : clients) {
+      c->send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(20)) +
+                  http_client::format("POST", "/v1/jobs?wait=true", R"({"type":"noop"})") +
+                  http_client::format("GET", "/healthz", ""));
+    }
+    for (auto& c : clients) {
+      const auto slept = c->read_reply();
+      const auto noop = c->read_reply();
+      const auto health = c->read_reply();
+      ASSERT_TRUE(slept && noop && health);
+      EXPECT_EQ(slept->status, 200);
+      EXPECT_EQ(slept->json()["type"], "sleep");
+      EXPECT_EQ(noop->status, 200);
+      EXPECT_EQ(noop->json()["type"], "noop");
+      EXPECT_EQ(health->status, 200);
+      EXPECT_EQ(health->json()["status"], "ok");
+    }
+  }
 }
 
 TEST(Connections, JsonLogLinesAreJsonObjects) {

@@ -427,17 +427,20 @@ http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
   const double seconds = static_cast<double>(ls.depth) * ls.recent_run_seconds /
                          static_cast<double>(std::max<std::size_t>(ls.serving_workers, 1));
   const long retry = std::clamp(static_cast<long>(std::ceil(seconds)), 1L, 60L);
-  // Under overload this is the answer to most requests: no formatting machinery.
-  std::string message = "the ";
-  message.reserve(64);
-  message += pool::to_string(lane);
-  message += " lane is full (";
-  append_decimal(message, ls.capacity);
-  message += " jobs); retry after ";
-  append_decimal(message, static_cast<std::uint64_t>(retry));
-  message += " s";
-  r = error_response(503, "queue_full", message);
-  r.headers.emplace_back("Retry-After", std::to_string(retry));
+  // Under overload this is the answer to most requests, so it is written straight out: every
+  // part of it is plain text, nothing needs escaping.
+  std::string retry_text;
+  append_decimal(retry_text, static_cast<std::uint64_t>(retry));
+  r.status = 503;
+  r.body.reserve(112);
+  r.body += R"({"error":{"code":"queue_full","message":"the )";
+  r.body += pool::to_string(lane);
+  r.body += " lane is full (";
+  append_decimal(r.body, ls.capacity);
+  r.body += " jobs); retry after ";
+  r.body += retry_text;
+  r.body += " s\"}}\n";
+  r.headers.emplace_back("Retry-After", std::move(retry_text));
   return r;
 }
 

@@ -3,12 +3,12 @@
 // The request and response as the routes see them: no Beast here, so that the routes can be
 // driven in-process (tests, fuzzing) and Beast stays in the session.
 
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace jobd::server {
 
@@ -24,7 +24,9 @@ struct http_response {
   unsigned status = 200;
   std::string_view content_type = "application/json";  // always a literal
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;  // Location, Retry-After, Allow
+  // Location, Retry-After, Allow, WWW-Authenticate: names are literals. One or two at most, so
+  // they are held in place.
+  boost::container::small_vector<std::pair<std::string_view, std::string>, 2> headers;
   std::string_view route = "other";  // metrics label: one of a fixed set, never the raw path
 };
 

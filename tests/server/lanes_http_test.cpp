@@ -61,6 +61,8 @@ TEST(LanesOverHttp, FullNormalLaneIs503WithRetryAfterWhileTheHighLaneIsServed) {
   const int retry_after = std::stoi(full.header("retry-after"));
   EXPECT_GE(retry_after, 1);
   EXPECT_LE(retry_after, 60);
+  EXPECT_EQ(full.json()["error"]["message"],
+            "the normal lane is full (2 jobs); retry after " + std::to_string(retry_after) + " s");
   const auto sync_full = c.post("/v1/jobs?wait=true", sleep_job(10));
   EXPECT_EQ(sync_full.status, 503);
   // The high lane has its own bound and its reserved worker.

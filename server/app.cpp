@@ -31,9 +31,10 @@ http_response json_response(unsigned status, const json& body) {
   return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-http_response with_route(http_response r, std::string_view route) {
+// For an answer passed straight on: respond(with_route(error_response(...), route)).
+http_response&& with_route(http_response&& r, std::string_view route) {
   r.route = route;
-  return r;
+  return std::move(r);
 }
 
 http_response method_not_allowed(std::string_view allow, std::string_view route) {

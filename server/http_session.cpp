@@ -165,7 +165,7 @@ void http_session::dispatch(const wire_request& req) {
   // A request that closes the connection is the client's last one.
   if (!s.keep_alive) stop_reading();
   const std::uint64_t seq = s.seq;
-  ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response res) {
+  ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response&& res) {
     // Inline when already where the session's handlers run (an answer given at once), posted
     // there from any other thread.
     if (self->on_own_executor()) return self->on_response(seq, std::move(res));
@@ -192,7 +192,7 @@ void http_session::fail_request(beast::error_code why) {
   pump_again_ = true;
 }
 
-void http_session::on_response(std::uint64_t seq, http_response res) {
+void http_session::on_response(std::uint64_t seq, http_response&& res) {
   if (closed_ || slots_.empty()) return;
   const std::uint64_t index = seq - slots_.front().seq;
   if (index >= slots_.size() || slots_[index].res) return;

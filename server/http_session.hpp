@@ -86,7 +86,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void written(std::size_t answers);
   void dispatch(const wire_request& req);
   void fail_request(boost::beast::error_code why);
-  void on_response(std::uint64_t seq, http_response res);
+  void on_response(std::uint64_t seq, http_response&& res);
   void stop_reading();
   void close();
   // The client's X-Request-Id when it is one in form, else a fresh one.

@@ -31,7 +31,8 @@ struct http_response {
 };
 
 // Called exactly once per request, now or later, from any thread.
-using responder = std::function<void(http_response)>;
+// The answer is taken by reference: it is moved once, where the session keeps it.
+using responder = std::function<void(http_response&&)>;
 
 // Runs `fn` after `delay` on some server thread. The routes' only need for time.
 class timer_service {

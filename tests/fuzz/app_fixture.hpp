@@ -69,7 +69,7 @@ inline app_fixture& fixture() {
 
 // Serialises an answer as the session would write it; the responder may run on a worker thread
 // after the input is gone, so it captures nothing.
-inline void write_answer(server::http_response r) {
+inline void write_answer(server::http_response&& r) {
   std::string out;
   server::append_wire_response(out, r, 11, true, "fuzz");
 }

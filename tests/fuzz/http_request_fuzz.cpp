@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "app_fixture.hpp"
 
@@ -26,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The input ending inside a request is a client closing mid-request.
     if (!ec && !parser.is_done()) ec = jobd::server::end_of_input(&parser);
     if (ec) {
-      if (auto answer = answer_to_read_error(ec, f.settings)) jobd::fuzz::write_answer(*answer);
+      if (auto answer = answer_to_read_error(ec, f.settings))
+        jobd::fuzz::write_answer(std::move(*answer));
       return 0;  // the session stops reading after an error
     }
     f.routes.handle(jobd::server::to_route_request(req), jobd::fuzz::write_answer);

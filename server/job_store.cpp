@@ -247,11 +247,7 @@ void job_store::render_locked(std::string& out, const job_record& rec,
   }
   if (rec.phase == job_phase::succeeded) {
     out += ",\"result\":"sv;
-    if (rec.result.is_null()) {
-      out += "null"sv;  // the usual result, without a serialiser
-    } else {
-      out += rec.result.dump(-1, ' ', false, json::error_handler_t::replace);
-    }
+    append_json_value(out, rec.result);
   }
   if (rec.phase == job_phase::failed || rec.phase == job_phase::timed_out ||
       rec.phase == job_phase::cancelled) {
@@ -265,7 +261,7 @@ void job_store::render_locked(std::string& out, const job_record& rec,
         out += ',';
         append_json_string(out, k);
         out += ':';
-        out += v.dump(-1, ' ', false, json::error_handler_t::replace);
+        append_json_value(out, v);
       }
     }
     out += '}';

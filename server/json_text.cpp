@@ -91,6 +91,59 @@ void json_time_writer::append(std::string& out, std::chrono::system_clock::time_
   out.append(text, sizeof text);
 }
 
+void append_json_value(std::string& out, const nlohmann::json& value) {
+  using nlohmann::json;
+  switch (value.type()) {
+    case json::value_t::null:
+      out += "null";
+      return;
+    case json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return;
+    case json::value_t::number_unsigned:
+      append_decimal(out, value.get<std::uint64_t>());
+      return;
+    case json::value_t::number_integer: {
+      char digits[24];
+      out.append(digits,
+                 std::to_chars(digits, digits + sizeof digits, value.get<std::int64_t>()).ptr);
+      return;
+    }
+    case json::value_t::string:
+      append_json_string(out, value.get_ref<const std::string&>());
+      return;
+    case json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& element : value) {
+        if (!first) out += ',';
+        first = false;
+        append_json_value(out, element);
+      }
+      out += ']';
+      return;
+    }
+    case json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, member] : value.items()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, key);
+        out += ':';
+        append_json_value(out, member);
+      }
+      out += '}';
+      return;
+    }
+    case json::value_t::number_float:  // its exact form is nlohmann's to keep
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      out += value.dump(-1, ' ', false, json::error_handler_t::replace);
+      return;
+  }
+}
+
 void append_decimal(std::string& out, std::uint64_t n) {
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);

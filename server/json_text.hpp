@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,10 @@ class json_time_writer {
   std::chrono::sys_seconds second_ = std::chrono::sys_seconds::min();
   char prefix_[21] = {};  // "\"2026-11-26T17:30:00." for second_
 };
+
+// A JSON value as text: what nlohmann's dump() writes (compact, invalid UTF-8 replaced), without
+// setting up its serialiser for every value (this is on every job object with a result).
+void append_json_value(std::string& out, const nlohmann::json& value);
 
 // A non-negative integer in decimal: a JSON number, or part of a message.
 void append_decimal(std::string& out, std::uint64_t n);

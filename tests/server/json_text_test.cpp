@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace jobd::server {
 namespace {
@@ -41,6 +43,41 @@ TEST(JsonText, MillisecondsAreExactToTheNanosecondAndWholeOnesKeepAFraction) {
   const auto j = nlohmann::json::parse(millis_of(1234567ns));
   EXPECT_TRUE(j.is_number_float());
   EXPECT_DOUBLE_EQ(j.get<double>(), 1.234567);
+}
+
+TEST(JsonText, ValuesAreWrittenAsNlohmannDumpsThem) {
+  using json = nlohmann::json;
+  std::vector<json> values = {
+      nullptr,
+      true,
+      false,
+      0,
+      -1,
+      42U,
+      std::numeric_limits<std::int64_t>::min(),
+      std::numeric_limits<std::uint64_t>::max(),
+      1.5,
+      -0.0,
+      1e300,
+      0.1,
+      "",
+      "plain",
+      "a\"b\\c\n\t\x01\x7f",
+      "caf\xc3\xa9",
+      "bad \xff byte",
+      json::array(),
+      json::object(),
+      json::parse(R"({"b":[1,{"c":null,"a":"x"}],"a":{"":[[],{}]},"slept_ms":10})"),
+      json::binary({1, 2, 3})};
+  json nested = json::array();
+  for (const auto& v : values) nested.push_back(v);
+  values.push_back(nested);
+  values.push_back(json{{"key \xfe", nested}, {"k", 2.25}});
+  for (const auto& v : values) {
+    std::string out = "x";
+    append_json_value(out, v);
+    EXPECT_EQ(out, "x" + v.dump(-1, ' ', false, json::error_handler_t::replace)) << out;
+  }
 }
 
 TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {

@@ -37,19 +37,17 @@ class plain_reader {
     if (!take('{')) return false;
     unsigned seen = 0;
     for (;;) {
-      if (!take('"')) return false;
-      const auto key = plain_string();
-      if (!key || !take(':')) return false;
-      skip_space();
+      const auto key = member_key();
+      if (!key) return false;
       unsigned field = 0;
       if (*key == "type") {
         field = 1;
-        const auto s = take('"') ? plain_string() : std::nullopt;
+        const auto s = string_value();
         if (!s) return false;
         out.type.assign(*s);
       } else if (*key == "priority") {
         field = 2;
-        const auto s = take('"') ? plain_string() : std::nullopt;
+        const auto s = string_value();
         if (s == "high") {
           out.priority = pool::lane::high;
         } else if (s != "normal") {
@@ -85,6 +83,20 @@ class plain_reader {
     if (p_ == end_ || *p_ != c) return false;
     ++p_;
     return true;
+  }
+
+  // An object member's plain key and the colon after it, up to its value.
+  std::optional<std::string_view> member_key() {
+    if (!take('"')) return std::nullopt;
+    const auto key = plain_string();
+    if (!key || !take(':')) return std::nullopt;
+    skip_space();
+    return key;
+  }
+
+  // A plain string value, quotes and all.
+  std::optional<std::string_view> string_value() {
+    return take('"') ? plain_string() : std::nullopt;
   }
 
   // The rest of a string whose opening quote was taken, when it is printable ASCII only.
@@ -126,8 +138,7 @@ class plain_reader {
     if (p_ == end_) return false;
     switch (*p_) {
       case '"': {
-        ++p_;
-        const auto s = plain_string();
+        const auto s = string_value();
         if (!s) return false;
         out = std::string(*s);
         return true;
@@ -160,10 +171,8 @@ class plain_reader {
     if (take('}')) return true;
     auto& members = out.get_ref<json::object_t&>();
     do {
-      if (!take('"')) return false;
-      const auto key = plain_string();
-      if (!key || !take(':')) return false;
-      skip_space();
+      const auto key = member_key();
+      if (!key) return false;
       const auto [member, fresh] = members.try_emplace(std::string(*key));
       if (!fresh || !value(member->second, open)) return false;
     } while (take(','));

@@ -263,21 +263,19 @@ void app::submit(const http_request& req, std::string_view query, const responde
 void app::answer_when_done(const std::shared_ptr<job_record>& rec,
                            std::optional<std::chrono::milliseconds> limit, job_answer how,
                            const responder& respond) {
+  auto answer_over = [this, how](const job_record& r, job_phase p) {
+    return job_response(r, how.sync_codes ? sync_status(p) : 200, how.route);
+  };
   // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
-  if (const job_phase p = store_.phase(*rec); is_terminal(p)) {
-    return respond(job_response(*rec, how.sync_codes ? sync_status(p) : 200, how.route));
-  }
+  if (const job_phase p = store_.phase(*rec); is_terminal(p)) return respond(answer_over(*rec, p));
   auto answer = std::make_shared<pending_answer>();
   answer->respond = respond;
-  auto reply = [this, rec, how](pending_answer& a) {
+  auto reply = [this, rec, how, answer_over](pending_answer& a) {
     if (!a.claim()) return;
     const job_phase p = store_.phase(*rec);
-    if (!is_terminal(p)) {
-      // Still under way: a 202 says where to look for the job's end.
-      return a.respond(
-          job_response(*rec, how.pending_status, how.route, how.pending_status == 202));
-    }
-    a.respond(job_response(*rec, how.sync_codes ? sync_status(p) : 200, how.route));
+    if (is_terminal(p)) return a.respond(answer_over(*rec, p));
+    // Still under way: a 202 says where to look for the job's end.
+    a.respond(job_response(*rec, how.pending_status, how.route, how.pending_status == 202));
   };
   if (!store_.wait(*rec, [answer, reply] { reply(*answer); })) return reply(*answer);
   // The store's waiter owns the answer; the timer only looks in, so an answered request holds

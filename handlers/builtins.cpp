@@ -1,10 +1,9 @@
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "handlers/registry.hpp"
+#include "pool/sleep.hpp"
 
 namespace jobd::handlers {
 namespace {
@@ -16,28 +15,28 @@ constexpr std::int64_t max_sleep_ms = 3'600'000;
 constexpr std::int64_t max_iterations = 1'000'000'000'000;
 
 std::int64_t integer_field(const json& payload, const char* field, std::int64_t max) {
-  const std::string name = std::string("payload.") + field;
-  if (!payload.is_object() || !payload.contains(field)) {
-    throw job_error("invalid_field", name + " is required: an integer 0.." + std::to_string(max));
+  // Built only for an error: reading the field is on every job's path.
+  auto name = [field] { return std::string("payload.") + field; };
+  const auto found = payload.find(field);  // end() for a payload that is not an object
+  if (found == payload.end()) {
+    throw job_error("invalid_field", name() + " is required: an integer 0.." + std::to_string(max));
   }
-  const json& v = payload.at(field);
+  const json& v = *found;
   if (!v.is_number_integer()) {
-    throw job_error("invalid_field", name + " must be an integer 0.." + std::to_string(max));
+    throw job_error("invalid_field", name() + " must be an integer 0.." + std::to_string(max));
   }
   if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(max)
                              : (v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max)) {
-    throw job_error("invalid_field", name + " is out of range: allowed 0.." + std::to_string(max));
+    throw job_error("invalid_field",
+                    name() + " is out of range: allowed 0.." + std::to_string(max));
   }
   return v.get<std::int64_t>();
 }
 
 json sleep_job(const json& payload, const pool::job_context& ctx) {
   const auto ms = integer_field(payload, "ms", max_sleep_ms);
-  std::mutex m;
-  std::condition_variable_any cv;
-  std::unique_lock lk(m);
   // Returns early when the stop token fires; the pool then reports timed_out or cancelled.
-  cv.wait_for(lk, ctx.stop, std::chrono::milliseconds(ms), [] { return false; });
+  pool::sleep_until(ctx.stop, pool::clock::now() + std::chrono::milliseconds(ms));
   return json{{"slept_ms", ms}};
 }
 

@@ -86,11 +86,15 @@ void http_session::pump() {
 void http_session::parse_buffered() {
   while (!read_closed_ && !closed_ && slots_.size() < ctx_.settings.pipeline_limit &&
          buffer_.size() > 0) {
+    // A request begun and finished from the same bytes was read when its parser began: one
+    // clock reading serves both, as parsing bytes in memory takes microseconds.
+    std::optional<clock::time_point> read_at;
     if (!parser_) {
       parser_.emplace(request_);
       apply_limits(*parser_, ctx_.settings);
       // The read timeout runs from a request's first byte, not from the end of the last one.
       request_began_ = clock::now();
+      read_at = request_began_;
       continue_sent_ = false;
     }
     const auto data = buffer_.cdata();
@@ -99,7 +103,7 @@ void http_session::parse_buffered() {
     if (ec) return fail_request(ec);
     if (!parser_->is_done()) return send_continue();  // the rest is still on its way
     parser_.reset();
-    dispatch(request_);
+    dispatch(request_, read_at ? *read_at : clock::now());
   }
 }
 
@@ -149,7 +153,7 @@ request_id_text http_session::request_id_for(const wire_request* req) {
   return request_id_text(id.view().data(), id.view().size());
 }
 
-void http_session::dispatch(const wire_request& req) {
+void http_session::dispatch(const wire_request& req, clock::time_point read_at) {
   slot& s = slots_.emplace_back();
   ctx_.unanswered.fetch_add(1);
   s.seq = next_seq_++;
@@ -161,7 +165,7 @@ void http_session::dispatch(const wire_request& req) {
     s.method = req.method_text;
     s.target = req.target;
   }
-  s.start = clock::now();
+  s.start = read_at;
   // A request that closes the connection is the client's last one.
   if (!s.keep_alive) stop_reading();
   const std::uint64_t seq = s.seq;
@@ -233,7 +237,7 @@ void http_session::write_ready() {
       return;
     }
     if (ec) return close();
-    written(n);
+    written(n, now);
   }
 }
 
@@ -241,15 +245,15 @@ void http_session::on_write(boost::system::error_code ec, std::size_t) {
   writing_ = false;
   if (closed_) return;
   if (ec) return close();
-  written(out_answers_);
+  written(out_answers_, clock::now());
   pump();
 }
 
-void http_session::written(std::size_t answers) {
+void http_session::written(std::size_t answers, clock::time_point now) {
   slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(answers));
   ctx_.unanswered.fetch_sub(answers);
   // The keep-alive clock starts when the last owed answer is out.
-  idle_since_ = clock::now();
+  idle_since_ = now;
   if (out_last_) close();
 }
 

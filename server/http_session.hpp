@@ -83,8 +83,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void start_read();
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void on_write(boost::system::error_code ec, std::size_t bytes);
-  void written(std::size_t answers);
-  void dispatch(const wire_request& req);
+  void written(std::size_t answers, clock::time_point now);
+  void dispatch(const wire_request& req, clock::time_point read_at);
   void fail_request(boost::beast::error_code why);
   void on_response(std::uint64_t seq, http_response&& res);
   void stop_reading();

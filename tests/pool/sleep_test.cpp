@@ -2,7 +2,6 @@
 #include "pool/sleep.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/types.h>
 #include <unistd.h>
 

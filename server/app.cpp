@@ -222,18 +222,18 @@ void app::submit(const http_request& req, std::string_view query, const responde
   }
   const std::chrono::milliseconds timeout = body.timeout.value_or(
       type->default_timeout.count() > 0 ? type->default_timeout : settings_.default_timeout);
-  json& payload = body.payload;
+  // Under overload most submissions are refused: refuse those before the payload is built and
+  // checked by its type, the dearest part of a submission, and before building a job.
+  if (const auto refused = pool_.refuse_if_full(lane)) {
+    return respond(with_route(queue_full(lane, *refused), route));
+  }
+  json payload = take_payload(body);
   if (type->validate) {
     try {
       type->validate(payload);
     } catch (const handlers::job_error& e) {
       return invalid(400, e.code(), e.what());
     }
-  }
-
-  // Under overload most submissions are refused: refuse those before building a job.
-  if (const auto refused = pool_.refuse_if_full(lane)) {
-    return respond(with_route(queue_full(lane, *refused), route));
   }
   auto rec = store_.make(std::move(body.type), lane, timeout);
   pool::job_request job{

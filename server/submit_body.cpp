@@ -1,5 +1,7 @@
 #include "server/submit_body.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
@@ -25,10 +27,11 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-// Reads the plain shape of a body in one pass, building only the payload. It takes only bodies
-// the full reader takes, with the same fields, and gives up on anything else: an escape or a byte
-// outside printable ASCII in a string, a number that is not a plain integer, a key twice, an
-// unknown or missing field, a value out of range, and any syntax error.
+// Reads the plain shape of a body in one pass, checking the payload without building it (payload()
+// builds it later, for a job that is accepted). It takes only bodies the full reader takes, with
+// the same fields, and gives up on anything else: an escape or a byte outside printable ASCII in a
+// string, a number that is not a plain integer, a key twice, an unknown or missing field, a value
+// out of range, and any syntax error.
 class plain_reader {
  public:
   explicit plain_reader(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
@@ -60,7 +63,9 @@ class plain_reader {
         out.timeout = std::chrono::milliseconds(*ms);
       } else if (*key == "payload") {
         field = 8;
-        if (!value(out.payload, 1)) return false;
+        const char* begin = p_;
+        if (!value(nullptr, 1)) return false;
+        out.payload_text = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
       } else {
         return false;
       }
@@ -72,6 +77,9 @@ class plain_reader {
     skip_space();
     return p_ == end_ && (seen & 1) != 0;
   }
+
+  // Builds the payload whose text read() checked.
+  bool payload(json& out) { return value(&out, 1); }
 
  private:
   void skip_space() {
@@ -132,34 +140,34 @@ class plain_reader {
   }
 
   // A JSON value made of plain strings, plain integers, literals, and objects and arrays of
-  // those, `open` containers deep in the body already. Objects are built as they are read; a key
-  // twice is not plain.
-  bool value(json& out, std::size_t open) {
+  // those, `open` containers deep in the body already. Built into `out`, or only checked when it
+  // is null. A key twice in an object is not plain.
+  bool value(json* out, std::size_t open) {
     if (p_ == end_) return false;
     switch (*p_) {
       case '"': {
         const auto s = string_value();
         if (!s) return false;
-        out = std::string(*s);
+        if (out) *out = std::string(*s);
         return true;
       }
       case 'n':
-        out = nullptr;
+        if (out) *out = nullptr;
         return literal("null");
       case 't':
-        out = true;
+        if (out) *out = true;
         return literal("true");
       case 'f':
-        out = false;
+        if (out) *out = false;
         return literal("false");
       case '{':
-        return ++open <= max_json_depth && object(out, open);
+        return ++open <= max_json_depth && (out ? object(*out, open) : object_checked(open));
       case '[':
         return ++open <= max_json_depth && array(out, open);
       default: {
         const auto n = integer();
         if (!n) return false;
-        out = static_cast<std::uint64_t>(*n);  // json::parse reads "5" as unsigned
+        if (out) *out = static_cast<std::uint64_t>(*n);  // json::parse reads "5" as unsigned
         return true;
       }
     }
@@ -174,19 +182,38 @@ class plain_reader {
       const auto key = member_key();
       if (!key) return false;
       const auto [member, fresh] = members.try_emplace(std::string(*key));
-      if (!fresh || !value(member->second, open)) return false;
+      if (!fresh || !value(&member->second, open)) return false;
     } while (take(','));
     return take('}');
   }
 
-  bool array(json& out, std::size_t open) {
+  // An object checked without building it. Plain keys are equal exactly when their text is, so
+  // the keys seen are kept as text; an object with more than a handful is left to the full reader
+  // rather than compared key by key.
+  bool object_checked(std::size_t open) {
     ++p_;
-    out = json::array();
+    if (take('}')) return true;
+    std::array<std::string_view, 16> keys;
+    std::size_t seen = 0;
+    do {
+      const auto key = member_key();
+      if (!key || seen == keys.size()) return false;
+      const auto keys_end = keys.begin() + static_cast<std::ptrdiff_t>(seen);
+      if (std::find(keys.begin(), keys_end, *key) != keys_end) return false;
+      keys[seen++] = *key;
+      if (!value(nullptr, open)) return false;
+    } while (take(','));
+    return take('}');
+  }
+
+  bool array(json* out, std::size_t open) {
+    ++p_;
+    if (out) *out = json::array();
     if (take(']')) return true;
-    auto& elements = out.get_ref<json::array_t&>();
     do {
       skip_space();
-      if (!value(elements.emplace_back(), open)) return false;
+      json* element = out ? &out->get_ref<json::array_t&>().emplace_back() : nullptr;
+      if (!value(element, open)) return false;
     } while (take(','));
     return take(']');
   }
@@ -201,6 +228,14 @@ submit_body read_submit_body(std::string_view text, std::chrono::milliseconds ma
   submit_body body;
   if (plain_reader(text).read(body, max_timeout)) return body;
   return read_submit_body_fully(text, max_timeout);
+}
+
+json take_payload(submit_body& body) {
+  if (body.payload_text.empty()) return std::move(body.payload);
+  json out;
+  // Cannot fail: the same reader checked this text when it read the body.
+  plain_reader(body.payload_text).payload(out);
+  return out;
 }
 
 submit_body read_submit_body_fully(std::string_view text, std::chrono::milliseconds max_timeout) {

@@ -12,9 +12,10 @@
 
 namespace {
 
-bool same(const jobd::server::submit_body& a, const jobd::server::submit_body& b) {
-  return a.type == b.type && a.payload == b.payload &&
-         a.payload.is_number_unsigned() == b.payload.is_number_unsigned() &&
+bool same(jobd::server::submit_body a, jobd::server::submit_body b) {
+  const auto pa = jobd::server::take_payload(a);
+  const auto pb = jobd::server::take_payload(b);
+  return a.type == b.type && pa == pb && pa.is_number_unsigned() == pb.is_number_unsigned() &&
          a.priority == b.priority && a.timeout == b.timeout && a.error_code == b.error_code &&
          a.error_message == b.error_message;
 }

@@ -73,6 +73,40 @@ TEST(LanesOverHttp, FullNormalLaneIs503WithRetryAfterWhileTheHighLaneIsServed) {
   EXPECT_EQ(pool["lanes"]["normal"]["depth"], 2);
 }
 
+// A full lane is refused once the body is known to be well-formed JSON with a known type and
+// lane, and before the payload is checked by its type: shedding load stays cheap.
+TEST(LanesOverHttp, FullLaneRefusesBeforeThePayloadIsCheckedByItsType) {
+  jobd_process server({"--workers", "1", "--queue-capacity", "1"});
+  http_client c(server.port());
+  const std::string running = submit_async(c, sleep_job(60'000));
+  wait_running(c, running);
+  submit_async(c, sleep_job(60'000));
+  struct submission {
+    std::string body;
+    int status;
+    std::string code;
+  };
+  for (const auto& s : std::vector<submission>{
+           // The payload's type check comes after the lane's.
+           {R"({"type":"sleep","payload":{"ms":-1}})", 503, "queue_full"},
+           {R"({"type":"sleep"})", 503, "queue_full"},
+           // The body's JSON, fields and type come first, the payload's JSON included.
+           {R"({"type":"sleep","payload":{"ms":1,"ms":2}})", 400, "invalid_json"},
+           {R"({"type":"sleep","payload":{"ms":1})", 400, "invalid_json"},
+           {R"({"type":"sleep","timeout_ms":0})", 400, "invalid_field"},
+           {R"({"type":"nope","payload":{}})", 400, "unknown_type"},
+       }) {
+    const auto r = c.post("/v1/jobs", s.body);
+    EXPECT_EQ(r.status, s.status) << s.body;
+    EXPECT_EQ(r.json()["error"]["code"], s.code) << s.body;
+  }
+  // With room in the lane, the same payload is refused by its type.
+  const auto high = c.post("/v1/jobs", R"({"type":"sleep","payload":{"ms":-1},"priority":"high"})");
+  EXPECT_EQ(high.status, 400);
+  EXPECT_EQ(high.json()["error"]["code"], "invalid_field");
+  EXPECT_EQ(c.get("/v1/pool").json()["lanes"]["normal"]["rejected"]["queue_full"], 2);
+}
+
 TEST(LanesOverHttp, NoopRunsWithoutAWorkerOnlyWhenItsLaneHasNothingQueued) {
   jobd_process server({"--workers", "1", "--queue-capacity", "2"});
   http_client c(server.port());

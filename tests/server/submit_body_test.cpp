@@ -14,9 +14,10 @@ using json = nlohmann::json;
 constexpr auto max_timeout = 60'000ms;
 
 // Everything a reader gives, the payload's exact text and type included, as one comparable text.
-std::string described(const submit_body& b) {
-  return "type=" + b.type + " payload=" + b.payload.dump() + "/" + b.payload.type_name() +
-         (b.payload.is_number_unsigned() ? "(unsigned)" : "") +
+std::string described(submit_body b) {
+  const json payload = take_payload(b);
+  return "type=" + b.type + " payload=" + payload.dump() + "/" + payload.type_name() +
+         (payload.is_number_unsigned() ? "(unsigned)" : "") +
          " priority=" + std::string(pool::to_string(b.priority)) +
          " timeout=" + (b.timeout ? std::to_string(b.timeout->count()) : "-") +
          " error=" + b.error_code + ":" + b.error_message;
@@ -29,19 +30,27 @@ void expect_readers_agree(const std::string& text) {
 }
 
 TEST(SubmitBody, ReadsThePlainShapeIntoItsFields) {
-  const submit_body b = read_submit_body(
-      R"( {"type":"sleep", "payload" : {"ms":10,"s":"}]\"["}, "priority":"high","timeout_ms":250} )",
+  submit_body b = read_submit_body(
+      R"( {"type":"sleep", "payload" : {"ms":10,"s":"}][{"} , "priority":"high","timeout_ms":250} )",
       max_timeout);
   EXPECT_EQ(b.error_code, "");
   EXPECT_EQ(b.type, "sleep");
-  EXPECT_EQ(b.payload, json::parse(R"({"ms":10,"s":"}]\"["})"));
+  // Read on the fast path: the payload is its text until it is taken.
+  EXPECT_EQ(b.payload_text, R"({"ms":10,"s":"}][{"})");
+  EXPECT_EQ(take_payload(b), json::parse(R"({"ms":10,"s":"}][{"})"));
   EXPECT_EQ(b.priority, pool::lane::high);
   EXPECT_EQ(b.timeout, 250ms);
 
-  const submit_body minimal = read_submit_body(R"({"type":"noop"})", max_timeout);
+  submit_body minimal = read_submit_body(R"({"type":"noop"})", max_timeout);
   EXPECT_EQ(minimal.error_code, "");
   EXPECT_EQ(minimal.type, "noop");
-  EXPECT_TRUE(minimal.payload.is_null());
+  EXPECT_TRUE(take_payload(minimal).is_null());
+
+  // The full reader's payload is a value from the start.
+  submit_body escaped =
+      read_submit_body(R"({"type":"echo","payload":{"s":"\u0041"}})", max_timeout);
+  EXPECT_EQ(escaped.payload_text, "");
+  EXPECT_EQ(take_payload(escaped), json::parse(R"({"s":"A"})"));
   EXPECT_EQ(minimal.priority, pool::lane::normal);
   EXPECT_FALSE(minimal.timeout);
 }
@@ -121,6 +130,36 @@ TEST(SubmitBody, BothReadersAgreeOnBodiesOutsideThePlainShape) {
   }
   EXPECT_EQ(read_submit_body(nested_objects(63), max_timeout).error_code, "");
   EXPECT_EQ(read_submit_body(nested_objects(64), max_timeout).error_code, "invalid_json");
+}
+
+// The fast reader checks a payload's objects for a key twice without building them, keeping a
+// handful of keys per object; a bigger object goes to the full reader. Both must give the same.
+TEST(SubmitBody, BothReadersAgreeOnPayloadObjectsOfEverySizeAndRepeatedKeys) {
+  const auto object_of = [](std::size_t keys, std::size_t repeat_at) {
+    std::string text = "{";
+    for (std::size_t i = 0; i < keys; ++i) {
+      if (i > 0) text += ',';
+      text += "\"k" + std::to_string(i == repeat_at ? 0 : i) + "\":" + std::to_string(i);
+    }
+    return text + "}";
+  };
+  const std::size_t none = 1000;
+  for (const std::size_t keys : {1, 2, 15, 16, 17, 40}) {
+    for (const std::size_t repeat_at : {none, std::size_t{1}, keys - 1}) {
+      if (repeat_at != none && (repeat_at == 0 || repeat_at >= keys)) continue;
+      const std::string payload = object_of(keys, repeat_at);
+      const std::string body = R"({"type":"echo","payload":{"inner":)" + payload + "}}";
+      expect_readers_agree(body);
+      EXPECT_EQ(read_submit_body(body, max_timeout).error_code,
+                repeat_at == none ? "" : "invalid_json")
+          << body;
+    }
+  }
+  // At most 16 keys an object is read on the fast path.
+  const std::string sixteen = object_of(16, none);
+  EXPECT_EQ(
+      read_submit_body(R"({"type":"echo","payload":)" + sixteen + "}", max_timeout).payload_text,
+      sixteen);
 }
 
 // Every body one edit away from a set of well-formed ones: each character deleted, and each

@@ -432,13 +432,14 @@ http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
   append_decimal(retry_text, static_cast<std::uint64_t>(retry));
   r.status = 503;
   r.body.reserve(112);
-  r.body += R"({"error":{"code":"queue_full","message":"the )";
+  using namespace std::string_view_literals;
+  r.body += R"({"error":{"code":"queue_full","message":"the )"sv;
   r.body += pool::to_string(lane);
-  r.body += " lane is full (";
+  r.body += " lane is full ("sv;
   append_decimal(r.body, ls.capacity);
-  r.body += " jobs); retry after ";
+  r.body += " jobs); retry after "sv;
   r.body += retry_text;
-  r.body += " s\"}}\n";
+  r.body += " s\"}}\n"sv;
   r.headers.emplace_back("Retry-After", std::move(retry_text));
   return r;
 }

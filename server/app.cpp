@@ -70,20 +70,6 @@ struct pending_answer {
   bool claim() { return !answered.exchange(true); }
 };
 
-// The metrics label of a path: one of a fixed set, never the raw path.
-std::string_view route_label(std::string_view path) {
-  constexpr std::string_view jobs_prefix = "/v1/jobs/";
-  for (std::string_view r :
-       {"/v1/jobs", "/v1/job-types", "/v1/pool", "/metrics", "/healthz", "/readyz"}) {
-    if (path == r) return r;
-  }
-  if (path.starts_with(jobs_prefix) && path.size() > jobs_prefix.size() &&
-      path.find('/', jobs_prefix.size()) == std::string_view::npos) {
-    return "/v1/jobs/{id}";
-  }
-  return "other";
-}
-
 }  // namespace
 
 http_response error_response(unsigned status, std::string_view code, std::string_view message) {
@@ -107,6 +93,12 @@ app::app(const config::settings& settings, const handlers::registry& types, pool
       metrics_(metrics),
       timers_(timers),
       auth_(settings.auth_tokens) {}
+
+const app::read_only_route app::read_only_routes[] = {
+    {"/v1/job-types", &app::job_types}, {"/v1/pool", &app::pool_snapshot},
+    {"/metrics", &app::metrics_text},   {"/healthz", &app::health},
+    {"/readyz", &app::readiness},
+};
 
 bool app::needs_token(std::string_view path) const {
   if (!auth_.enabled()) return false;
@@ -159,38 +151,46 @@ void app::route(http_request& req, const responder& respond) {
     return respond(method_not_allowed("GET, DELETE", "/v1/jobs/{id}"));
   }
 
-  struct read_only_route {
-    std::string_view path;
-    std::function<http_response()> answer;
-  };
-  const read_only_route routes[] = {
-      {"/v1/job-types", [&] { return job_types(); }},
-      {"/v1/pool", [&] { return pool_snapshot(); }},
-      {"/metrics",
-       [&] {
-         http_response r;
-         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-         r.body = metrics_.render(pool_.stats());
-         return r;
-       }},
-      {"/healthz",
-       [] {
-         return json_response(200, json{{"status", "ok"}});
-       }},
-      {"/readyz",
-       [&] {
-         if (draining_.load(std::memory_order_relaxed)) {
-           return error_response(503, "shutting_down", "the server is draining for shutdown");
-         }
-         return json_response(200, json{{"status", "ready"}});
-       }},
-  };
-  for (const auto& r : routes) {
+  for (const auto& r : read_only_routes) {
     if (path != r.path) continue;
     if (m != "GET") return respond(method_not_allowed("GET", r.path));
-    return respond(with_route(r.answer(), r.path));
+    return respond(with_route((this->*r.answer)(), r.path));
   }
   respond(error_response(404, "not_found", "no route for " + std::string(path)));
+}
+
+// The metrics label of a path: one of a fixed set, never the raw path, so that ids and stray
+// paths do not each make a series.
+std::string_view app::route_label(std::string_view path) {
+  constexpr std::string_view jobs = "/v1/jobs";
+  constexpr std::string_view jobs_prefix = "/v1/jobs/";
+  if (path == jobs) return jobs;
+  for (const auto& r : read_only_routes) {
+    if (path == r.path) return r.path;
+  }
+  if (path.starts_with(jobs_prefix) && path.size() > jobs_prefix.size() &&
+      path.find('/', jobs_prefix.size()) == std::string_view::npos) {
+    return "/v1/jobs/{id}";
+  }
+  return "other";
+}
+
+http_response app::metrics_text() const {
+  http_response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.render(pool_.stats());
+  return r;
+}
+
+http_response app::health() const {
+  return json_response(200, json{{"status", "ok"}});
+}
+
+http_response app::readiness() const {
+  if (draining_.load(std::memory_order_relaxed)) {
+    return error_response(503, "shutting_down", "the server is draining for shutdown");
+  }
+  return json_response(200, json{{"status", "ready"}});
 }
 
 void app::submit(const http_request& req, std::string_view query, const responder& respond) {

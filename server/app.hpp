@@ -37,8 +37,20 @@ class app {
   void get_job(std::string_view id, std::string_view query, const responder& respond);
   void cancel_job(std::string_view id, const responder& respond);
   void list_jobs(std::string_view query, const responder& respond);
+  // The routes that only read state: GET only, answered at once. One table, which also names
+  // these routes for the metrics.
+  struct read_only_route {
+    std::string_view path;
+    http_response (app::*answer)() const;
+  };
+  static const read_only_route read_only_routes[];
+  static std::string_view route_label(std::string_view path);
+
   http_response job_types() const;
   http_response pool_snapshot() const;
+  http_response metrics_text() const;
+  http_response health() const;
+  http_response readiness() const;
   http_response queue_full(pool::lane lane, pool::submit_error why) const;
   // How a job object answers: with which status while the job is under way (a 202 also names
   // the job's URL), with the sync status table or 200 once it is terminal, under which route.

@@ -64,6 +64,37 @@ TEST(MetricsOverHttp, ExposesEveryContractMetricWithValuesFromAKnownSequence) {
   EXPECT_GT(sample(page, R"(process_resident_memory_bytes)"), 1e6);
 }
 
+// Requests are counted by route pattern, never by raw path: ids and stray paths make no series.
+TEST(MetricsOverHttp, CountsRequestsUnderTheirRoutesPattern) {
+  jobd_process server({"--workers", "1"});
+  http_client c(server.port());
+  const std::string a = submit_async(c, R"({"type":"noop"})");
+  const std::string b = submit_async(c, R"({"type":"noop"})");
+  EXPECT_EQ(c.get("/v1/jobs/" + a).status, 200);
+  EXPECT_EQ(c.get("/v1/jobs/" + b).status, 200);
+  EXPECT_EQ(c.get("/v1/jobs/" + a + "/x").status, 404);
+  EXPECT_EQ(c.get("/nowhere").status, 404);
+  for (const char* path : {"/v1/job-types", "/v1/pool", "/healthz", "/readyz"}) {
+    EXPECT_EQ(c.get(path).status, 200) << path;
+  }
+  EXPECT_EQ(c.post("/v1/pool", "").status, 405);
+  EXPECT_EQ(c.get("/metrics").status, 200);
+
+  const std::string page = "\n" + c.get("/metrics").body;
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/jobs",code="202"})"), 2);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/jobs/{id}",code="200"})"), 2);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="other",code="404"})"), 2);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/pool",code="200"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/pool",code="405"})"), 1);
+  for (const char* route : {"/v1/job-types", "/healthz", "/readyz", "/metrics"}) {
+    EXPECT_EQ(
+        sample(page, "jobd_http_requests_total{route=\"" + std::string(route) + "\",code=\"200\"}"),
+        1)
+        << route;
+  }
+  EXPECT_EQ(page.find(a), std::string::npos);
+}
+
 TEST(MetricsOverHttp, PromtoolAcceptsTheOutput) {
   jobd_process server({"--workers", "2"});
   http_client c(server.port());

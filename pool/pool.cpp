@@ -79,11 +79,16 @@ class pool_impl {
   submit_result try_submit(job_request req);
   submit_result try_run_here(job_request req);
   cancel_result cancel(const std::shared_ptr<job_state>& job);
-  std::optional<submit_error> refuse_if_full(lane l) {
+  std::optional<refusal> refuse_if_full(lane l) {
     lock lk(mu_);
-    return refusal_locked(l);
+    const auto why = refusal_locked(l);
+    if (!why) return std::nullopt;
+    return refusal{.why = *why, .load = load_locked(l)};
   }
-  lane_load load(lane l) const;
+  lane_load load(lane l) const {
+    lock lk(mu_);
+    return load_locked(l);
+  }
   pool_stats stats() const;
   void drain(std::chrono::milliseconds grace) {
     std::call_once(drained_once_, [&] { drain_once(grace); });
@@ -107,6 +112,7 @@ class pool_impl {
 
   static std::shared_ptr<job_state> make_job(job_request& req);
   std::optional<submit_error> refusal_locked(lane l);
+  lane_load load_locked(lane l) const;
   void enqueue(lock& lk, const std::shared_ptr<job_state>& job, clock::duration timeout);
   static std::exception_ptr call_work(job_state& job) noexcept;
   static job_status status_after_run(const job_state& job, clock::time_point end, bool threw);
@@ -308,10 +314,9 @@ pool_stats pool_impl::stats() const {
   return s;
 }
 
-lane_load pool_impl::load(lane l) const {
+lane_load pool_impl::load_locked(lane l) const {
   lane_load out;
   out.serving_workers = l == lane::high ? cfg_.workers_max : cfg_.workers_max - *cfg_.reserved_high;
-  lock lk(mu_);
   out.depth = lanes_[index_of(l)].size();
   out.capacity = lane_stats_[index_of(l)].capacity;
   out.recent_run_seconds = lane_stats_[index_of(l)].recent_run_seconds;
@@ -599,7 +604,7 @@ submit_result pool::try_run_here(job_request req) {
   return impl_->try_run_here(std::move(req));
 }
 
-std::optional<submit_error> pool::refuse_if_full(lane l) {
+std::optional<refusal> pool::refuse_if_full(lane l) {
   return impl_->refuse_if_full(l);
 }
 

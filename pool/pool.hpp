@@ -77,8 +77,9 @@ class pool {
 
   // Refuses at once, as try_submit would, when the lane is full or the pool drains, and counts
   // the refusal; nullopt when the lane has room at this instant (try_submit looks again and may
-  // still refuse). Lets a caller under overload skip building a job the pool would refuse.
-  [[nodiscard]] std::optional<submit_error> refuse_if_full(lane l);
+  // still refuse). Lets a caller under overload skip building a job the pool would refuse, and
+  // gives the lane's load read under the same lock, for its Retry-After.
+  [[nodiscard]] std::optional<refusal> refuse_if_full(lane l);
 
   // One lane's load, cheaper than a whole stats() snapshot.
   [[nodiscard]] lane_load load(lane l) const;

@@ -40,6 +40,12 @@ struct lane_load {
   std::size_t serving_workers = 0;  // workers_max, less the reserved ones for the normal lane
 };
 
+// A refusal by refuse_if_full(), with the lane's load at that instant: all a 503 needs to say.
+struct refusal {
+  submit_error why = submit_error::queue_full;
+  lane_load load;
+};
+
 // A consistent snapshot: every field was read under one lock at one instant.
 struct pool_stats {
   pool_state state = pool_state::running;

@@ -251,7 +251,11 @@ void app::submit(const http_request& req, std::string_view query, const responde
           }};
   auto submitted =
       type->cheap ? pool_.try_run_here(std::move(job)) : pool_.try_submit(std::move(job));
-  if (!submitted) return respond(with_route(queue_full(lane, submitted.error()), route));
+  if (!submitted) {
+    // The lane filled since refuse_if_full looked.
+    const pool::refusal refused{.why = submitted.error(), .load = pool_.load(lane)};
+    return respond(with_route(queue_full(lane, refused), route));
+  }
   store_.insert(rec, submitted.handle());
 
   if (!wait->wanted) return respond(job_response(*rec, 202, route, true));
@@ -412,9 +416,9 @@ http_response app::pool_snapshot() const {
                                  {"lanes", std::move(lanes)}});
 }
 
-http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
+http_response app::queue_full(pool::lane lane, const pool::refusal& refused) const {
   http_response r;
-  if (why == pool::submit_error::shutting_down) {
+  if (refused.why == pool::submit_error::shutting_down) {
     r = error_response(503, "shutting_down",
                        "the server is draining for shutdown; retry elsewhere");
     r.headers.emplace_back("Retry-After", "5");
@@ -422,7 +426,7 @@ http_response app::queue_full(pool::lane lane, pool::submit_error why) const {
   }
   // Retry-After is the time the lane needs to drain at its recent pace:
   // depth x recent mean run time / workers serving the lane, clamped to [1, 60] s.
-  const pool::lane_load ls = pool_.load(lane);
+  const pool::lane_load& ls = refused.load;
   const double seconds = static_cast<double>(ls.depth) * ls.recent_run_seconds /
                          static_cast<double>(std::max<std::size_t>(ls.serving_workers, 1));
   const long retry = std::clamp(static_cast<long>(std::ceil(seconds)), 1L, 60L);

@@ -51,7 +51,7 @@ class app {
   http_response metrics_text() const;
   http_response health() const;
   http_response readiness() const;
-  http_response queue_full(pool::lane lane, pool::submit_error why) const;
+  http_response queue_full(pool::lane lane, const pool::refusal& refused) const;
   // How a job object answers: with which status while the job is under way (a 202 also names
   // the job's URL), with the sync status table or 200 once it is terminal, under which route.
   struct job_answer {

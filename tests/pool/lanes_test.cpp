@@ -58,20 +58,26 @@ TEST(PoolLanes, RefuseIfFullAnswersAsTrySubmitWouldAndCountsOnlyRefusals) {
   while (p.stats().of(lane::normal).depth == 0) {
     ASSERT_TRUE(p.try_submit(rec.request("filler", lane::normal, &g)));
   }
-  EXPECT_EQ(p.refuse_if_full(lane::normal), submit_error::queue_full);
+  const auto full = p.refuse_if_full(lane::normal);
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->why, submit_error::queue_full);
   EXPECT_EQ(p.refuse_if_full(lane::high), std::nullopt);
 
-  const lane_load normal = p.load(lane::normal);
-  EXPECT_EQ(normal.depth, 1u);
-  EXPECT_EQ(normal.capacity, 1u);
-  EXPECT_EQ(normal.serving_workers, 2u);  // three, less the one reserved for high
+  // The refusal carries the lane's load, as load() reads it.
+  for (const lane_load& normal : {full->load, p.load(lane::normal)}) {
+    EXPECT_EQ(normal.depth, 1u);
+    EXPECT_EQ(normal.capacity, 1u);
+    EXPECT_EQ(normal.serving_workers, 2u);  // three, less the one reserved for high
+  }
   EXPECT_EQ(p.load(lane::high).serving_workers, 3u);
 
   const pool_stats s = p.stats();
   EXPECT_EQ(s.of(lane::normal).rejected_queue_full, 1u);
   EXPECT_EQ(s.of(lane::high).rejected_queue_full, 0u);
   p.stop_accepting();
-  EXPECT_EQ(p.refuse_if_full(lane::high), submit_error::shutting_down);
+  const auto draining = p.refuse_if_full(lane::high);
+  ASSERT_TRUE(draining);
+  EXPECT_EQ(draining->why, submit_error::shutting_down);
   EXPECT_EQ(p.stats().of(lane::high).rejected_shutting_down, 1u);
   g.open();
 }

@@ -109,7 +109,7 @@ void job_store::set_result(job_record& rec, nlohmann::json result) {
 
 void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
-  std::vector<std::function<void()>> waiters;
+  waiter_list waiters;
   {
     std::lock_guard lk(mu_);
     rec.finished_at = std::chrono::system_clock::now();

@@ -6,6 +6,7 @@
 // Thread-safety: every member may be called from any thread. Records are guarded by the store's
 // one mutex; waiters run outside it, on the thread that finished the job.
 
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -31,6 +32,9 @@ inline bool is_terminal(job_phase p) noexcept {
   return p != job_phase::queued && p != job_phase::running;
 }
 
+// Usually one waiter (the request that submitted the job), held without an allocation.
+using waiter_list = boost::container::small_vector<std::function<void()>, 1>;
+
 struct job_record {
   // Set at creation, then only read.
   std::uint64_t seq = 0;
@@ -55,7 +59,7 @@ struct job_record {
   pool::job_handle handle;
   bool cancel_requested = false;
   bool stored = false;  // inserted into the store's indexes
-  std::vector<std::function<void()>> waiters;
+  waiter_list waiters;
 };
 
 class job_store {

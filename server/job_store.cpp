@@ -225,7 +225,7 @@ void job_store::render_locked(std::string& out, const job_record& rec,
   out += ",\"status\":"sv;
   append_json_plain(out, to_string(rec.phase));
   out += ",\"timeout_ms\":"sv;
-  append_decimal(out, static_cast<std::uint64_t>(rec.timeout.count()));
+  append_decimal(out, std::int64_t{rec.timeout.count()});
   out += ",\"created_at\":"sv;
   times_.append(out, rec.created_at);
   out += ",\"started_at\":"sv;

@@ -61,10 +61,6 @@ void append_json_millis(std::string& out, std::chrono::nanoseconds d) {
   out.append(text, end);
 }
 
-void append_json_time(std::string& out, std::chrono::system_clock::time_point t) {
-  json_time_writer().append(out, t);
-}
-
 void json_time_writer::append(std::string& out, std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   const auto ms = floor<milliseconds>(t);
@@ -103,12 +99,9 @@ void append_json_value(std::string& out, const nlohmann::json& value) {
     case json::value_t::number_unsigned:
       append_decimal(out, value.get<std::uint64_t>());
       return;
-    case json::value_t::number_integer: {
-      char digits[24];
-      out.append(digits,
-                 std::to_chars(digits, digits + sizeof digits, value.get<std::int64_t>()).ptr);
+    case json::value_t::number_integer:
+      append_decimal(out, value.get<std::int64_t>());
       return;
-    }
     case json::value_t::string:
       append_json_string(out, value.get_ref<const std::string&>());
       return;
@@ -144,9 +137,22 @@ void append_json_value(std::string& out, const nlohmann::json& value) {
   }
 }
 
-void append_decimal(std::string& out, std::uint64_t n) {
+namespace {
+
+template <typename Integer>
+void append_integer(std::string& out, Integer n) {
   char digits[24];
   out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+}
+
+}  // namespace
+
+void append_decimal(std::string& out, std::uint64_t n) {
+  append_integer(out, n);
+}
+
+void append_decimal(std::string& out, std::int64_t n) {
+  append_integer(out, n);
 }
 
 void append_json_plain(std::string& out, std::string_view plain) {

@@ -20,12 +20,9 @@ void append_json_string(std::string& out, std::string_view s);
 // durations are written as 0.
 void append_json_millis(std::string& out, std::chrono::nanoseconds d);
 
-// "2026-11-26T17:30:00.123Z", quoted.
-void append_json_time(std::string& out, std::chrono::system_clock::time_point t);
-
-// append_json_time for many times in a row: it keeps the text of the last second it wrote, as
-// the times in the job objects written in one second share all but their milliseconds.
-// Not thread-safe: its owner guards it.
+// Writes times as "2026-11-26T17:30:00.123Z", quoted. It keeps the text of the last second it
+// wrote, as the times in the job objects written in one second share all but their
+// milliseconds. Not thread-safe: its owner guards it.
 class json_time_writer {
  public:
   void append(std::string& out, std::chrono::system_clock::time_point t);
@@ -39,8 +36,9 @@ class json_time_writer {
 // setting up its serialiser for every value (this is on every job object with a result).
 void append_json_value(std::string& out, const nlohmann::json& value);
 
-// A non-negative integer in decimal: a JSON number, or part of a message.
+// An integer in decimal: a JSON number, or part of a message.
 void append_decimal(std::string& out, std::uint64_t n);
+void append_decimal(std::string& out, std::int64_t n);
 
 // A string known to need no escaping (an id, a status name), quoted.
 void append_json_plain(std::string& out, std::string_view plain);

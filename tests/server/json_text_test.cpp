@@ -80,6 +80,11 @@ TEST(JsonText, ValuesAreWrittenAsNlohmannDumpsThem) {
   }
 }
 
+// A fresh writer, which has no second's text to reuse.
+void append_json_time(std::string& out, std::chrono::system_clock::time_point t) {
+  json_time_writer().append(out, t);
+}
+
 TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {
   std::string out;
   append_json_time(
@@ -95,7 +100,7 @@ TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {
   EXPECT_EQ(out, "\"2024-02-29T23:59:59.999Z\"");
 }
 
-TEST(JsonText, ATimeWriterThatRemembersItsLastSecondWritesWhatAppendJsonTimeWrites) {
+TEST(JsonText, ATimeWriterThatRemembersItsLastSecondWritesWhatAFreshOneWrites) {
   using std::chrono::milliseconds;
   json_time_writer writer;
   // Within one second, across seconds, across a day, back in time, and the same time again.

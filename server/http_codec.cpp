@@ -14,6 +14,7 @@
 #include <boost/beast/http/status.hpp>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include "server/app.hpp"
 
@@ -78,9 +79,8 @@ std::size_t request_parser::on_body_impl(string_view body, beast::error_code&) {
 }
 
 std::size_t request_parser::on_chunk_body_impl(std::uint64_t, string_view body,
-                                               beast::error_code&) {
-  into_.body.append(body.data(), body.size());
-  return body.size();
+                                               beast::error_code& ec) {
+  return on_body_impl(body, ec);
 }
 
 void request_parser::on_finish_impl(beast::error_code&) {
@@ -143,14 +143,13 @@ http_request to_route_request(const wire_request& req) {
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
                           bool keep_alive, std::string_view request_id, bool head) {
   using namespace std::string_view_literals;
+  auto decimal = [](auto& digits, auto n) {
+    return std::string_view(digits, std::to_chars(std::begin(digits), std::end(digits), n).ptr);
+  };
   char status[16];
-  const std::string_view status_text(
-      status, static_cast<std::size_t>(std::to_chars(status, status + sizeof status, r.status).ptr -
-                                       status));
+  const std::string_view status_text = decimal(status, r.status);
   char length[24];
-  const std::string_view length_text(
-      length, static_cast<std::size_t>(
-                  std::to_chars(length, length + sizeof length, r.body.size()).ptr - length));
+  const std::string_view length_text = decimal(length, r.body.size());
   const std::string_view reason = http::obsolete_reason(static_cast<http::status>(r.status));
   // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it unless told.
   const std::string_view connection = version == 10

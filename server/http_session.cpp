@@ -88,13 +88,12 @@ void http_session::parse_buffered() {
          buffer_.size() > 0) {
     // A request begun and finished from the same bytes was read when its parser began: one
     // clock reading serves both, as parsing bytes in memory takes microseconds.
-    std::optional<clock::time_point> read_at;
-    if (!parser_) {
+    const bool begun_here = !parser_;
+    if (begun_here) {
       parser_.emplace(request_);
       apply_limits(*parser_, ctx_.settings);
       // The read timeout runs from a request's first byte, not from the end of the last one.
       request_began_ = clock::now();
-      read_at = request_began_;
       continue_sent_ = false;
     }
     const auto data = buffer_.cdata();
@@ -103,7 +102,7 @@ void http_session::parse_buffered() {
     if (ec) return fail_request(ec);
     if (!parser_->is_done()) return send_continue();  // the rest is still on its way
     parser_.reset();
-    dispatch(request_, read_at ? *read_at : clock::now());
+    dispatch(request_, begun_here ? request_began_ : clock::now());
   }
 }
 

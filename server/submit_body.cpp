@@ -161,7 +161,7 @@ class plain_reader {
         if (out) *out = false;
         return literal("false");
       case '{':
-        return ++open <= max_json_depth && (out ? object(*out, open) : object_checked(open));
+        return ++open <= max_json_depth && object(out, open);
       case '[':
         return ++open <= max_json_depth && array(out, open);
       default: {
@@ -173,25 +173,12 @@ class plain_reader {
     }
   }
 
-  bool object(json& out, std::size_t open) {
+  // An object, built into `out` or only checked. Plain keys are equal exactly when their text
+  // is, so the keys seen are kept as text to find one given twice; an object with more than a
+  // handful is left to the full reader rather than compared key by key.
+  bool object(json* out, std::size_t open) {
     ++p_;
-    out = json::object();
-    if (take('}')) return true;
-    auto& members = out.get_ref<json::object_t&>();
-    do {
-      const auto key = member_key();
-      if (!key) return false;
-      const auto [member, fresh] = members.try_emplace(std::string(*key));
-      if (!fresh || !value(&member->second, open)) return false;
-    } while (take(','));
-    return take('}');
-  }
-
-  // An object checked without building it. Plain keys are equal exactly when their text is, so
-  // the keys seen are kept as text; an object with more than a handful is left to the full reader
-  // rather than compared key by key.
-  bool object_checked(std::size_t open) {
-    ++p_;
+    if (out) *out = json::object();
     if (take('}')) return true;
     std::array<std::string_view, 16> keys;
     std::size_t seen = 0;
@@ -201,7 +188,10 @@ class plain_reader {
       const auto keys_end = keys.begin() + static_cast<std::ptrdiff_t>(seen);
       if (std::find(keys.begin(), keys_end, *key) != keys_end) return false;
       keys[seen++] = *key;
-      if (!value(nullptr, open)) return false;
+      json* member =
+          out ? &out->get_ref<json::object_t&>().try_emplace(std::string(*key)).first->second
+              : nullptr;
+      if (!value(member, open)) return false;
     } while (take(','));
     return take('}');
   }

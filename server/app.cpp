@@ -65,6 +65,7 @@ unsigned sync_status(job_phase p) {
 
 // A deferred answer that a job's completion and a timer race to give; the first one wins.
 struct pending_answer {
+  explicit pending_answer(const responder& r) : respond(r) {}
   responder respond;
   std::atomic<bool> answered{false};
   bool claim() { return !answered.exchange(true); }
@@ -272,8 +273,7 @@ void app::answer_when_done(const std::shared_ptr<job_record>& rec,
   };
   // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
   if (const job_phase p = store_.phase(*rec); is_terminal(p)) return respond(answer_over(*rec, p));
-  auto answer = std::make_shared<pending_answer>();
-  answer->respond = respond;
+  auto answer = std::make_shared<pending_answer>(respond);
   auto reply = [this, rec, how, answer_over](pending_answer& a) {
     if (!a.claim()) return;
     const job_phase p = store_.phase(*rec);

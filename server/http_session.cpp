@@ -167,15 +167,19 @@ void http_session::dispatch(const wire_request& req, clock::time_point read_at) 
   s.start = read_at;
   // A request that closes the connection is the client's last one.
   if (!s.keep_alive) stop_reading();
-  const std::uint64_t seq = s.seq;
-  ctx_.routes.handle(to_route_request(req), [self = shared_from_this(), seq](http_response&& res) {
-    // Inline when already where the session's handlers run (an answer given at once), posted
-    // there from any other thread.
-    if (self->on_own_executor()) return self->on_response(seq, std::move(res));
-    net::post(self->socket_.get_executor(), [self, seq, res = std::move(res)]() mutable {
-      self->on_response(seq, std::move(res));
-    });
-  });
+  // The sink is a private base: the aliasing constructor converts where that is allowed.
+  std::shared_ptr<answer_sink> sink(shared_from_this(), static_cast<answer_sink*>(this));
+  ctx_.routes.handle(to_route_request(req), responder(std::move(sink), s.seq));
+}
+
+void http_session::deliver(std::uint64_t seq, http_response&& res) {
+  // Inline when already where the session's handlers run (an answer given at once), posted
+  // there from any other thread.
+  if (on_own_executor()) return on_response(seq, std::move(res));
+  net::post(socket_.get_executor(),
+            [self = shared_from_this(), seq, res = std::move(res)]() mutable {
+              self->on_response(seq, std::move(res));
+            });
 }
 
 void http_session::fail_request(beast::error_code why) {

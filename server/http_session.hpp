@@ -44,7 +44,7 @@ struct session_context {
 inline constexpr std::size_t max_request_id_size = 128;
 using request_id_text = boost::static_strings::static_string<max_request_id_size>;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session final : public std::enable_shared_from_this<http_session>, private answer_sink {
  public:
   http_session(boost::asio::ip::tcp::socket&& socket, session_context& ctx);
   ~http_session();
@@ -86,6 +86,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void written(std::size_t answers, clock::time_point now);
   void dispatch(const wire_request& req, clock::time_point read_at);
   void fail_request(boost::beast::error_code why);
+  // An answer to request `seq`, from any thread.
+  void deliver(std::uint64_t seq, http_response&& res) override;
   void on_response(std::uint64_t seq, http_response&& res);
   void stop_reading();
   void close();

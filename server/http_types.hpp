@@ -5,7 +5,9 @@
 
 #include <boost/container/small_vector.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,9 +32,30 @@ struct http_response {
   std::string_view route = "other";  // metrics label: one of a fixed set, never the raw path
 };
 
-// Called exactly once per request, now or later, from any thread.
-// The answer is taken by reference: it is moved once, where the session keeps it.
-using responder = std::function<void(http_response&&)>;
+// Where answers go: the connection that read the requests, which numbers them.
+class answer_sink {
+ public:
+  // Called exactly once per request, now or later, from any thread. The answer is taken by
+  // reference: it is moved once, where the sink keeps it.
+  virtual void deliver(std::uint64_t request, http_response&& res) = 0;
+
+ protected:
+  ~answer_sink() = default;
+};
+
+// One request's way back: called exactly once, now or later, from any thread. A sink and a
+// number rather than a std::function: a pending job keeps a copy, and copying this allocates
+// nothing (a std::function holding a shared_ptr never fits its inline buffer).
+class responder {
+ public:
+  responder(std::shared_ptr<answer_sink> sink, std::uint64_t request) noexcept
+      : sink_(std::move(sink)), request_(request) {}
+  void operator()(http_response&& res) const { sink_->deliver(request_, std::move(res)); }
+
+ private:
+  std::shared_ptr<answer_sink> sink_;
+  std::uint64_t request_;
+};
 
 // Runs `fn` after `delay` on some server thread. The routes' only need for time.
 class timer_service {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "config/settings.hpp"
@@ -67,11 +68,19 @@ inline app_fixture& fixture() {
   return f;
 }
 
-// Serialises an answer as the session would write it; the responder may run on a worker thread
-// after the input is gone, so it captures nothing.
-inline void write_answer(server::http_response&& r) {
-  std::string out;
-  server::append_wire_response(out, r, 11, true, "fuzz");
+// Serialises an answer as the session would write it. An answer may come from a worker thread
+// after the input is gone, so the sink keeps nothing of it.
+class wire_writer final : public server::answer_sink {
+ public:
+  void deliver(std::uint64_t, server::http_response&& r) override {
+    std::string out;
+    server::append_wire_response(out, r, 11, true, "fuzz");
+  }
+};
+
+inline server::responder write_answer() {
+  static const auto sink = std::make_shared<wire_writer>();
+  return {sink, 0};
 }
 
 }  // namespace jobd::fuzz

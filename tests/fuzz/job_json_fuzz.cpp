@@ -33,6 +33,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             jobd::server::read_submit_body_fully(body, max_timeout))) {
     std::abort();
   }
-  f.routes.handle({"POST", targets[data[0] % 4], body, ""}, jobd::fuzz::write_answer);
+  f.routes.handle({"POST", targets[data[0] % 4], body, ""}, jobd::fuzz::write_answer());
   return 0;
 }

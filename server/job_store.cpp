@@ -84,13 +84,14 @@ std::shared_ptr<job_record> job_store::make(std::string type, pool::lane priorit
 
 void job_store::insert(const std::shared_ptr<job_record>& rec, pool::job_handle handle) {
   const auto now = pool::clock::now();
+  evicted_records evicted;
   std::lock_guard lk(mu_);
   rec->handle = std::move(handle);
   rec->stored = true;
   by_seq_.emplace(rec->seq, rec);
   // A quick job may have finished before it was inserted.
   if (is_terminal(rec->phase)) finished_.emplace_back(now, rec->seq);
-  evict_locked(now);
+  evict_locked(now, evicted);
 }
 
 void job_store::mark_running(job_record& rec) {
@@ -110,6 +111,7 @@ void job_store::set_result(job_record& rec, nlohmann::json result) {
 void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
   waiter_list waiters;
+  evicted_records evicted;
   {
     std::lock_guard lk(mu_);
     rec.finished_at = std::chrono::system_clock::now();
@@ -148,15 +150,16 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
     rec.handle = {};
     waiters.swap(rec.waiters);
     if (rec.stored) finished_.emplace_back(now, rec.seq);
-    evict_locked(now);
+    evict_locked(now, evicted);
   }
   for (auto& w : waiters) w();
 }
 
 std::shared_ptr<job_record> job_store::find(std::string_view id) {
   const auto now = pool::clock::now();
+  evicted_records evicted;
   std::lock_guard lk(mu_);
-  evict_locked(now);
+  evict_locked(now, evicted);
   const auto seq = seq_of_opaque_id(id, id_salt_);
   if (!seq) return nullptr;
   auto it = by_seq_.find(*seq);
@@ -194,8 +197,9 @@ job_phase job_store::phase(const job_record& rec) const {
 std::string job_store::list(std::optional<job_phase> phase, std::size_t limit) {
   const auto now = pool::clock::now();
   std::string out = "{\"jobs\":[";
+  evicted_records evicted;
   std::lock_guard lk(mu_);
-  evict_locked(now);
+  evict_locked(now, evicted);
   std::size_t listed = 0;
   for (auto it = by_seq_.rbegin(); it != by_seq_.rend() && listed < limit; ++it) {
     if (phase && it->second->phase != *phase) continue;
@@ -269,16 +273,12 @@ void job_store::render_locked(std::string& out, const job_record& rec,
   out += '}';
 }
 
-void job_store::evict_locked(pool::clock::time_point now) {
+void job_store::evict_locked(pool::clock::time_point now, evicted_records& out) {
   while (!finished_.empty() &&
          (finished_.size() > retain_jobs_ || now - finished_.front().first >= retain_for_)) {
-    forget_locked(finished_.front().second);
+    if (auto node = by_seq_.extract(finished_.front().second)) out.push_back(std::move(node));
     finished_.pop_front();
   }
-}
-
-void job_store::forget_locked(std::uint64_t seq) {
-  by_seq_.erase(seq);
 }
 
 }  // namespace jobd::server

@@ -90,9 +90,13 @@ class job_store {
   std::string list(std::optional<job_phase> phase, std::size_t limit);
 
  private:
+  using record_index = std::map<std::uint64_t, std::shared_ptr<job_record>>;
+  // Records taken out of the store, destroyed by their holder once the lock is released: a
+  // record's result and payload are freed outside it. One at a time, as a rule.
+  using evicted_records = boost::container::small_vector<record_index::node_type, 2>;
+
   void render_locked(std::string& out, const job_record& rec, pool::clock::time_point now) const;
-  void evict_locked(pool::clock::time_point now);
-  void forget_locked(std::uint64_t seq);
+  void evict_locked(pool::clock::time_point now, evicted_records& out);
 
   const std::size_t retain_jobs_;
   const std::chrono::seconds retain_for_;
@@ -102,7 +106,7 @@ class job_store {
   mutable json_time_writer times_;  // guarded by mu_
   std::uint64_t next_seq_ = 1;      // guarded by mu_
   // An id decodes to its sequence number, so this one index serves lookups by id too.
-  std::map<std::uint64_t, std::shared_ptr<job_record>> by_seq_;  // guarded by mu_
+  record_index by_seq_;  // guarded by mu_
   // Finished jobs in finishing order, for eviction by count and age; guarded by mu_.
   std::deque<std::pair<pool::clock::time_point, std::uint64_t>> finished_;
 };

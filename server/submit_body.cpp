@@ -236,18 +236,17 @@ submit_body read_submit_body_fully(std::string_view text, std::chrono::milliseco
   if (!body.is_object()) {
     return refused(std::move(out), "invalid_field", "the body must be a JSON object");
   }
+  // The priority before any refusal: a refused submission is counted under it when readable.
+  const auto priority = body.find("priority");
+  if (priority != body.end() && *priority == "high") out.priority = pool::lane::high;
   for (const auto& [key, value] : body.items()) {
     if (key != "type" && key != "payload" && key != "priority" && key != "timeout_ms") {
       return refused(std::move(out), "invalid_field",
                      "unknown field \"" + key + "\"; allowed: type, payload, priority, timeout_ms");
     }
   }
-  if (const auto p = body.find("priority"); p != body.end()) {
-    if (*p == "high") {
-      out.priority = pool::lane::high;
-    } else if (*p != "normal") {
-      return refused(std::move(out), "invalid_field", "priority must be \"high\" or \"normal\"");
-    }
+  if (priority != body.end() && *priority != "high" && *priority != "normal") {
+    return refused(std::move(out), "invalid_field", "priority must be \"high\" or \"normal\"");
   }
   const auto type = body.find("type");
   if (type == body.end() || !type->is_string()) {

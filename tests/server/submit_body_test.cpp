@@ -79,8 +79,15 @@ TEST(SubmitBody, RefusesWithTheApiErrors) {
     EXPECT_NE(b.error_message.find(r.message), std::string::npos)
         << r.body << ": " << b.error_message;
   }
-  // A refusal after the priority was read is counted against that lane.
-  EXPECT_EQ(read_submit_body(R"({"priority":"high"})", max_timeout).priority, pool::lane::high);
+  // A refusal of a body whose priority is readable is counted against that lane, whatever the
+  // refusal and wherever the priority stands in the body.
+  for (const char* body :
+       {R"({"priority":"high"})", R"({"type":"noop","priority":"high","x":1})",
+        R"({"x":1,"priority":"high"})", R"({"type":"noop","priority":"high","timeout_ms":0})"}) {
+    const submit_body b = read_submit_body(body, max_timeout);
+    EXPECT_FALSE(b.error_code.empty()) << body;
+    EXPECT_EQ(b.priority, pool::lane::high) << body;
+  }
 }
 
 TEST(SubmitBody, BothReadersAgreeOnBodiesOutsideThePlainShape) {

@@ -115,7 +115,9 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
   {
     std::lock_guard lk(mu_);
     rec.finished_at = std::chrono::system_clock::now();
-    rec.queue_time = outcome.queue_wait;
+    // Measured on the store's clock readings, like the live figure: a started job's was fixed
+    // when it started, so queue_ms never changes once it is shown as final.
+    if (!outcome.started) rec.queue_time = now - rec.created_steady;
     if (outcome.started) rec.run_time = outcome.run_time;
     const char* where = outcome.started ? "running" : "queued";
     switch (outcome.status) {

@@ -23,6 +23,35 @@ std::shared_ptr<job_record> add(job_store& s) {
   return rec;
 }
 
+double queue_ms(const job_store& s, const job_record& rec) {
+  return nlohmann::json::parse(s.render(rec))["queue_ms"].get<double>();
+}
+
+// The pool's own queue_wait is read from other clock readings than the store's: it must not
+// replace a figure already shown.
+TEST(JobStore, QueueTimeStopsAtTheStartAndNeverChangesOnceItHas) {
+  job_store s(10, 3600s);
+  auto started = add(s);
+  s.mark_running(*started);
+  const double at_start = queue_ms(s, *started);
+  EXPECT_EQ(queue_ms(s, *started), at_start);  // running: no longer counting
+  pool::job_outcome done = succeeded();
+  done.queue_wait = 5s;
+  s.finish(*started, done);
+  EXPECT_EQ(queue_ms(s, *started), at_start);
+
+  auto never = add(s);
+  const double while_queued = queue_ms(s, *never);
+  pool::job_outcome cancelled;
+  cancelled.status = pool::job_status::cancelled;
+  cancelled.queue_wait = 5s;
+  s.finish(*never, cancelled);
+  const double at_end = queue_ms(s, *never);
+  EXPECT_GE(at_end, while_queued);
+  EXPECT_LT(at_end, 5000.0);
+  EXPECT_EQ(queue_ms(s, *never), at_end);
+}
+
 TEST(JobStore, IdsAreUniqueAndOpaque) {
   job_store s(100, 3600s);
   std::set<std::string> ids;

@@ -33,6 +33,18 @@ std::int64_t integer_field(const json& payload, const char* field, std::int64_t 
   return v.get<std::int64_t>();
 }
 
+// A built-in payload is refused with a field it does not read, like a submission: a misspelt
+// field must not silently change nothing.
+void only_field(const json& payload, const char* field) {
+  if (!payload.is_object()) return;
+  for (const auto& [key, value] : payload.items()) {
+    if (key != field) {
+      throw job_error("invalid_field",
+                      "unknown field \"payload." + key + "\"; allowed: payload." + field);
+    }
+  }
+}
+
 json sleep_job(const json& payload, const pool::job_context& ctx) {
   const auto ms = integer_field(payload, "ms", max_sleep_ms);
   // Returns early when the stop token fires; the pool then reports timed_out or cancelled.
@@ -71,6 +83,7 @@ void validate_fail(const json& payload) {
   if (payload.contains("message") && !payload.at("message").is_string()) {
     throw job_error("invalid_field", "payload.message must be a string");
   }
+  only_field(payload, "message");
 }
 
 json fail_job(const json& payload, const pool::job_context&) {
@@ -92,11 +105,19 @@ void add_builtins(registry& r) {
          .run = [](const json& payload, const pool::job_context&) { return payload; }});
   r.add({.name = "sleep",
          .kind = "builtin",
-         .validate = [](const json& p) { (void)integer_field(p, "ms", max_sleep_ms); },
+         .validate =
+             [](const json& p) {
+               (void)integer_field(p, "ms", max_sleep_ms);
+               only_field(p, "ms");
+             },
          .run = sleep_job});
   r.add({.name = "cpu",
          .kind = "builtin",
-         .validate = [](const json& p) { (void)integer_field(p, "iterations", max_iterations); },
+         .validate =
+             [](const json& p) {
+               (void)integer_field(p, "iterations", max_iterations);
+               only_field(p, "iterations");
+             },
          .run = cpu_job});
   r.add({.name = "fail", .kind = "builtin", .validate = validate_fail, .run = fail_job});
 }

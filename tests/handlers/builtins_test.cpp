@@ -78,6 +78,17 @@ TEST_F(Builtins, SleepRejectsBadPayloadsNamingTheField) {
   EXPECT_NE(validation_error("sleep", nullptr).find("payload.ms"), std::string::npos);
 }
 
+TEST_F(Builtins, PayloadsWithAFieldTheTypeDoesNotReadAreRefused) {
+  EXPECT_EQ(validation_error("sleep", json{{"ms", 0}, {"msec", 10}}),
+            R"(unknown field "payload.msec"; allowed: payload.ms)");
+  EXPECT_EQ(validation_error("cpu", json{{"iterations", 1}, {"seed", 2}}),
+            R"(unknown field "payload.seed"; allowed: payload.iterations)");
+  EXPECT_EQ(validation_error("fail", json{{"mesage", "x"}}),
+            R"(unknown field "payload.mesage"; allowed: payload.message)");
+  EXPECT_EQ(validation_error("sleep", json{{"ms", 0}}), "");
+  EXPECT_EQ(validation_error("fail", json::object()), "");
+}
+
 TEST_F(Builtins, CpuDigestIsDeterministicAndDependsOnIterations) {
   const json a = run("cpu", json{{"iterations", 1000}});
   EXPECT_EQ(a, run("cpu", json{{"iterations", 1000}}));

@@ -120,6 +120,12 @@ void app::handle(http_request req, responder respond) {
   }
 }
 
+void app::note_unread(std::string_view method, std::string_view target, http_response& answer) {
+  answer.route = route_label(target.substr(0, target.find('?')));
+  // Its body unread, the submission's priority is not known.
+  if (answer.route == "/v1/jobs" && method == "POST") metrics_.count_invalid(pool::lane::normal);
+}
+
 void app::route(http_request& req, const responder& respond) {
   const std::string_view target = req.target;
   const auto qmark = target.find('?');
@@ -137,6 +143,8 @@ void app::route(http_request& req, const responder& respond) {
                                                    ? R"(Bearer realm="jobd", error="invalid_token")"
                                                    : R"(Bearer realm="jobd")");
     r.route = route_label(path);
+    // A refused submission like any other; its body is not read without a token.
+    if (path == "/v1/jobs" && m == "POST") metrics_.count_invalid(pool::lane::normal);
     return respond(std::move(r));
   }
 

@@ -141,15 +141,19 @@ void http_session::on_read(boost::system::error_code ec, std::size_t bytes) {
   pump();
 }
 
+request_id_text session_context::fresh_request_id() {
+  const auto id =
+      opaque_id(next_request_id.fetch_add(1, std::memory_order_relaxed), request_id_salt);
+  return request_id_text(id.view().data(), id.view().size());
+}
+
 request_id_text http_session::request_id_for(const wire_request* req) {
   if (req != nullptr) {
     if (valid_request_id(req->request_id)) {
       return request_id_text(req->request_id.data(), req->request_id.size());
     }
   }
-  const auto id =
-      opaque_id(ctx_.next_request_id.fetch_add(1, std::memory_order_relaxed), ctx_.request_id_salt);
-  return request_id_text(id.view().data(), id.view().size());
+  return ctx_.fresh_request_id();
 }
 
 void http_session::dispatch(const wire_request& req, clock::time_point read_at) {
@@ -183,15 +187,19 @@ void http_session::deliver(std::uint64_t seq, http_response&& res) {
 }
 
 void http_session::fail_request(beast::error_code why) {
+  // What was read of the request (the parser clears it at the request's first byte): its route
+  // and id when they came before the error.
+  const wire_request* partial = parser_ ? &request_ : nullptr;
   // The stream cannot be parsed past this point: answer if there is anything to say, then close.
   stop_reading();
   auto answer = answer_to_read_error(why, ctx_.settings);
   if (!answer) return;
+  if (partial) ctx_.routes.note_unread(partial->method_text, partial->target, *answer);
   slot& s = slots_.emplace_back();
   ctx_.unanswered.fetch_add(1);
   s.seq = next_seq_++;
   s.keep_alive = false;
-  s.request_id = request_id_for(nullptr);
+  s.request_id = request_id_for(partial);
   s.method = "-";
   s.target = "-";
   s.start = clock::now();

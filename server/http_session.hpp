@@ -29,6 +29,10 @@
 
 namespace jobd::server {
 
+// A request id sent by a client is at most this long; kept in place, as ids are on every answer.
+inline constexpr std::size_t max_request_id_size = 128;
+using request_id_text = boost::static_strings::static_string<max_request_id_size>;
+
 // What every session shares; owned by the server, outlives every session.
 struct session_context {
   app& routes;
@@ -36,13 +40,11 @@ struct session_context {
   const config::settings& settings;
   std::atomic<std::uint64_t> next_request_id{0};
   std::uint64_t request_id_salt = 0;
+  // A new id, for an answer to a request that sent none in form (or was never read).
+  request_id_text fresh_request_id();
   // Requests read whose response is not yet written; shutdown waits for it to reach 0.
   std::atomic<std::size_t> unanswered{0};
 };
-
-// A request id sent by a client is at most this long; kept in place, as ids are on every answer.
-inline constexpr std::size_t max_request_id_size = 128;
-using request_id_text = boost::static_strings::static_string<max_request_id_size>;
 
 class http_session final : public std::enable_shared_from_this<http_session>, private answer_sink {
  public:

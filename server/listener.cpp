@@ -5,6 +5,11 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <memory>
+#include <string>
+
+#include "server/app.hpp"
+#include "server/http_codec.hpp"
 
 namespace jobd::server {
 
@@ -73,20 +78,18 @@ void listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
 }
 
 void listener::refuse(tcp::socket socket) {
-  static constexpr std::string_view answer =
-      "HTTP/1.1 503 Service Unavailable\r\n"
-      "Content-Type: application/json\r\n"
-      "Retry-After: 1\r\n"
-      "Connection: close\r\n"
-      "Content-Length: 79\r\n\r\n"
-      "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"connection limit reached\"}}\n";
+  // Answered without reading a request, so with a fresh id; otherwise like any other answer.
+  http_response answer = error_response(503, "too_many_connections", "connection limit reached");
+  answer.headers.emplace_back("Retry-After", "1");
+  auto out = std::make_shared<std::string>();
+  const request_id_text id = ctx_.fresh_request_id();
+  append_wire_response(*out, answer, 11, false, {id.data(), id.size()});
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
-  net::async_write(*sock, net::buffer(answer.data(), answer.size()),
-                   [sock](boost::system::error_code, std::size_t) {
-                     boost::system::error_code ignored;
-                     sock->shutdown(tcp::socket::shutdown_both, ignored);
-                     sock->close(ignored);
-                   });
+  net::async_write(*sock, net::buffer(*out), [sock, out](boost::system::error_code, std::size_t) {
+    boost::system::error_code ignored;
+    sock->shutdown(tcp::socket::shutdown_both, ignored);
+    sock->close(ignored);
+  });
 }
 
 }  // namespace jobd::server

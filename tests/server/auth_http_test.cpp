@@ -39,6 +39,11 @@ TEST(AuthOverHttp, V1RoutesNeedAValidBearerToken) {
   EXPECT_EQ(missing.status, 401);
   EXPECT_EQ(missing.header("www-authenticate"), R"(Bearer realm="jobd")");
   EXPECT_EQ(missing.json()["error"]["code"], "unauthorized");
+  // A refused submission, counted as one (its body unread, under the normal lane).
+  EXPECT_NE(
+      c.get("/metrics")
+          .body.find("\njobd_jobs_rejected_total{priority=\"normal\",reason=\"invalid\"} 1\n"),
+      std::string::npos);
 
   // Wrong bearer tokens: the challenge says the token is invalid.
   for (const std::string& wrong :

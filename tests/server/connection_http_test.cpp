@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <regex>
 #include <vector>
 
 #include "jobd_process.hpp"
@@ -147,6 +148,12 @@ TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(refused->json()["error"]["code"], "too_many_connections");
+  // Like every answer: an id (a fresh one, as no request was read), the server's name.
+  EXPECT_TRUE(std::regex_match(refused->header("x-request-id"), std::regex("[0-9a-f]{16}")))
+      << refused->header("x-request-id");
+  EXPECT_EQ(refused->header("retry-after"), "1");
+  EXPECT_EQ(refused->header("connection"), "close");
+  EXPECT_EQ(refused->header("server"), "jobd");
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(a.get("/healthz").status, 200);  // the others are unaffected
 }

@@ -95,6 +95,37 @@ TEST(MetricsOverHttp, CountsRequestsUnderTheirRoutesPattern) {
   EXPECT_EQ(page.find(a), std::string::npos);
 }
 
+// Answers the session gives before the routes see a request (413, 431, a malformed request)
+// are counted under the route the request named, and a submission refused there is a refused
+// submission like any other.
+TEST(MetricsOverHttp, RequestsRefusedBeforeTheRoutesCountUnderTheirRoute) {
+  jobd_process server({"--max-body-bytes", "64"});
+  const std::string big = R"({"type":"echo","payload":")" + std::string(100, 'x') + "\"}";
+  {
+    http_client c(server.port());
+    const http_reply r = c.request("POST", "/v1/jobs?wait=true", big, {{"X-Request-Id", "mine"}});
+    EXPECT_EQ(r.status, 413);
+    EXPECT_EQ(r.header("x-request-id"), "mine");  // its header was read whole
+  }
+  {
+    http_client c(server.port());
+    EXPECT_EQ(c.request("PUT", "/v1/jobs/0123456789abcdef", big).status, 413);
+  }
+  {
+    http_client c(server.port());
+    ASSERT_TRUE(c.send_raw("GET /healthz HTTP/1.1\r\nHost x\r\n\r\n"));  // no colon
+    const auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+  }
+  http_client c(server.port());
+  const std::string page = "\n" + c.get("/metrics").body;
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/jobs",code="413"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/v1/jobs/{id}",code="413"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_http_requests_total{route="/healthz",code="400"})"), 1);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_rejected_total{priority="normal",reason="invalid"})"), 1);
+}
+
 TEST(MetricsOverHttp, PromtoolAcceptsTheOutput) {
   jobd_process server({"--workers", "2"});
   http_client c(server.port());

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <regex>
 #include <vector>
 
 #include "jobd_process.hpp"
@@ -149,8 +148,9 @@ TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(refused->json()["error"]["code"], "too_many_connections");
   // Like every answer: an id (a fresh one, as no request was read), the server's name.
-  EXPECT_TRUE(std::regex_match(refused->header("x-request-id"), std::regex("[0-9a-f]{16}")))
-      << refused->header("x-request-id");
+  const std::string id = refused->header("x-request-id");
+  EXPECT_EQ(id.size(), 16u) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
   EXPECT_EQ(refused->header("retry-after"), "1");
   EXPECT_EQ(refused->header("connection"), "close");
   EXPECT_EQ(refused->header("server"), "jobd");

@@ -19,11 +19,16 @@ bool token_char(unsigned char c) {
          c == '/';
 }
 
+// RFC 6750's b64token, bounded: the length bounds count the token's characters, not the
+// base64 padding after them, of which there are at most two.
+constexpr std::size_t max_padding = 2;
+
 bool valid_token(std::string_view t) {
-  if (t.size() < min_token || t.size() > max_token) return false;
-  const auto padding = t.find_last_not_of('=');
-  if (padding == std::string_view::npos) return false;
-  const std::string_view body = t.substr(0, padding + 1);
+  const auto last = t.find_last_not_of('=');
+  if (last == std::string_view::npos) return false;
+  const std::string_view body = t.substr(0, last + 1);
+  if (body.size() < min_token || body.size() > max_token) return false;
+  if (t.size() - body.size() > max_padding) return false;
   return std::all_of(body.begin(), body.end(), [](char c) { return token_char(c); });
 }
 
@@ -47,7 +52,7 @@ std::vector<std::string> read_auth_tokens(const std::string& path) {
     if (!valid_token(t)) {
       throw config_error(where + ", line " + std::to_string(number) +
                          ": not a token (16 to 4096 characters of A-Z a-z 0-9 - . _ ~ + /, "
-                         "then optional '=')");
+                         "then up to two '=')");
     }
     tokens.emplace_back(t);
   }

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -60,7 +61,7 @@ std::size_t parse_workers(std::string_view v) {
 bool parse_bool(std::string_view v) {
   if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
   if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-  throw bad_value("allowed: true or false");
+  throw bad_value("allowed: true or false (also 1 or 0, yes or no, on or off)");
 }
 
 void parse_listen(settings& s, std::string_view v) {
@@ -191,12 +192,23 @@ std::string env_of(std::string_view key) {
   return e;
 }
 
-void apply(settings& s, const option& o, std::string_view value, const std::string& source) {
+// Where each setting's value came from ("flag --workers-max", ...), for the errors that only
+// the settings together show; a setting absent here has its default.
+using value_sources = std::map<std::string, std::string, std::less<>>;
+
+void apply(settings& s, const option& o, std::string_view value, const std::string& source,
+           value_sources& sources) {
   try {
     o.apply(s, value);
   } catch (const bad_value& e) {
     throw config_error(std::string(o.key) + " = \"" + std::string(value) + "\" (from " + source +
                        "): " + e.what());
+  }
+  if (o.key == "workers") {
+    sources["workers_min"] = source;
+    sources["workers_max"] = source;
+  } else {
+    sources[std::string(o.key)] = source;
   }
 }
 
@@ -290,7 +302,7 @@ std::vector<exec_type> parse_exec_types(const json& types, const std::string& pa
   return out;
 }
 
-void apply_file(settings& s, const std::string& path) {
+void apply_file(settings& s, const std::string& path, value_sources& sources) {
   const std::string content = read_small_file(path, max_config_bytes, "config file " + path);
   if (nests_deeper_than(content, max_json_depth, /*comments=*/true)) {
     throw config_error("config file " + path + ": nests deeper than " +
@@ -323,11 +335,17 @@ void apply_file(settings& s, const std::string& path) {
       throw config_error(key + " (from config file " + path +
                          "): must be a string, a number or a boolean");
     }
-    apply(s, *o, text, "config file " + path);
+    apply(s, *o, text, "config file " + path, sources);
   }
 }
 
-void resolve_and_validate(settings& s, std::size_t cpus) {
+void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& sources) {
+  // "5 (from flag --workers-min)": a value and where it came from.
+  auto from = [&sources](std::string_view key, auto value) {
+    const auto it = sources.find(key);
+    return std::to_string(value) +
+           (it == sources.end() ? " (default)" : " (from " + it->second + ")");
+  };
   cpus = std::max<std::size_t>(cpus, 1);
   if (s.workers_min == 0 && s.workers_max == 0) {
     s.workers_min = cpus;
@@ -339,23 +357,25 @@ void resolve_and_validate(settings& s, std::size_t cpus) {
   }
   auto fail = [](const std::string& what) { throw config_error(what); };
   if (s.workers_max < s.workers_min) {
-    fail("workers_max = " + std::to_string(s.workers_max) + ": must be at least workers_min (" +
-         std::to_string(s.workers_min) + ")");
+    fail("workers_max = " + from("workers_max", s.workers_max) +
+         ": must be at least workers_min = " + from("workers_min", s.workers_min));
   }
   if (!s.reserved_high_workers) s.reserved_high_workers = s.workers_max >= 2 ? 1 : 0;
   const std::size_t reserved = *s.reserved_high_workers;
   if (reserved > 0 && reserved >= s.workers_max) {
-    fail("reserved_high_workers = " + std::to_string(reserved) + ": must be below workers_max (" +
-         std::to_string(s.workers_max) + ") so that some worker serves the normal lane");
+    fail("reserved_high_workers = " + from("reserved_high_workers", reserved) +
+         ": must be below workers_max = " + from("workers_max", s.workers_max) +
+         ", so that some worker serves the normal lane");
   }
   if (reserved > s.workers_min) {
-    fail("reserved_high_workers = " + std::to_string(reserved) + ": must not exceed workers_min (" +
-         std::to_string(s.workers_min) + ")");
+    fail("reserved_high_workers = " + from("reserved_high_workers", reserved) +
+         ": must not exceed workers_min = " + from("workers_min", s.workers_min));
   }
   for (const exec_type& t : s.exec_types) {
     if (t.timeout > s.max_timeout) {
       fail("job_types." + t.name + ".timeout_ms = " + std::to_string(t.timeout.count()) +
-           ": must not exceed max_timeout_ms (" + std::to_string(s.max_timeout.count()) + ")");
+           " (from the config file): must not exceed max_timeout_ms = " +
+           from("max_timeout_ms", s.max_timeout.count()));
     }
   }
   if (!s.auth_token_file.empty()) {
@@ -364,8 +384,8 @@ void resolve_and_validate(settings& s, std::size_t cpus) {
     fail("auth_healthz, auth_readyz and auth_metrics need auth_token_file");
   }
   if (s.default_timeout > s.max_timeout) {
-    fail("default_timeout_ms = " + std::to_string(s.default_timeout.count()) +
-         ": must not exceed max_timeout_ms (" + std::to_string(s.max_timeout.count()) + ")");
+    fail("default_timeout_ms = " + from("default_timeout_ms", s.default_timeout.count()) +
+         ": must not exceed max_timeout_ms = " + from("max_timeout_ms", s.max_timeout.count()));
   }
 }
 
@@ -434,7 +454,8 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
   }
 
   settings& s = cmd.values;
-  if (config_path) apply_file(s, *config_path);
+  value_sources sources;
+  if (config_path) apply_file(s, *config_path, sources);
   // "workers" sets both bounds, so it goes first within its source and the specific keys win.
   auto by_generality = [](const option* o) { return o->key == "workers" ? 0 : 1; };
   std::vector<std::pair<const option*, std::string>> env_values;
@@ -455,10 +476,11 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
     });
     const bool from_env = values == &env_values;
     for (const auto& [o, value] : *values) {
-      apply(s, *o, value, from_env ? "environment " + env_of(o->key) : "flag " + flag_of(o->key));
+      apply(s, *o, value, from_env ? "environment " + env_of(o->key) : "flag " + flag_of(o->key),
+            sources);
     }
   }
-  resolve_and_validate(s, cpus);
+  resolve_and_validate(s, cpus, sources);
   return cmd;
 }
 

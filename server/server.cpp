@@ -93,7 +93,7 @@ class server_impl final : public timer_service {
       spdlog::info("authentication: {} bearer token(s) from {}; open without a token: {}",
                    settings_.auth_tokens.size(), settings_.auth_token_file,
                    open.empty() ? "nothing" : open);
-    } else if (settings_.listen_host != "127.0.0.1" && settings_.listen_host != "::1") {
+    } else if (!ep.address().is_loopback()) {  // all of 127.0.0.0/8, and ::1
       spdlog::warn(
           "listening on {} with no auth_token_file: anyone who can reach it can run jobs; set "
           "auth_token_file or expose it only to trusted clients",

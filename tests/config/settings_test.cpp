@@ -106,6 +106,16 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
 TEST(Settings, InconsistentSettingsAreRefusedAsAWhole) {
   EXPECT_NE(error_of({"--workers-min", "4", "--workers-max", "2"}).find("workers_max = 2"),
             std::string::npos);
+  // Each value of the pair is named with where it came from.
+  EXPECT_EQ(error_of({"--workers-max", "2"}, {"JOBD_WORKERS_MIN=4"}),
+            "workers_max = 2 (from flag --workers-max): must be at least workers_min = 4 (from "
+            "environment JOBD_WORKERS_MIN)");
+  EXPECT_EQ(error_of({"--workers", "3", "--reserved-high-workers", "3"}),
+            "reserved_high_workers = 3 (from flag --reserved-high-workers): must be below "
+            "workers_max = 3 (from flag --workers), so that some worker serves the normal lane");
+  EXPECT_EQ(error_of({"--default-timeout-ms", "5000"}, {"JOBD_MAX_TIMEOUT_MS=1000"}),
+            "default_timeout_ms = 5000 (from flag --default-timeout-ms): must not exceed "
+            "max_timeout_ms = 1000 (from environment JOBD_MAX_TIMEOUT_MS)");
   EXPECT_NE(
       error_of({"--workers", "2", "--reserved-high-workers", "2"}).find("reserved_high_workers"),
       std::string::npos);

@@ -2,6 +2,7 @@
 // told without one, and the start-up errors a bad token file gives.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 
 #include "jobd_process.hpp"
@@ -125,6 +126,11 @@ TEST(AuthOverHttp, NonLoopbackWithoutTokensWarns) {
   jobd_process closed_server({"--listen", "0.0.0.0:0", "--auth-token-file", valid_file()});
   closed_server.wait_for_log("authentication:");
   EXPECT_EQ(closed_server.log().find("no auth_token_file"), std::string::npos);
+  // All of 127.0.0.0/8 is loopback, not only 127.0.0.1. The whole log, once it has stopped.
+  jobd_process loopback({"--listen", "127.0.0.2:0"});
+  loopback.signal(SIGTERM);
+  EXPECT_EQ(loopback.wait_exit(), 0);
+  EXPECT_EQ(loopback.log().find("no auth_token_file"), std::string::npos) << loopback.log();
 }
 
 struct bad_file_case {
@@ -140,6 +146,10 @@ TEST(AuthStartup, UnusableTokenFilesStopStartUpWithoutShowingTokens) {
       {"has space in the middle of it\n", "line 1: not a token"},
       {token_a + "\n" + std::string(4097, 'x') + "\n", "line 2: not a token"},
       {"tok-with-a-quote\"aaaaaaaaaaaa\n", "line 1: not a token"},
+      // Padding is not part of the length: one character and fifteen '=' is not a token.
+      {"a" + std::string(15, '=') + "\n", "line 1: not a token"},
+      {std::string(15, 'a') + "=\n", "line 1: not a token"},
+      {std::string(16, 'a') + "===\n", "line 1: not a token"},
   };
   for (const auto& c : cases) {
     const std::string path = token_file("jobd-bad-tokens", c.content);
@@ -150,6 +160,10 @@ TEST(AuthStartup, UnusableTokenFilesStopStartUpWithoutShowingTokens) {
     EXPECT_NE(out.find(path), std::string::npos) << out;
     EXPECT_EQ(out.find("short-secret"), std::string::npos) << out;
   }
+  // The longest token, padded.
+  const std::string longest = token_file("jobd-long-token", std::string(4096, 'a') + "==\n");
+  jobd_process longest_ok({"--auth-token-file", longest, "--check-config"}, {}, false);
+  EXPECT_EQ(longest_ok.wait_exit(), 0) << longest_ok.full_output();
   jobd_process missing({"--auth-token-file", "/nonexistent/tokens"}, {}, false);
   EXPECT_EQ(missing.wait_exit(), 2);
   EXPECT_NE(missing.full_output().find("cannot be read"), std::string::npos);

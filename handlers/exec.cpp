@@ -49,15 +49,15 @@ std::string termination(const process_result& r, std::chrono::milliseconds grace
   return "its processes had already exited";
 }
 
-json run_exec(const config::exec_type& type, const process_spec& spec, const json& payload,
-              const pool::job_context& ctx) {
+json run_exec(child_processes& children, const config::exec_type& type, const process_spec& spec,
+              const json& payload, const pool::job_context& ctx) {
   std::string input;
   if (type.stdin_from == config::exec_type::input::payload) {
     input = payload.is_string() ? payload.get<std::string>() : payload.dump();
   }
   process_result r;
   try {
-    r = run_process(spec, input, ctx.stop);
+    r = children.run(spec, input, ctx.stop);
   } catch (const spawn_error& e) {
     throw job_error("spawn_failed", e.what());
   }
@@ -109,7 +109,7 @@ json run_exec(const config::exec_type& type, const process_spec& spec, const jso
 
 }  // namespace
 
-void add_exec_types(registry& r, const config::settings& s) {
+void add_exec_types(registry& r, const config::settings& s, child_processes& children) {
   for (const config::exec_type& t : s.exec_types) {
     process_spec spec;
     spec.argv = t.command;
@@ -122,9 +122,9 @@ void add_exec_types(registry& r, const config::settings& s) {
            .kind = "exec",
            .default_timeout = t.timeout,
            .validate = {},
-           .run = [type = t, spec = std::move(spec)](const json& payload,
-                                                     const pool::job_context& ctx) {
-             return run_exec(type, spec, payload, ctx);
+           .run = [&children, type = t, spec = std::move(spec)](const json& payload,
+                                                                const pool::job_context& ctx) {
+             return run_exec(children, type, spec, payload, ctx);
            }});
   }
 }

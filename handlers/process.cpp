@@ -83,19 +83,26 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   return out;
 }
 
-class runner {
+}  // namespace
+
+class child_processes::runner {
  public:
-  runner(const process_spec& spec, std::string_view input, std::stop_token stop)
-      : spec_(spec), input_(input), stop_(std::move(stop)) {}
+  runner(child_processes& owner, const process_spec& spec, std::string_view input,
+         std::stop_token stop)
+      : owner_(owner), spec_(spec), input_(input), stop_(std::move(stop)) {}
 
   ~runner() {
+    if (pid_ <= 0) return;
     // Leaving by an exception must not leave the job's processes behind either.
-    if (pid_ > 0 && !done_) {
+    if (!done_) {
       kill(-pgid_, SIGKILL);
       if (!reaped_) waitpid(pid_, nullptr, 0);
       while (waitpid(-pgid_, nullptr, WNOHANG) > 0) {
       }
     }
+    // From here, whatever of the group is left is a stray, for reap_strays.
+    std::lock_guard lk(owner_.mu_);
+    owner_.live_groups_.erase(pgid_);
   }
 
   runner(const runner&) = delete;
@@ -139,8 +146,12 @@ class runner {
     posix_spawnattr_setsigdefault(&s.attr, &all);
     auto argv = c_strings(spec_.argv);
     auto envp = c_strings(spec_.env);
-    const int rc = posix_spawn(&pid_, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
-    if (rc != 0) throw spawn_error("cannot start " + spec_.argv[0] + ": " + std::strerror(rc));
+    {
+      std::lock_guard lk(owner_.mu_);
+      const int rc = posix_spawn(&pid_, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+      if (rc != 0) throw spawn_error("cannot start " + spec_.argv[0] + ": " + std::strerror(rc));
+      owner_.live_groups_.insert(pid_);
+    }
     pgid_ = pid_;
 
     in_ = std::move(in.write);
@@ -299,6 +310,7 @@ class runner {
     if (WIFSIGNALED(status)) result_.signal = WTERMSIG(status);
   }
 
+  child_processes& owner_;
   const process_spec& spec_;
   std::string_view input_;
   std::stop_token stop_;
@@ -312,15 +324,34 @@ class runner {
   process_result result_;
 };
 
-}  // namespace
-
-void adopt_orphans() {
+child_processes::child_processes() {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
-process_result run_process(const process_spec& spec, std::string_view input, std::stop_token stop) {
+process_result child_processes::run(const process_spec& spec, std::string_view input,
+                                    std::stop_token stop) {
   if (spec.argv.empty()) throw spawn_error("empty command");
-  return runner(spec, input, std::move(stop)).run();
+  process_result result = runner(*this, spec, input, std::move(stop)).run();
+  // What the job left behind outside its group and has exited since.
+  reap_strays();
+  return result;
+}
+
+std::size_t child_processes::reap_strays() {
+  std::lock_guard lk(mu_);
+  std::size_t reaped = 0;
+  for (;;) {
+    // Looks without reaping: a running job's process is its job's to reap, with its status.
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) break;
+    const pid_t pid = info.si_pid;
+    const pid_t group = getpgid(pid);  // a zombie keeps its group until it is reaped
+    // waitid shows one exited child at a time: the strays behind a job's wait for the next call.
+    if (live_groups_.contains(pid) || (group > 0 && live_groups_.contains(group))) break;
+    if (waitpid(pid, nullptr, WNOHANG) != pid) break;
+    ++reaped;
+  }
+  return reaped;
 }
 
 }  // namespace jobd::handlers

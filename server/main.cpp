@@ -66,10 +66,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "jobd: invalid configuration: %s\n", e.what());
     return 2;
   }
+  // Makes jobd the reaper of its jobs' orphans, before any job can leave one.
+  jobd::handlers::child_processes children;
   jobd::handlers::registry types;
   jobd::handlers::add_builtins(types);
   try {
-    jobd::handlers::add_exec_types(types, cmd.values);
+    jobd::handlers::add_exec_types(types, cmd.values, children);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "jobd: invalid configuration: job_types: %s\n", e.what());
     return 2;
@@ -97,12 +99,11 @@ int main(int argc, char** argv) {
 
   // Writes to a closed pipe or socket are reported as errors; they must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
-  jobd::handlers::adopt_orphans();
   jobd::server::setup_logging(cmd.values);
   raise_descriptor_limit(cmd.values.max_connections);
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);
   try {
-    jobd::server::server srv(cmd.values, types);
+    jobd::server::server srv(cmd.values, types, children);
     return srv.run();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

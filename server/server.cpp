@@ -33,13 +33,17 @@ pool::pool_config pool_config_from(const config::settings& s) {
 // Responses still being written when the pool has drained get this long before connections close.
 constexpr auto flush_limit = 2s;
 constexpr auto flush_poll = 5ms;
+// How long an orphan that left its job's group may stay a zombie after it exits.
+constexpr std::chrono::milliseconds stray_reap_period = 1s;
 
 }  // namespace
 
 class server_impl final : public timer_service {
  public:
-  server_impl(const config::settings& settings, const handlers::registry& types)
+  server_impl(const config::settings& settings, const handlers::registry& types,
+              handlers::child_processes& children)
       : settings_(settings),
+        children_(children),
         store_(settings.retain_jobs, settings.retain_seconds),
         pool_(pool_config_from(settings)),
         ioc_(std::in_place, static_cast<int>(settings.io_threads)),
@@ -100,6 +104,7 @@ class server_impl final : public timer_service {
           settings_.listen_host);
     }
     wait_for_signal();
+    reap_strays_every(stray_reap_period);
     listener_->run();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < settings_.io_threads; ++i) {
@@ -156,6 +161,15 @@ class server_impl final : public timer_service {
     });
   }
 
+  // A process a job left outside its group (setsid) is re-parented to jobd and has no job to
+  // wait for it once it exits: without this, it would stay a zombie.
+  void reap_strays_every(std::chrono::milliseconds period) {
+    if (const std::size_t n = children_.reap_strays(); n > 0) {
+      spdlog::debug("reaped {} exited process(es) that had left their job's group", n);
+    }
+    after(period, [this, period] { reap_strays_every(period); });
+  }
+
   // Every job is terminal and every waiter answered; give the answers time to be written.
   void flush_then_stop(std::chrono::steady_clock::time_point limit) {
     if (ctx_.unanswered.load() == 0 || std::chrono::steady_clock::now() >= limit) {
@@ -168,6 +182,7 @@ class server_impl final : public timer_service {
   }
 
   const config::settings settings_;
+  handlers::child_processes& children_;
   metrics metrics_;
   job_store store_;
   pool::pool pool_;
@@ -180,8 +195,9 @@ class server_impl final : public timer_service {
   std::thread drainer_;
 };
 
-server::server(const config::settings& settings, const handlers::registry& types)
-    : impl_(std::make_unique<server_impl>(settings, types)) {}
+server::server(const config::settings& settings, const handlers::registry& types,
+               handlers::child_processes& children)
+    : impl_(std::make_unique<server_impl>(settings, types, children)) {}
 
 server::~server() = default;
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "handlers/process.hpp"
 #include "handlers/registry.hpp"
 
 namespace jobd::server {
@@ -16,7 +17,9 @@ class server_impl;
 class server {
  public:
   // Binds the listening socket; throws std::system_error when it cannot.
-  server(const config::settings& settings, const handlers::registry& types);
+  // `children` are the exec jobs' processes: the server reaps their strays now and then.
+  server(const config::settings& settings, const handlers::registry& types,
+         handlers::child_processes& children);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

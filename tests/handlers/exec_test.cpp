@@ -4,16 +4,10 @@
 
 #include <gtest/gtest.h>
 
-#include "handlers/process.hpp"
+#include "children.hpp"
 
 namespace jobd::handlers {
 namespace {
-
-// As jobd does at start-up: the job's orphans become ours to reap.
-const bool adopted = [] {
-  adopt_orphans();
-  return true;
-}();
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
@@ -26,7 +20,7 @@ class Exec : public ::testing::Test {
     s.exec_types = {t};
     s.kill_grace = 200ms;
     registry r;
-    add_exec_types(r, s);
+    add_exec_types(r, s, test_children());
     return r.find("t")->run(payload,
                             pool::job_context{.stop = stop, .deadline = pool::clock::now() + 1h});
   }
@@ -151,7 +145,7 @@ TEST_F(Exec, ATypeNamedLikeABuiltinIsRefused) {
   s.exec_types = {t};
   registry r;
   add_builtins(r);
-  EXPECT_THROW(add_exec_types(r, s), std::invalid_argument);
+  EXPECT_THROW(add_exec_types(r, s, test_children()), std::invalid_argument);
 }
 
 }  // namespace

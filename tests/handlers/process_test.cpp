@@ -5,24 +5,22 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "../support/proc.hpp"
+#include "children.hpp"
 
 namespace jobd::handlers {
 namespace {
-
-// As jobd does at start-up: the job's orphans become ours to reap.
-const bool adopted = [] {
-  adopt_orphans();
-  return true;
-}();
 
 using namespace std::chrono_literals;
 
@@ -37,9 +35,10 @@ process_spec shell(const std::string& script) {
 using jobd::testing::open_fds;
 using jobd::testing::peak_rss_kb;
 using jobd::testing::processes_with;
+using jobd::testing::status_of;
 
 TEST(Process, CollectsStdoutStderrAndTheExitCode) {
-  const auto r = run_process(shell("cat; echo oops >&2; exit 3"), "hello", {});
+  const auto r = test_children().run(shell("cat; echo oops >&2; exit 3"), "hello", {});
   EXPECT_EQ(r.out, "hello");
   EXPECT_EQ(r.err_tail, "oops\n");
   EXPECT_EQ(r.exit_code, 3);
@@ -48,7 +47,7 @@ TEST(Process, CollectsStdoutStderrAndTheExitCode) {
 }
 
 TEST(Process, ReportsTheSignalThatEndedTheChild) {
-  const auto r = run_process(shell("kill -SEGV $$"), "", {});
+  const auto r = test_children().run(shell("kill -SEGV $$"), "", {});
   EXPECT_EQ(r.signal, SIGSEGV);
   EXPECT_FALSE(r.exit_code);
 }
@@ -57,7 +56,7 @@ TEST(Process, RunsWithTheGivenEnvironmentAndDirectoryOnly) {
   process_spec s = shell("pwd; env | sort");
   s.env = {"PATH=/usr/bin:/bin", "ONLY=this"};
   s.cwd = "/tmp";
-  const auto r = run_process(s, "", {});
+  const auto r = test_children().run(s, "", {});
   EXPECT_EQ(r.out.substr(0, 5), "/tmp\n");
   EXPECT_NE(r.out.find("ONLY=this"), std::string::npos);
   EXPECT_EQ(r.out.find("HOME="), std::string::npos);
@@ -67,7 +66,7 @@ TEST(Process, InheritsNoDescriptorOfTheServer) {
   // One descriptor opened without O_CLOEXEC, as a careless library might.
   const int leaky = open("/dev/null", O_RDONLY);
   ASSERT_GE(leaky, 3);
-  const auto r = run_process(shell("ls /proc/self/fd"), "", {});
+  const auto r = test_children().run(shell("ls /proc/self/fd"), "", {});
   close(leaky);
   std::set<std::string> fds;
   std::istringstream in(r.out);
@@ -79,7 +78,7 @@ TEST(Process, InheritsNoDescriptorOfTheServer) {
 TEST(Process, RestoresDefaultSignalDispositions) {
   // The server ignores SIGPIPE; a child that writes to a closed pipe must still die of it.
   signal(SIGPIPE, SIG_IGN);
-  const auto r = run_process(shell("grep SigIgn /proc/self/status"), "", {});
+  const auto r = test_children().run(shell("grep SigIgn /proc/self/status"), "", {});
   signal(SIGPIPE, SIG_DFL);
   const auto ignored = std::stoull(r.out.substr(r.out.find(':') + 1), nullptr, 16);
   EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0u) << r.out;
@@ -88,7 +87,7 @@ TEST(Process, RestoresDefaultSignalDispositions) {
 
 TEST(Process, AChildThatNeverReadsStdinDoesNotDeadlockTwoMegabytesOfInput) {
   const std::string input(2 << 20, 'x');
-  const auto r = run_process(shell("sleep 0.1; echo done"), input, {});
+  const auto r = test_children().run(shell("sleep 0.1; echo done"), input, {});
   EXPECT_EQ(r.out, "done\n");
   EXPECT_EQ(r.exit_code, 0);
 }
@@ -96,7 +95,7 @@ TEST(Process, AChildThatNeverReadsStdinDoesNotDeadlockTwoMegabytesOfInput) {
 TEST(Process, MegabytesOfStderrKeepOnlyTheTail) {
   process_spec s = shell("head -c 5000000 /dev/zero | tr '\\0' e >&2; echo -n END >&2; echo out");
   s.stderr_tail_bytes = 100;
-  const auto r = run_process(s, "", {});
+  const auto r = test_children().run(s, "", {});
   EXPECT_EQ(r.out, "out\n");
   EXPECT_EQ(r.err_tail.size(), 100u);
   EXPECT_EQ(r.err_tail.substr(97), "END");
@@ -104,7 +103,7 @@ TEST(Process, MegabytesOfStderrKeepOnlyTheTail) {
 
 TEST(Process, AChildThatClosesStdoutAndKeepsRunningIsWaitedFor) {
   const auto start = std::chrono::steady_clock::now();
-  const auto r = run_process(shell("echo early; exec >&-; sleep 0.3; exit 4"), "", {});
+  const auto r = test_children().run(shell("echo early; exec >&-; sleep 0.3; exit 4"), "", {});
   EXPECT_EQ(r.out, "early\n");
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
@@ -114,7 +113,7 @@ TEST(Process, OutputPastTheCapStopsTheChildAndKeepsMemoryBounded) {
   const long before = peak_rss_kb();
   process_spec s = shell("head -c 50000000 /dev/zero; sleep 1000");
   s.max_stdout_bytes = 1024;
-  const auto r = run_process(s, "", {});
+  const auto r = test_children().run(s, "", {});
   EXPECT_TRUE(r.output_too_large);
   EXPECT_EQ(r.out.size(), 1024u);
   EXPECT_NE(r.terminated_with, 0);
@@ -129,7 +128,7 @@ TEST(Process, StopKillsTheWholeGroupIncludingGrandchildrenThatIgnoreSigterm) {
     while (processes_with(marker).size() < 2) std::this_thread::yield();
     stop.request_stop();
   });
-  const auto r = run_process(
+  const auto r = test_children().run(
       shell("trap '' TERM; (trap '' TERM; sleep " + marker + ") & sleep " + marker + "; wait"), "",
       stop.get_token());
   EXPECT_TRUE(r.stop_requested);
@@ -139,22 +138,60 @@ TEST(Process, StopKillsTheWholeGroupIncludingGrandchildrenThatIgnoreSigterm) {
 
 TEST(Process, ProcessesLeftBehindByACommandThatExitedEndWithIt) {
   const std::string marker = "987.6542";
-  const auto r = run_process(shell("sleep " + marker + " >/dev/null 2>&1 & echo started"), "", {});
+  const auto r =
+      test_children().run(shell("sleep " + marker + " >/dev/null 2>&1 & echo started"), "", {});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, "started\n");
   EXPECT_EQ(r.terminated_with, SIGTERM);
   EXPECT_TRUE(processes_with(marker).empty());
 }
 
+// A process that leaves its job's group (setsid) is out of the job's reach; but it is this
+// process's child once its parent is gone, and must not stay a zombie when it exits.
+TEST(Process, AnOrphanThatLeftItsJobsGroupIsReapedOnceItHasExited) {
+  // The command waits for the escapee to say its pid, which it does once out of the group.
+  const auto r = test_children().run(
+      shell("echo $(setsid sh -c 'echo $$; exec sleep 0.2 >/dev/null 2>&1' &)"), "", {});
+  ASSERT_EQ(r.exit_code, 0);
+  const pid_t orphan = std::stoi(r.out);
+  EXPECT_EQ(status_of(orphan).parent, getpid());  // adopted
+  // A pidfd becomes readable when the process exits, reaped or not.
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, orphan, 0));
+  ASSERT_GE(fd, 0);
+  pollfd exited{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&exited, 1, 10'000), 1);
+  close(fd);
+  EXPECT_EQ(status_of(orphan).state, 'Z');  // no job waits for it
+  EXPECT_EQ(test_children().reap_strays(), 1u);
+  EXPECT_EQ(status_of(orphan).state, '\0');
+}
+
+// Sweeping for strays while jobs start and end must never reap a job's own process: the job
+// would lose its exit status.
+TEST(Process, StraySweepsNeverTakeARunningJobsProcess) {
+  std::atomic<bool> done{false};
+  std::jthread sweeper([&] {
+    while (!done) {
+      (void)test_children().reap_strays();
+      std::this_thread::yield();
+    }
+  });
+  for (int i = 0; i < 100; ++i) {
+    const auto r = test_children().run(shell("exit 7"), "", {});
+    ASSERT_EQ(r.exit_code, 7) << "job " << i;
+  }
+  done = true;
+}
+
 TEST(Process, AProgramThatCannotStartIsASpawnError) {
   process_spec s;
   s.argv = {"/nonexistent/program"};
-  EXPECT_THROW((void)run_process(s, "", {}), spawn_error);
+  EXPECT_THROW((void)test_children().run(s, "", {}), spawn_error);
 }
 
 TEST(Process, LeavesNoDescriptorAndNoZombieBehind) {
   const int before = open_fds();
-  for (int i = 0; i < 20; ++i) (void)run_process(shell("echo $$"), "in", {});
+  for (int i = 0; i < 20; ++i) (void)test_children().run(shell("echo $$"), "in", {});
   EXPECT_EQ(open_fds(), before);
   EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // no child left, not even a zombie
   EXPECT_EQ(errno, ECHILD);

@@ -33,7 +33,12 @@ class exec_config {
            {{"command", {"/bin/sh", "-c", "head -c 50000000 /dev/zero"}},
             {"max_output_bytes", 1024}}},
           {"exit3", {{"command", {"/bin/sh", "-c", "echo broken >&2; exit 3"}}}},
-          {"quick", {{"command", {"/bin/sh", "-c", "echo $$"}}}}}}};
+          {"quick", {{"command", {"/bin/sh", "-c", "echo $$"}}}},
+          // Leaves its group, says its pid once it has, and lives on 0.3 s after its job.
+          {"escapee",
+           {{"command",
+             {"/bin/sh", "-c",
+              "echo $(setsid sh -c 'echo $$; exec sleep 0.3 >/dev/null 2>&1' &)"}}}}}}};
     std::ofstream(path_) << cfg.dump();
   }
   ~exec_config() { std::remove(path_.c_str()); }
@@ -86,6 +91,23 @@ TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
   const json done = wait_terminal(c, id);
   EXPECT_EQ(done["status"], "cancelled");
   EXPECT_FALSE(any_process_with("987.6543"));
+}
+
+// Out of its job's reach, an escapee is still jobd's to reap (jobd is its subreaper, or PID 1
+// in a container): once it exits it must not stay a zombie, though no job waits for it.
+TEST_F(ExecOverHttp, AProcessThatLeftItsJobsGroupIsReapedAfterItExits) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"escapee"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const pid_t escapee = std::stoi(r.json()["result"]["stdout"].get<std::string>());
+  EXPECT_EQ(status_of(escapee).parent, server.pid());
+  // It exits 0.3 s after the job; the server sweeps for such processes every second.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (status_of(escapee).state != '\0' && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status_of(escapee).state, '\0') << "still there, state " << status_of(escapee).state;
 }
 
 TEST_F(ExecOverHttp, TwoMegabytesToAChildThatNeverReadsStdinDoNotDeadlock) {

@@ -29,6 +29,23 @@ inline std::vector<pid_t> processes_with(const std::string& marker) {
   return found;
 }
 
+// The state letter of /proc/PID/stat ('R', 'S', 'Z' for a zombie, ...), and the parent's pid;
+// '\0' and 0 for a process that is gone (reaped).
+struct process_status {
+  char state = '\0';
+  pid_t parent = 0;
+};
+inline process_status status_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const auto name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return {};
+  std::istringstream fields(stat.substr(name_end + 2));
+  process_status s;
+  fields >> s.state >> s.parent;
+  return s;
+}
+
 // Entries of /proc/PID/fd (for the calling process, one of them is the listing itself).
 inline int open_fds(pid_t pid = getpid()) {
   int n = 0;

@@ -2,10 +2,11 @@
 #   ENGINE        docker when its daemon answers, else podman
 #   BUILD_FLAGS   extra flags for "$ENGINE build"
 #   RUN_FLAGS     extra flags for "$ENGINE run"
-# JOBD_ENGINE=docker|podman overrides the choice.
+# CONTAINER_ENGINE=docker|podman overrides the choice. (Not JOBD_*: jobd refuses an environment
+# variable of that prefix it does not know, and this one may well be exported.)
 
-if [ -n "${JOBD_ENGINE:-}" ]; then
-  ENGINE=$JOBD_ENGINE
+if [ -n "${CONTAINER_ENGINE:-}" ]; then
+  ENGINE=$CONTAINER_ENGINE
 elif command -v docker >/dev/null && docker info >/dev/null 2>&1; then
   ENGINE=docker
 elif command -v podman >/dev/null; then

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "common/json_limits.hpp"
@@ -308,9 +309,23 @@ void apply_file(settings& s, const std::string& path, value_sources& sources) {
     throw config_error("config file " + path + ": nests deeper than " +
                        std::to_string(max_json_depth) + " levels");
   }
+  // A key given twice would be read as its last value, silently: refused, as in a job's body.
+  std::vector<std::set<std::string>> keys;  // one set per object being read
+  auto refuse_repeated_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      keys.pop_back();
+    } else if (event == json::parse_event_t::key &&
+               !keys.back().insert(parsed.get<std::string>()).second) {
+      throw config_error("config file " + path + ": the key \"" + parsed.get<std::string>() +
+                         "\" appears twice in one object");
+    }
+    return true;
+  };
   json doc;
   try {
-    doc = json::parse(content, nullptr, true, /*ignore_comments=*/true);
+    doc = json::parse(content, refuse_repeated_keys, true, /*ignore_comments=*/true);
   } catch (const json::exception& e) {
     // parse_error, and out_of_range for a number beyond a double.
     throw config_error("config file " + path + ": not valid JSON: " + e.what());

@@ -140,6 +140,17 @@ TEST(Settings, BadConfigFilesAreRefusedWithThePath) {
   temp_file wrong_type(R"({"queue_capacity": [3]})");
   EXPECT_NE(error_of({"--config", wrong_type.path()}).find("must be a string, a number"),
             std::string::npos);
+  // A key given twice is refused, not read as its last value, at any depth.
+  temp_file twice(R"({"queue_capacity": 3, "workers": 2, "queue_capacity": 4})");
+  EXPECT_NE(error_of({"--config", twice.path()}).find("\"queue_capacity\" appears twice"),
+            std::string::npos);
+  temp_file twice_inside(
+      R"({"job_types": {"t": {"command": ["/bin/true"], "timeout_ms": 5, "timeout_ms": 6}}})");
+  EXPECT_NE(error_of({"--config", twice_inside.path()}).find("\"timeout_ms\" appears twice"),
+            std::string::npos);
+  temp_file same_key_apart(R"({"job_types": {"a": {"command": ["/bin/true"]},
+                                            "b": {"command": ["/bin/true"]}}})");
+  EXPECT_EQ(error_of({"--config", same_key_apart.path()}), "");
   temp_file array("[1, 2]");
   EXPECT_NE(error_of({"--config", array.path()}).find("JSON object"), std::string::npos);
 }

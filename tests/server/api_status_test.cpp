@@ -1,6 +1,7 @@
 // Every row of the contract's status table, over a real socket to the real binary.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <thread>
 
 #include "http_client.hpp"
@@ -13,18 +14,17 @@ using json = nlohmann::json;
 
 class ApiStatus : public ::testing::Test {
  protected:
+  // One server for the whole suite, started once.
   static void SetUpTestSuite() {
-    server_ = new jobd_process({"--workers", "4", "--max-body-bytes", "4096", "--max-header-bytes",
-                                "2048", "--queue-capacity", "64"});
+    server_ = std::make_unique<jobd_process>(
+        std::vector<std::string>{"--workers", "4", "--max-body-bytes", "4096", "--max-header-bytes",
+                                 "2048", "--queue-capacity", "64"});
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
+  static void TearDownTestSuite() { server_.reset(); }
   http_client client() { return http_client(server_->port()); }
-  static jobd_process* server_;
+  static std::unique_ptr<jobd_process> server_;
 };
-jobd_process* ApiStatus::server_ = nullptr;
+std::unique_ptr<jobd_process> ApiStatus::server_;
 
 void expect_error(const http_reply& r, int status, const std::string& code,
                   const std::string& mentions = "") {

@@ -4,14 +4,16 @@
 --   JOB_PAYLOAD='{"ms":1000}' JOB_TIMEOUT_MS=20 wrk -t1 -c32 -d10s -s bench/wrk/deadline.lua URL
 -- Last line: WRK_DEADLINE {"n":..,"late_p50_ms":..,"late_p99_ms":..,"late_max_ms":..,"status":{..}}
 
-local payload = os.getenv("JOB_PAYLOAD") or '{"ms":1000}'
-local timeout = tonumber(os.getenv("JOB_TIMEOUT_MS") or "20")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local env = dofile(here .. "job_env.lua")
+local payload = env.payload("JOB_PAYLOAD", '{"ms":1000}')
+local timeout = env.milliseconds("JOB_TIMEOUT_MS", "20") -- whole ms: sent and compared as one
 wrk.method = "POST"
 wrk.path = "/v1/jobs?wait=true"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = string.format('{"type":"sleep","payload":%s,"timeout_ms":%d}', payload, timeout)
 
-local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+local status = dofile(here .. "status_counts.lua")
 setup = status.setup
 function init(args)
   late = {}
@@ -19,7 +21,7 @@ function init(args)
 end
 
 function response(code, hdrs, resp)
-  status.count(code)
+  status.count(code, resp)
   local q = tonumber(resp:match('"queue_ms":([%d%.e%-]+)'))
   local r = tonumber(resp:match('"run_ms":([%d%.e%-]+)')) or 0
   if code == 504 and q then late[#late + 1] = q + r - timeout end

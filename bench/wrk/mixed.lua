@@ -3,29 +3,31 @@
 --   HIGH_SHARE=0.1 JOB_TYPE=sleep JOB_PAYLOAD='{"ms":10}' \
 --     wrk -t1 -c64 -d10s -s bench/wrk/mixed.lua http://127.0.0.1:8080
 --
--- Every request is synchronous (wait=true). wrk cannot tell which request a response answers
+-- HIGH_SHARE: the share of high-priority jobs, 0 to 1 (0.1). Every request is synchronous
+-- (wait=true). wrk cannot tell which request a response answers
 -- when a thread drives many connections, so the per-lane figures come from the job objects
 -- jobd returns: "queue_ms" (submission to start) and "queue_ms + run_ms" (submission to end).
 -- Last line: WRK_LANES {"high":{"n":..,"queue_p50_ms":..,"queue_p99_ms":..,"total_p99_ms":..},
 --                       "normal":{...},"status":{"200":..,"503":..}}
 
-local share = tonumber(os.getenv("HIGH_SHARE") or "0.1")
-local job_type = os.getenv("JOB_TYPE") or "noop"
-local payload = os.getenv("JOB_PAYLOAD") or "null"
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local env = dofile(here .. "job_env.lua")
+local share = env.share("HIGH_SHARE", "0.1")
+local job_type = env.job_type("JOB_TYPE", "noop")
+local payload = env.payload("JOB_PAYLOAD", "null")
 local headers = { ["Content-Type"] = "application/json" }
 
 local function body(priority)
-  return string.format('{"type":"%s","payload":%s,"priority":"%s"}', job_type, payload, priority)
+  return string.format('{"type":%s,"payload":%s,"priority":"%s"}', job_type, payload, priority)
 end
 
-local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+local status = dofile(here .. "status_counts.lua")
 setup = status.setup
 
 function init(args)
   -- Flat arrays, one global each: wrk's thread:get crashes copying nested tables.
   queue_high, queue_normal, total_high, total_normal = {}, {}, {}, {}
   status.init()
-  math.randomseed(os.time() + math.random(1, 1000000))
 end
 
 function request()
@@ -34,7 +36,7 @@ function request()
 end
 
 function response(code, hdrs, resp)
-  status.count(code)
+  status.count(code, resp)
   local lane = resp:match('"priority":"(%a+)"')
   local q = tonumber(resp:match('"queue_ms":([%d%.e%-]+)'))
   local r = tonumber(resp:match('"run_ms":([%d%.e%-]+)')) or 0

@@ -9,7 +9,8 @@
 -- sync waits, reads of the pool and the metrics.
 -- Last line: WRK_SOAK {"requests":..,"status":{"202":..,"503":..}}
 
-local interval = tonumber(os.getenv("SOAK_INTERVAL_MS") or "50")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local interval = dofile(here .. "job_env.lua").milliseconds("SOAK_INTERVAL_MS", "50")
 local headers = { ["Content-Type"] = "application/json" }
 
 local mix = {
@@ -29,12 +30,11 @@ local mix = {
   { "GET", "/metrics", nil },
 }
 
-local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+local status = dofile(here .. "status_counts.lua")
 setup = status.setup
 
 function init(args)
   status.init()
-  math.randomseed(os.time() + math.random(1, 1000000))
 end
 
 function delay()
@@ -47,7 +47,7 @@ function request()
 end
 
 function response(code, hdrs, body)
-  status.count(code)
+  status.count(code, body)
 end
 
 function done(summary, latency, requests)

@@ -1,11 +1,14 @@
 -- Answers counted per HTTP status across wrk's threads, for the scripts beside this file:
 --   local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
---   setup = status.setup; call status.init() in init() and status.count(s) in response().
+--   setup = status.setup; call status.init() in init() and status.count(s, body) in response().
+-- Each thread prints the first 4xx answer it gets on stderr: a refused request usually means a
+-- variable the server does not take, and a run of nothing but 400s should say why.
 local M = {}
 local threads = {}
 
 function M.setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_index", #threads)
 end
 
 -- The threads setup() saw, for scripts that gather more than the counts.
@@ -15,10 +18,16 @@ end
 
 function M.init()
   statuses = {} -- a global: done() reads it from each thread with thread:get
+  -- Every thread's Lua state starts with the same random sequence; its index sets it apart.
+  math.randomseed(os.time() * 1000 + (thread_index or 0))
 end
 
-function M.count(status)
+function M.count(status, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status >= 400 and status < 500 and not told_refusal then
+    told_refusal = true
+    io.stderr:write(string.format("first %d answer: %s\n", status, (body or ""):sub(1, 300)))
+  end
 end
 
 -- The counts of every thread as the members of a JSON object: "200":n,"503":m (sorted).

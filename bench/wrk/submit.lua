@@ -5,23 +5,26 @@
 --
 -- Environment (all optional): JOB_TYPE (noop), JOB_PAYLOAD (a JSON value, null),
 -- JOB_PRIORITY (normal), JOB_WAIT (true: sync; false: async; or seconds), JOB_TIMEOUT_MS.
+-- Unset or empty takes the default; a malformed value stops wrk at once (see job_env.lua).
 -- The last line printed is: WRK_SUMMARY {"requests_per_sec":..., "p50_ms":..., "p90_ms":...,
 -- "p99_ms":..., "requests":..., "socket_errors":..., "status":{"200":...,"503":...}}
 
-local job_type = os.getenv("JOB_TYPE") or "noop"
-local payload = os.getenv("JOB_PAYLOAD") or "null"
-local priority = os.getenv("JOB_PRIORITY") or "normal"
-local wait = os.getenv("JOB_WAIT") or "true"
-local timeout = os.getenv("JOB_TIMEOUT_MS")
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local env = dofile(here .. "job_env.lua")
+local job_type = env.job_type("JOB_TYPE", "noop")
+local payload = env.payload("JOB_PAYLOAD", "null")
+local priority = env.priority("JOB_PRIORITY", "normal")
+local wait = env.wait("JOB_WAIT", "true")
+local timeout = env.milliseconds("JOB_TIMEOUT_MS", nil)
 
 wrk.method = "POST"
 wrk.path = "/v1/jobs?wait=" .. wait
 wrk.headers["Content-Type"] = "application/json"
-local body = string.format('{"type":"%s","payload":%s,"priority":"%s"', job_type, payload, priority)
-if timeout then body = body .. string.format(',"timeout_ms":%s', timeout) end
+local body = string.format('{"type":%s,"payload":%s,"priority":"%s"', job_type, payload, priority)
+if timeout then body = body .. string.format(',"timeout_ms":%d', timeout) end
 wrk.body = body .. "}"
 
-local status = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "status_counts.lua")
+local status = dofile(here .. "status_counts.lua")
 setup = status.setup
 
 function init(args)
@@ -29,7 +32,7 @@ function init(args)
 end
 
 function response(code, headers, body)
-  status.count(code)
+  status.count(code, body)
 end
 
 function done(summary, latency, requests)

@@ -96,6 +96,13 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
   EXPECT_NE(error_of({"--listen", "127.0.0.1:70000"}).find("0..65535"), std::string::npos);
   EXPECT_NE(error_of({"--listen", "::1:80"}).find("brackets"), std::string::npos);
   EXPECT_NE(error_of({"--log-level", "loud"}).find("trace, debug"), std::string::npos);
+  // A switch's message lists every form it takes, and each of them is taken.
+  EXPECT_NE(
+      error_of({"--access-log", "TRUE"}).find("true or false (also 1 or 0, yes or no, on or off)"),
+      std::string::npos);
+  for (const char* form : {"true", "1", "yes", "on", "false", "0", "no", "off"}) {
+    EXPECT_EQ(error_of({"--access-log", form}), "") << form;
+  }
   EXPECT_NE(error_of({"--workers", "-1"}).find("auto"), std::string::npos);
   EXPECT_NE(error_of({"--nope", "1"}).find("unknown option --nope"), std::string::npos);
   EXPECT_NE(error_of({"--queue-capacity"}).find("needs a value"), std::string::npos);

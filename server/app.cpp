@@ -142,9 +142,8 @@ void app::route(http_request& req, const responder& respond) {
     r.headers.emplace_back("WWW-Authenticate", authenticator::is_bearer(req.authorization)
                                                    ? R"(Bearer realm="jobd", error="invalid_token")"
                                                    : R"(Bearer realm="jobd")");
-    r.route = route_label(path);
-    // A refused submission like any other; its body is not read without a token.
-    if (path == "/v1/jobs" && m == "POST") metrics_.count_invalid(pool::lane::normal);
+    // Refused before its body is read, like the session's own refusals.
+    note_unread(m, target, r);
     return respond(std::move(r));
   }
 

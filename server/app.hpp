@@ -25,9 +25,9 @@ class app {
       job_store& store, metrics& metrics, timer_service& timers);
 
   void handle(http_request req, responder respond);
-  // Labels an answer the session gave on its own, to a request it could not read whole (413,
-  // 431, a malformed request), with the request's route, and counts it as the routes count
-  // their refusals. `method` and `target` are "" when the request line was not read.
+  // Labels a refusal given before the request's body was read (the session's 413, 431 or 400,
+  // a 401) with the request's route, and counts it as the routes count their refusals.
+  // `method` and `target` are "" when the request line was not read.
   void note_unread(std::string_view method, std::string_view target, http_response& answer);
 
   // /readyz answers 503 from now on.

@@ -117,8 +117,11 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
     rec.finished_at = std::chrono::system_clock::now();
     // Measured on the store's clock readings, like the live figure: a started job's was fixed
     // when it started, so queue_ms never changes once it is shown as final.
-    if (!outcome.started) rec.queue_time = now - rec.created_steady;
-    if (outcome.started) rec.run_time = outcome.run_time;
+    if (outcome.started) {
+      rec.run_time = outcome.run_time;
+    } else {
+      rec.queue_time = now - rec.created_steady;
+    }
     const char* where = outcome.started ? "running" : "queued";
     switch (outcome.status) {
       case pool::job_status::succeeded:

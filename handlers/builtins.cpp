@@ -45,6 +45,14 @@ void only_field(const json& payload, const char* field) {
   }
 }
 
+// The check of a payload of one integer field, 0..max, and nothing else.
+auto one_integer_field(const char* field, std::int64_t max) {
+  return [field, max](const json& payload) {
+    (void)integer_field(payload, field, max);
+    only_field(payload, field);
+  };
+}
+
 json sleep_job(const json& payload, const pool::job_context& ctx) {
   const auto ms = integer_field(payload, "ms", max_sleep_ms);
   // Returns early when the stop token fires; the pool then reports timed_out or cancelled.
@@ -105,19 +113,11 @@ void add_builtins(registry& r) {
          .run = [](const json& payload, const pool::job_context&) { return payload; }});
   r.add({.name = "sleep",
          .kind = "builtin",
-         .validate =
-             [](const json& p) {
-               (void)integer_field(p, "ms", max_sleep_ms);
-               only_field(p, "ms");
-             },
+         .validate = one_integer_field("ms", max_sleep_ms),
          .run = sleep_job});
   r.add({.name = "cpu",
          .kind = "builtin",
-         .validate =
-             [](const json& p) {
-               (void)integer_field(p, "iterations", max_iterations);
-               only_field(p, "iterations");
-             },
+         .validate = one_integer_field("iterations", max_iterations),
          .run = cpu_job});
   r.add({.name = "fail", .kind = "builtin", .validate = validate_fail, .run = fail_job});
 }

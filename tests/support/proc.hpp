@@ -35,12 +35,17 @@ struct process_status {
   char state = '\0';
   pid_t parent = 0;
 };
-inline process_status status_of(pid_t pid) {
+// The fields of /proc/PID/stat from the third (the state) on, after the parenthesised command
+// name, which may hold spaces; none for a process that is gone.
+inline std::istringstream stat_fields(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   const std::string stat((std::istreambuf_iterator<char>(in)), {});
   const auto name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return {};
-  std::istringstream fields(stat.substr(name_end + 2));
+  return std::istringstream(name_end == std::string::npos ? "" : stat.substr(name_end + 2));
+}
+
+inline process_status status_of(pid_t pid) {
+  std::istringstream fields = stat_fields(pid);
   process_status s;
   fields >> s.state >> s.parent;
   return s;
@@ -67,9 +72,7 @@ inline long peak_rss_kb(pid_t pid = getpid()) {
 // User plus system CPU time the process has used, in seconds (fields 14 and 15 of
 // /proc/PID/stat, after the parenthesised command name).
 inline double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::istringstream fields = stat_fields(pid);
   std::string skip;
   for (int i = 3; i < 14; ++i) fields >> skip;
   long utime = 0;

@@ -4,9 +4,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <regex>
+#include <vector>
 
 #include "../support/command.hpp"
+#include "../support/proc.hpp"
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
 
@@ -62,6 +65,22 @@ TEST(MetricsOverHttp, ExposesEveryContractMetricWithValuesFromAKnownSequence) {
   EXPECT_EQ(sample(page, R"(jobd_http_connections)"), 1);
   EXPECT_GT(sample(page, R"(process_open_fds)"), 3);
   EXPECT_GT(sample(page, R"(process_resident_memory_bytes)"), 1e6);
+}
+
+// process_open_fds is this process's descriptors, not an estimate: with many connections open
+// (each answered once, so the server has accepted it), it equals the listing of /proc/PID/fd.
+TEST(MetricsOverHttp, CountsOpenDescriptorsExactly) {
+  jobd_process server({"--workers", "1"});
+  std::vector<std::unique_ptr<http_client>> held;
+  for (int i = 0; i < 40; ++i) {
+    held.push_back(std::make_unique<http_client>(server.port()));
+    EXPECT_EQ(held.back()->get("/healthz").status, 200);
+  }
+  const auto r = held.front()->get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  const int listed = open_fds(server.pid()) - 2;  // "." and ".."
+  EXPECT_GT(listed, 40);
+  EXPECT_EQ(sample("\n" + r.body, "process_open_fds"), listed);
 }
 
 // Requests are counted by route pattern, never by raw path: ids and stray paths make no series.

@@ -28,7 +28,7 @@ double count_open_fds() {
   return n - 1;  // the descriptor opendir itself holds
 }
 
-double boot_time_seconds() {
+double read_boot_time_seconds() {
   std::ifstream in("/proc/stat");
   std::string key;
   double value = 0;
@@ -40,6 +40,13 @@ double boot_time_seconds() {
     in.ignore(1 << 20, '\n');
   }
   return 0;
+}
+
+// The boot time does not change: read once, not on every scrape (/proc/stat is long on big
+// machines).
+double boot_time_seconds() {
+  static const double boot = read_boot_time_seconds();
+  return boot;
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+// The exposition's numbers: each is the shortest text that reads back as the same double, and
+// the histogram's `le` labels keep their text from scrape to scrape.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "server/metrics.hpp"
+
+namespace jobd::server {
+namespace {
+
+std::string line_of(const std::string& page, const std::string& series) {
+  const auto at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return "";
+  const auto start = at + 1 + series.size() + 1;
+  return page.substr(start, page.find('\n', start) - start);
+}
+
+TEST(MetricsText, WritesEachValueAsTheShortestTextThatReadsBackExactly) {
+  metrics m;
+  m.observe_request("/healthz", 200, 0.1);
+  m.observe_request("/v1/pool", 200, 0.1);
+  m.observe_request("/v1/pool", 200, 0.2);
+  m.observe_request("/v1/pool", 503, 1e-7);
+  const std::string page = "\n" + m.render(pool::pool_stats{});
+
+  EXPECT_EQ(line_of(page, R"(jobd_http_request_duration_seconds_sum{route="/healthz"})"), "0.1");
+  // 0.1 + 0.2 is not 0.3 in binary: the text says exactly which double it is.
+  const std::string sum =
+      line_of(page, R"(jobd_http_request_duration_seconds_sum{route="/v1/pool"})");
+  EXPECT_EQ(std::stod(sum), 0.1 + 0.2 + 1e-7);
+  EXPECT_EQ(sum, "0.30000010000000005");
+  EXPECT_EQ(line_of(page, R"(jobd_http_request_duration_seconds_count{route="/v1/pool"})"), "3");
+  EXPECT_EQ(line_of(page, R"(jobd_http_requests_total{route="/v1/pool",code="200"})"), "2");
+}
+
+TEST(MetricsText, BucketsAreCumulativeUnderTheirFixedBounds) {
+  metrics m;
+  for (double s : {0.00005, 0.0003, 0.0003, 0.2, 400.0}) m.observe_request("/metrics", 200, s);
+  const std::string page = "\n" + m.render(pool::pool_stats{});
+  auto bucket = [&](const std::string& le) {
+    return line_of(
+        page, R"(jobd_http_request_duration_seconds_bucket{route="/metrics",le=")" + le + "\"}");
+  };
+  EXPECT_EQ(bucket("0.0001"), "1");
+  EXPECT_EQ(bucket("0.00025"), "1");
+  EXPECT_EQ(bucket("0.0005"), "3");
+  EXPECT_EQ(bucket("0.25"), "4");
+  EXPECT_EQ(bucket("300"), "4");
+  EXPECT_EQ(bucket("+Inf"), "5");
+}
+
+}  // namespace
+}  // namespace jobd::server

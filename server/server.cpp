@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -36,6 +37,11 @@ constexpr auto flush_poll = 5ms;
 // How long an orphan that left its job's group may stay a zombie after it exits.
 constexpr std::chrono::milliseconds stray_reap_period = 1s;
 
+bool ignored_from_start(int signo) {
+  struct sigaction current {};
+  return sigaction(signo, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
 }  // namespace
 
 class server_impl final : public timer_service {
@@ -50,6 +56,9 @@ class server_impl final : public timer_service {
         app_(settings_, types, pool_, store_, metrics_, *this),
         ctx_{app_, metrics_, settings_},
         signals_(std::in_place, *ioc_, SIGTERM, SIGINT) {
+    // A closed terminal drains like SIGTERM: its default action would end jobd at once and leave
+    // the exec jobs' process groups running. Started with SIGHUP ignored (nohup), that stands.
+    if (!ignored_from_start(SIGHUP)) signals_->add(SIGHUP);
     ctx_.request_id_salt =
         (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
     const auto address = net::ip::make_address(settings.listen_host);

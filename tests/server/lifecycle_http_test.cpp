@@ -1,5 +1,6 @@
-// Cancel, deadlines, waiting, drain on SIGTERM, start-up errors and settings precedence.
+// Cancel, deadlines, waiting, drain on SIGTERM and SIGHUP, start-up errors and settings precedence.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 #include <thread>
@@ -142,6 +143,33 @@ TEST(DrainOverHttp, SecondSignalExitsAtOnce) {
   server.wait_for_log("draining");
   server.signal(SIGINT);
   EXPECT_EQ(server.wait_exit(), 1);
+}
+
+// A closed terminal's SIGHUP drains, so that jobs and their process groups end with jobd.
+TEST(DrainOverHttp, SighupDrainsLikeSigterm) {
+  jobd_process server({"--workers", "1", "--drain-timeout-ms", "30000"});
+  http_client c(server.port());
+  const std::string id = submit_async(c, sleep_job(200));
+  wait_running(c, id);
+  server.signal(SIGHUP);
+  EXPECT_NE(server.wait_for_log("draining").find("signal 1:"), std::string::npos);
+  EXPECT_EQ(c.get("/v1/jobs/" + id + "?wait=true").json()["status"], "succeeded");
+  EXPECT_EQ(server.wait_exit(), 0);
+}
+
+// Started under nohup (SIGHUP ignored), jobd leaves that choice alone.
+TEST(DrainOverHttp, SighupIgnoredAtStartStaysIgnored) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction before {};
+  ASSERT_EQ(sigaction(SIGHUP, &ignore, &before), 0);
+  jobd_process server({"--workers", "1"});  // inherits the disposition through exec
+  sigaction(SIGHUP, &before, nullptr);
+  server.signal(SIGHUP);
+  server.signal(SIGTERM);
+  // Had SIGHUP counted, it would have begun the drain and SIGTERM, a second signal, exited 1.
+  EXPECT_NE(server.wait_for_log("draining").find("signal 15:"), std::string::npos);
+  EXPECT_EQ(server.wait_exit(), 0);
 }
 
 TEST(StartupOverHttp, InvalidSettingsStopStartupNamingTheSetting) {

@@ -60,18 +60,27 @@ class writer {
   std::string take() { return std::move(out_); }
 
  private:
-  // The shortest text that reads back as the same double: printf's "%.17g" cost a scrape most
-  // of its time and wrote 0.1 as 0.10000000000000001.
+  // Whole numbers (counts, bounds, bytes) in plain digits, fractions as the shortest text that
+  // reads back as the same double: printf's "%.17g" cost a scrape most of its time and wrote 0.1
+  // as 0.10000000000000001, and the shortest form alone writes 100000 as 1e+05.
   void append_value(double value) {
+    constexpr double exact_integers = 9007199254740992.0;  // 2^53
+    char buf[32];
+    char* end = buf;
     if (std::isnan(value)) {
       out_ += "NaN";
-    } else if (std::isinf(value)) {
-      out_ += value > 0 ? "+Inf" : "-Inf";
-    } else {
-      char buf[32];
-      const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
-      out_.append(buf, end);
+      return;
     }
+    if (std::isinf(value)) {
+      out_ += value > 0 ? "+Inf" : "-Inf";
+      return;
+    }
+    if (std::trunc(value) == value && std::fabs(value) < exact_integers) {
+      end = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value)).ptr;
+    } else {
+      end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+    }
+    out_.append(buf, end);
   }
 
   void bucket(std::string_view name, std::string_view labels, std::string_view le,

@@ -34,6 +34,22 @@ TEST(MetricsText, WritesEachValueAsTheShortestTextThatReadsBackExactly) {
   EXPECT_EQ(line_of(page, R"(jobd_http_requests_total{route="/v1/pool",code="200"})"), "2");
 }
 
+// Round numbers stay in plain digits, whatever their size: a grep for a capacity of 100000 finds
+// it, where the shortest form of the double would be 1e+05.
+TEST(MetricsText, WritesWholeNumbersInPlainDigits) {
+  metrics m;
+  pool::pool_stats p;
+  p.lanes[static_cast<std::size_t>(pool::lane::normal)].capacity = 100000;
+  p.lanes[static_cast<std::size_t>(pool::lane::high)].capacity = 1000000;
+  p.lanes[static_cast<std::size_t>(pool::lane::normal)].oldest_wait_seconds = 2.5e-7;
+  const std::string page = "\n" + m.render(p);
+  EXPECT_EQ(line_of(page, R"(jobd_queue_capacity{priority="normal"})"), "100000");
+  EXPECT_EQ(line_of(page, R"(jobd_queue_capacity{priority="high"})"), "1000000");
+  EXPECT_EQ(std::stod(line_of(page, R"(jobd_queue_oldest_wait_seconds{priority="normal"})")),
+            2.5e-7);
+  EXPECT_EQ(line_of(page, R"(jobd_queue_oldest_wait_seconds{priority="high"})"), "0");
+}
+
 TEST(MetricsText, BucketsAreCumulativeUnderTheirFixedBounds) {
   metrics m;
   for (double s : {0.00005, 0.0003, 0.0003, 0.2, 400.0}) m.observe_request("/metrics", 200, s);

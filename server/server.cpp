@@ -147,6 +147,9 @@ class server_impl final : public timer_service {
     signals_->async_wait([this](boost::system::error_code ec, int signo) {
       if (ec) return;
       if (shutting_down_) {
+        // A closing terminal can send SIGHUP twice (the shell's, then the kernel's): only a
+        // deliberate second SIGTERM or SIGINT cuts the drain short.
+        if (signo == SIGHUP) return wait_for_signal();
         spdlog::warn("signal {} during shutdown: exiting now", signo);
         std::_Exit(1);
       }

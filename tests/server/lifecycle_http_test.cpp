@@ -153,6 +153,8 @@ TEST(DrainOverHttp, SighupDrainsLikeSigterm) {
   wait_running(c, id);
   server.signal(SIGHUP);
   EXPECT_NE(server.wait_for_log("draining").find("signal 1:"), std::string::npos);
+  // A closing terminal's second SIGHUP does not cut the drain short, as a second SIGTERM would.
+  server.signal(SIGHUP);
   EXPECT_EQ(c.get("/v1/jobs/" + id + "?wait=true").json()["status"], "succeeded");
   EXPECT_EQ(server.wait_exit(), 0);
 }

@@ -83,6 +83,7 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   void parse_buffered();
   void send_continue();
   void start_read();
+  [[nodiscard]] std::size_t next_read_size() const;
   void on_read(boost::system::error_code ec, std::size_t bytes);
   void on_write(boost::system::error_code ec, std::size_t bytes);
   void written(std::size_t answers, clock::time_point now);

@@ -130,7 +130,8 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   clock::time_point write_began_;  // of the write waiting for the socket
   bool writing_ = false;           // a write is waiting for the socket
   bool reading_ = false;
-  bool read_closed_ = false;  // no more requests will be read
+  std::size_t last_read_bytes_ = 0;  // what the last read brought: the next may ask for twice that
+  bool read_closed_ = false;         // no more requests will be read
   bool closed_ = false;
   bool pumping_ = false;
   bool pump_again_ = false;

@@ -132,16 +132,20 @@ void http_session::start_read() {
 }
 
 std::size_t http_session::next_read_size() const {
-  // An idle connection keeps the few hundred bytes most requests fit in. A body on its way is
-  // read in pieces that double while each read fills its piece, up to max_read_bytes: at the
-  // buffer's own 512 bytes a 1 MiB upload took 2,000 reads, each a system call and a parse, and
-  // a client that announces a large body and then trickles it gets no larger buffer for that.
+  // Between requests a connection keeps the few hundred bytes most requests fit in. A request
+  // under way is read in pieces that double while the client fills them, up to max_read_bytes
+  // (and not past an announced body's end): at the buffer's own 512 bytes a 1 MiB upload took
+  // 2,000 reads, each a system call and a parse, and a client that trickles a large request
+  // gets no larger buffer for it.
   const std::size_t n = beast::read_size(buffer_, max_read_bytes);
-  if (!parser_ || !parser_->is_header_done()) return n;
-  const auto remaining = parser_->content_length_remaining();
-  const std::uint64_t body = remaining ? *remaining : max_read_bytes;
-  return std::max(n, static_cast<std::size_t>(std::min<std::uint64_t>(
-                         {body, max_read_bytes, 2 * std::uint64_t{last_read_bytes_}})));
+  if (!parser_) return n;
+  std::uint64_t piece =
+      std::min<std::uint64_t>(max_read_bytes, 2 * std::uint64_t{last_read_bytes_});
+  if (parser_->is_header_done()) {
+    if (const auto remaining = parser_->content_length_remaining())
+      piece = std::min(piece, *remaining);
+  }
+  return std::max(n, static_cast<std::size_t>(piece));
 }
 
 void http_session::on_read(boost::system::error_code ec, std::size_t bytes) {

@@ -70,7 +70,10 @@ void request_parser::on_field_impl(http::field name, string_view name_text, stri
 void request_parser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                                        beast::error_code&) {
   // The parser has checked the length against the body limit already.
-  if (content_length) into_.body.reserve(static_cast<std::size_t>(*content_length));
+  if (content_length) {
+    declared_length_ = *content_length;
+    into_.body.reserve(static_cast<std::size_t>(*content_length));
+  }
 }
 
 std::size_t request_parser::on_body_impl(string_view body, beast::error_code&) {

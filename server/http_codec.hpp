@@ -3,8 +3,10 @@
 // Between Beast's parser and the routes' plain request and response: one place for what the
 // session and the HTTP fuzz target both need, so that the fuzzer drives the real path.
 
+#include <algorithm>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +37,12 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
  public:
   explicit request_parser(wire_request& into);
 
+  // Body bytes still to come, once the header is read: what has not arrived of a Content-Length,
+  // or no bound when the length is not given (chunked).
+  [[nodiscard]] std::uint64_t body_remaining() const noexcept {
+    return declared_length_ - std::min<std::uint64_t>(declared_length_, into_.body.size());
+  }
+
  private:
   using string_view = boost::beast::string_view;
   void on_request_impl(boost::beast::http::verb method, string_view method_text, string_view target,
@@ -52,6 +60,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   void on_finish_impl(boost::beast::error_code& ec) override;
 
   wire_request& into_;
+  std::uint64_t declared_length_ = UINT64_MAX;
   bool seen_authorization_ = false;
   bool seen_expect_ = false;
   bool seen_request_id_ = false;

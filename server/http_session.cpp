@@ -141,10 +141,7 @@ std::size_t http_session::next_read_size() const {
   if (!parser_) return n;
   std::uint64_t piece =
       std::min<std::uint64_t>(max_read_bytes, 2 * std::uint64_t{last_read_bytes_});
-  if (parser_->is_header_done()) {
-    if (const auto remaining = parser_->content_length_remaining())
-      piece = std::min(piece, *remaining);
-  }
+  if (parser_->is_header_done()) piece = std::min(piece, parser_->body_remaining());
   return std::max(n, static_cast<std::size_t>(piece));
 }
 

@@ -6,14 +6,15 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "server/app.hpp"
 #include "server/listener.hpp"
+#include "server/shutdown_signals.hpp"
 
 namespace jobd::server {
 
@@ -42,6 +43,15 @@ bool ignored_from_start(int signo) {
   return sigaction(signo, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
 }
 
+// SIGTERM and SIGINT drain. So does a closed terminal's SIGHUP: its default action would end
+// jobd at once and leave the exec jobs' process groups running. Started with SIGHUP ignored
+// (nohup), that stands.
+std::vector<int> shutdown_signal_numbers() {
+  std::vector<int> signals{SIGTERM, SIGINT};
+  if (!ignored_from_start(SIGHUP)) signals.push_back(SIGHUP);
+  return signals;
+}
+
 }  // namespace
 
 class server_impl final : public timer_service {
@@ -51,14 +61,11 @@ class server_impl final : public timer_service {
       : settings_(settings),
         children_(children),
         store_(settings.retain_jobs, settings.retain_seconds),
-        pool_(pool_config_from(settings)),
         ioc_(std::in_place, static_cast<int>(settings.io_threads)),
+        signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
+        pool_(pool_config_from(settings)),
         app_(settings_, types, pool_, store_, metrics_, *this),
-        ctx_{app_, metrics_, settings_},
-        signals_(std::in_place, *ioc_, SIGTERM, SIGINT) {
-    // A closed terminal drains like SIGTERM: its default action would end jobd at once and leave
-    // the exec jobs' process groups running. Started with SIGHUP ignored (nohup), that stands.
-    if (!ignored_from_start(SIGHUP)) signals_->add(SIGHUP);
+        ctx_{app_, metrics_, settings_} {
     ctx_.request_id_salt =
         (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
     const auto address = net::ip::make_address(settings.listen_host);
@@ -144,8 +151,7 @@ class server_impl final : public timer_service {
   }
 
   void wait_for_signal() {
-    signals_->async_wait([this](boost::system::error_code ec, int signo) {
-      if (ec) return;
+    signals_->async_wait([this](int signo) {
       if (shutting_down_) {
         // A closing terminal can send SIGHUP twice (the shell's, then the kernel's): only a
         // deliberate second SIGTERM or SIGINT cuts the drain short.
@@ -197,11 +203,12 @@ class server_impl final : public timer_service {
   handlers::child_processes& children_;
   metrics metrics_;
   job_store store_;
-  pool::pool pool_;
   std::optional<net::io_context> ioc_;
+  // Before the pool: its threads are started with these signals blocked.
+  std::optional<shutdown_signals> signals_;
+  pool::pool pool_;
   app app_;
   session_context ctx_;
-  std::optional<net::signal_set> signals_;
   std::shared_ptr<listener> listener_;
   bool shutting_down_ = false;  // touched only by the signal handler
   std::thread drainer_;

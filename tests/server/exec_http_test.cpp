@@ -34,6 +34,8 @@ class exec_config {
             {"max_output_bytes", 1024}}},
           {"exit3", {{"command", {"/bin/sh", "-c", "echo broken >&2; exit 3"}}}},
           {"quick", {{"command", {"/bin/sh", "-c", "echo $$"}}}},
+          // grep itself, not through sh: the shell clears its signal mask as it starts.
+          {"signal-mask", {{"command", {"/bin/grep", "SigBlk", "/proc/self/status"}}}},
           // Leaves its group, says its pid once it has, and lives on 0.3 s after its job.
           {"escapee",
            {{"command",
@@ -56,6 +58,17 @@ class ExecOverHttp : public ::testing::Test {
  protected:
   exec_config config_;
 };
+
+// jobd blocks its shutdown signals in every thread (it reads them from a signalfd); a job's
+// process must not inherit that, or the SIGTERM at its deadline would wait for the SIGKILL.
+TEST_F(ExecOverHttp, AJobsProcessStartsWithNoSignalBlocked) {
+  jobd_process server({"--config", config_.path(), "--workers", "1"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"signal-mask"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string out = r.json()["result"]["stdout"];
+  EXPECT_EQ(std::stoull(out.substr(out.find(':') + 1), nullptr, 16), 0u) << out;
+}
 
 TEST_F(ExecOverHttp, RunsAConfiguredCommandWithThePayloadOnStdin) {
   jobd_process server({"--config", config_.path(), "--workers", "2"});

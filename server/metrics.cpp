@@ -65,8 +65,6 @@ class writer {
   // as 0.10000000000000001, and the shortest form alone writes 100000 as 1e+05.
   void append_value(double value) {
     constexpr double exact_integers = 9007199254740992.0;  // 2^53
-    char buf[32];
-    char* end = buf;
     if (std::isnan(value)) {
       out_ += "NaN";
       return;
@@ -75,12 +73,12 @@ class writer {
       out_ += value > 0 ? "+Inf" : "-Inf";
       return;
     }
-    if (std::trunc(value) == value && std::fabs(value) < exact_integers) {
-      end = std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value)).ptr;
-    } else {
-      end = std::to_chars(buf, buf + sizeof buf, value).ptr;
-    }
-    out_.append(buf, end);
+    char buf[32];
+    const bool whole = std::trunc(value) == value && std::fabs(value) < exact_integers;
+    const auto written =
+        whole ? std::to_chars(buf, buf + sizeof buf, static_cast<std::int64_t>(value))
+              : std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, written.ptr);
   }
 
   void bucket(std::string_view name, std::string_view labels, std::string_view le,

@@ -9,6 +9,7 @@
 
 #include "../support/proc.hpp"
 #include "jobd_process.hpp"
+#include "metrics_page.hpp"
 #include "test_jobs.hpp"
 
 namespace jobd::testing {
@@ -36,9 +37,8 @@ class soft_fd_limit {
 };
 
 double metric(http_client& c, const std::string& series) {
-  const std::string page = c.get("/metrics").body;
-  const auto at = page.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stod(page.substr(at + series.size() + 2));
+  const std::string text = sample_text(c.get("/metrics").body, series);
+  return text.empty() ? -1 : std::stod(text);
 }
 
 TEST(Limits, TheDescriptorSoftLimitIsRaisedToTheHardLimit) {

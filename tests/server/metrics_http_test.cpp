@@ -11,18 +11,19 @@
 #include "../support/command.hpp"
 #include "../support/proc.hpp"
 #include "jobd_process.hpp"
+#include "metrics_page.hpp"
 #include "test_jobs.hpp"
 
 namespace jobd::testing {
 namespace {
 
 double sample(const std::string& page, const std::string& series) {
-  const auto at = page.find("\n" + series + " ");
-  if (at == std::string::npos) {
+  const std::string text = sample_text(page, series);
+  if (text.empty()) {
     ADD_FAILURE() << "no sample " << series;
     return -1;
   }
-  return std::stod(page.substr(at + series.size() + 2));
+  return std::stod(text);
 }
 
 TEST(MetricsOverHttp, ExposesEveryContractMetricWithValuesFromAKnownSequence) {

@@ -4,17 +4,13 @@
 
 #include <string>
 
+#include "metrics_page.hpp"
 #include "server/metrics.hpp"
 
 namespace jobd::server {
 namespace {
 
-std::string line_of(const std::string& page, const std::string& series) {
-  const auto at = page.find("\n" + series + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + 1 + series.size() + 1;
-  return page.substr(start, page.find('\n', start) - start);
-}
+using testing::sample_text;
 
 TEST(MetricsText, WritesEachValueAsTheShortestTextThatReadsBackExactly) {
   metrics m;
@@ -22,16 +18,18 @@ TEST(MetricsText, WritesEachValueAsTheShortestTextThatReadsBackExactly) {
   m.observe_request("/v1/pool", 200, 0.1);
   m.observe_request("/v1/pool", 200, 0.2);
   m.observe_request("/v1/pool", 503, 1e-7);
-  const std::string page = "\n" + m.render(pool::pool_stats{});
+  const std::string page = m.render(pool::pool_stats{});
 
-  EXPECT_EQ(line_of(page, R"(jobd_http_request_duration_seconds_sum{route="/healthz"})"), "0.1");
+  EXPECT_EQ(sample_text(page, R"(jobd_http_request_duration_seconds_sum{route="/healthz"})"),
+            "0.1");
   // 0.1 + 0.2 is not 0.3 in binary: the text says exactly which double it is.
   const std::string sum =
-      line_of(page, R"(jobd_http_request_duration_seconds_sum{route="/v1/pool"})");
+      sample_text(page, R"(jobd_http_request_duration_seconds_sum{route="/v1/pool"})");
   EXPECT_EQ(std::stod(sum), 0.1 + 0.2 + 1e-7);
   EXPECT_EQ(sum, "0.30000010000000005");
-  EXPECT_EQ(line_of(page, R"(jobd_http_request_duration_seconds_count{route="/v1/pool"})"), "3");
-  EXPECT_EQ(line_of(page, R"(jobd_http_requests_total{route="/v1/pool",code="200"})"), "2");
+  EXPECT_EQ(sample_text(page, R"(jobd_http_request_duration_seconds_count{route="/v1/pool"})"),
+            "3");
+  EXPECT_EQ(sample_text(page, R"(jobd_http_requests_total{route="/v1/pool",code="200"})"), "2");
 }
 
 // Round numbers stay in plain digits, whatever their size: a grep for a capacity of 100000 finds
@@ -42,20 +40,20 @@ TEST(MetricsText, WritesWholeNumbersInPlainDigits) {
   p.lanes[static_cast<std::size_t>(pool::lane::normal)].capacity = 100000;
   p.lanes[static_cast<std::size_t>(pool::lane::high)].capacity = 1000000;
   p.lanes[static_cast<std::size_t>(pool::lane::normal)].oldest_wait_seconds = 2.5e-7;
-  const std::string page = "\n" + m.render(p);
-  EXPECT_EQ(line_of(page, R"(jobd_queue_capacity{priority="normal"})"), "100000");
-  EXPECT_EQ(line_of(page, R"(jobd_queue_capacity{priority="high"})"), "1000000");
-  EXPECT_EQ(std::stod(line_of(page, R"(jobd_queue_oldest_wait_seconds{priority="normal"})")),
+  const std::string page = m.render(p);
+  EXPECT_EQ(sample_text(page, R"(jobd_queue_capacity{priority="normal"})"), "100000");
+  EXPECT_EQ(sample_text(page, R"(jobd_queue_capacity{priority="high"})"), "1000000");
+  EXPECT_EQ(std::stod(sample_text(page, R"(jobd_queue_oldest_wait_seconds{priority="normal"})")),
             2.5e-7);
-  EXPECT_EQ(line_of(page, R"(jobd_queue_oldest_wait_seconds{priority="high"})"), "0");
+  EXPECT_EQ(sample_text(page, R"(jobd_queue_oldest_wait_seconds{priority="high"})"), "0");
 }
 
 TEST(MetricsText, BucketsAreCumulativeUnderTheirFixedBounds) {
   metrics m;
   for (double s : {0.00005, 0.0003, 0.0003, 0.2, 400.0}) m.observe_request("/metrics", 200, s);
-  const std::string page = "\n" + m.render(pool::pool_stats{});
+  const std::string page = m.render(pool::pool_stats{});
   auto bucket = [&](const std::string& le) {
-    return line_of(
+    return sample_text(
         page, R"(jobd_http_request_duration_seconds_bucket{route="/metrics",le=")" + le + "\"}");
   };
   EXPECT_EQ(bucket("0.0001"), "1");

@@ -14,6 +14,7 @@
 
 #include "server/app.hpp"
 #include "server/listener.hpp"
+#include "server/logging.hpp"
 #include "server/shutdown_signals.hpp"
 
 namespace jobd::server {
@@ -97,12 +98,12 @@ class server_impl final : public timer_service {
     // fmt rather than operator+: g++ 12 at -O3 reports a false -Wrestrict on "[" + str + "]".
     const std::string shown = ep.address().is_v6() ? fmt::format("[{}]", ep.address().to_string())
                                                    : ep.address().to_string();
-    spdlog::info(
+    announce(fmt::format(
         "listening on {}:{} (workers {}..{}, {} reserved for high; queues normal {} high {}; "
         "io threads {})",
         shown, ep.port(), settings_.workers_min, settings_.workers_max,
         settings_.reserved_high_workers.value_or(0), settings_.queue_capacity,
-        settings_.high_queue_capacity, settings_.io_threads);
+        settings_.high_queue_capacity, settings_.io_threads));
     if (!settings_.auth_tokens.empty()) {
       std::string open;
       for (const auto& [path, closed] : {std::pair{"/healthz", settings_.auth_healthz},

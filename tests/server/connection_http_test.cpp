@@ -222,6 +222,15 @@ TEST(Connections, JsonLogLinesAreJsonObjects) {
   EXPECT_TRUE(j["time"].is_string());
 }
 
+TEST(Connections, StartupLineIsLoggedAboveInfoLevelToo) {
+  // The port the kernel chose can be learnt from the log whatever the level (but off).
+  jobd_process server({"--log-level", "error", "--listen", "127.0.0.1:0"});
+  EXPECT_NE(server.wait_for_log("listening on").find(" info  listening on 127.0.0.1:"),
+            std::string::npos);
+  http_client c(server.port());
+  EXPECT_EQ(c.get("/healthz").status, 200);
+}
+
 TEST(RetryAfter, IsTheLanesDepthTimesItsRecentRunTimeOverItsWorkers) {
   // Two workers, one reserved: one serves the normal lane. Each job sleeps 1.5 s, so with two
   // queued the estimate is 2 x 1.5+ s / 1 = 3.0+ s, rounded up to 4 (sleeps never end early, and

@@ -86,7 +86,10 @@ void job_store::insert(const std::shared_ptr<job_record>& rec, pool::job_handle 
   const auto now = pool::clock::now();
   evicted_records evicted;
   std::lock_guard lk(mu_);
-  rec->handle = std::move(handle);
+  // A job that ended before this (its deadline passed in the queue, say) has no use for its
+  // handle, and holding it would close a loop: the pool's job keeps its unrun work, which keeps
+  // this record. The handle is released after the lock, as a parameter.
+  if (!is_terminal(rec->phase)) rec->handle = std::move(handle);
   rec->stored = true;
   by_seq_.emplace(rec->seq, rec);
   // A quick job may have finished before it was inserted.

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <future>
 #include <set>
+
+#include "pool/pool.hpp"
+#include "pool/sleep.hpp"
 
 namespace jobd::server {
 namespace {
@@ -92,6 +96,41 @@ TEST(JobStore, AJobThatFinishesBeforeItIsInsertedIsStoredAsFinished) {
   auto next = add(s);
   s.finish(*next, succeeded());
   EXPECT_EQ(s.find(early->id), nullptr);  // counted against the bound like any other
+}
+
+// A job can end before the store has its handle: here its deadline passes in the queue. The
+// pool's job then still holds its work, which holds the record; a record holding the job's
+// handle would close the loop and neither would ever be freed.
+TEST(JobStore, AJobThatEndsBeforeItIsInsertedIsFreedOnceForgotten) {
+  job_store s(1, 3600s);
+  pool::pool p({.workers_min = 1, .workers_max = 1, .reserved_high = 0});
+  // Holds the one worker until the pool is destroyed at the end.
+  ASSERT_TRUE(p.try_submit({.timeout = 60s,
+                            .work =
+                                [](const pool::job_context& ctx) {
+                                  pool::sleep_until(ctx.stop, pool::clock::time_point::max());
+                                },
+                            .on_done = [](const pool::job_outcome&) {}}));
+  auto rec = s.make("sleep", pool::lane::normal, 1ms);
+  const std::weak_ptr<job_record> watch = rec;
+  {
+    std::promise<void> ended;
+    auto submitted = p.try_submit({.timeout = 1ms,
+                                   .work = [rec](const pool::job_context&) {},
+                                   .on_done =
+                                       [rec, &s, &ended](const pool::job_outcome& o) {
+                                         s.finish(*rec, o);
+                                         ended.set_value();
+                                       }});
+    ASSERT_TRUE(submitted);
+    ended.get_future().wait();  // timed out in the queue behind the first job
+    s.insert(rec, submitted.handle());
+  }
+  EXPECT_EQ(nlohmann::json::parse(s.render(*rec))["status"], "timed_out");
+  rec.reset();
+  auto next = add(s);
+  s.finish(*next, succeeded());  // the store forgets the older record
+  EXPECT_TRUE(watch.expired());
 }
 
 TEST(JobStore, WaitersRunOnceWhenTheJobFinishesAndNotAfter) {

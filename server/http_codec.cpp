@@ -59,12 +59,22 @@ void request_parser::on_field_impl(http::field name, string_view name_text, stri
       if (!seen_expect_) into_.expect_continue = beast::iequals(value, "100-continue");
       seen_expect_ = true;
       break;
+    case http::field::transfer_encoding:
+      seen_transfer_encoding_ = true;
+      break;
     case http::field::unknown:
       if (beast::iequals(name_text, "X-Request-Id")) first(into_.request_id, seen_request_id_);
       break;
     default:
       break;
   }
+}
+
+void request_parser::on_header_impl(beast::error_code& ec) {
+  // A request's length is unknowable when its last transfer coding is not chunked (RFC 9112,
+  // 6.3). Beast then reads no body, or a Content-Length one, so the body would be parsed as the
+  // next request: a way to slip requests past a proxy that frames them otherwise.
+  if (seen_transfer_encoding_ && !chunked()) ec = http::error::bad_transfer_encoding;
 }
 
 void request_parser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,

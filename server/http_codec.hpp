@@ -52,7 +52,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   void on_response_impl(int, string_view, int, boost::beast::error_code&) override {}
   void on_field_impl(boost::beast::http::field name, string_view name_text, string_view value,
                      boost::beast::error_code& ec) override;
-  void on_header_impl(boost::beast::error_code&) override {}
+  void on_header_impl(boost::beast::error_code& ec) override;
   void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
                          boost::beast::error_code& ec) override;
   std::size_t on_body_impl(string_view body, boost::beast::error_code& ec) override;
@@ -66,6 +66,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   bool seen_authorization_ = false;
   bool seen_expect_ = false;
   bool seen_request_id_ = false;
+  bool seen_transfer_encoding_ = false;
 };
 
 // A parser with the settings' header and body limits.

@@ -94,8 +94,24 @@ std::vector<hostile_case> cases() {
       {"chunks beyond the body limit", chunked("1FFFFF\r\n" + std::string(0x1FFFFF, 'a')), 413,
        "body_too_large"},
       {"chunk without its CRLF", chunked("3\r\nabcXY0\r\n\r\n"), 400, "bad_request"},
+      // A request whose last transfer coding is not chunked has no knowable length.
       {"unknown transfer coding",
-       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "bad_request"},
+      {"unknown transfer coding with Content-Length",
+       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nContent-Length: "
+       "15\r\n\r\n{\"type\":\"noop\"}",
+       400, "bad_request"},
+      {"identity transfer coding",
+       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", 400,
+       "bad_request"},
+      {"chunked, then another coding",
+       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
+       "0\r\n\r\n",
+       400, "bad_request"},
+      {"chunked twice",
+       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+       "0\r\n\r\n",
+       400, "bad_request"},
       // JSON bodies.
       {"not JSON", post("hello"), 400, "invalid_json"},
       {"empty body", post(""), 400, "invalid_json"},
@@ -194,6 +210,23 @@ TEST(HostileInput, AFramingErrorClosesTheConnection) {
   const auto reply = c.read_reply();
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 400);
+  EXPECT_EQ(reply->header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+  http_client other(server.port());
+  EXPECT_EQ(other.get("/v1/pool").json()["lanes"]["normal"]["submitted"], 0);
+}
+
+// A body that Beast would not read as a body (no chunked coding last) must not be read as the
+// next request either: the request is refused, the connection closed, and nothing runs.
+TEST(HostileInput, ABodyOfUnknownLengthIsNeverReadAsTheNextRequest) {
+  jobd_process server({});
+  http_client c(server.port(), 10);
+  c.send_raw("POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" +
+             post(R"({"type":"echo","payload":"smuggled"})"));
+  const auto reply = c.read_reply();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 400);
+  EXPECT_EQ(reply->json()["error"]["code"], "bad_request");
   EXPECT_EQ(reply->header("connection"), "close");
   EXPECT_TRUE(c.closed_by_peer());
   http_client other(server.port());

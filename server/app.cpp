@@ -65,8 +65,12 @@ unsigned sync_status(job_phase p) {
 
 // A deferred answer that a job's completion and a timer race to give; the first one wins.
 struct pending_answer {
-  explicit pending_answer(const responder& r) : respond(r) {}
+  pending_answer(const responder& r, std::shared_ptr<job_record> rec)
+      : respond(r), record(std::move(rec)) {}
   responder respond;
+  std::shared_ptr<job_record> record;
+  // Set before the job's completion can look at it, and only read by that completion.
+  std::shared_ptr<timer_wait> timer;
   std::atomic<bool> answered{false};
   bool claim() { return !answered.exchange(true); }
 };
@@ -280,22 +284,27 @@ void app::answer_when_done(const std::shared_ptr<job_record>& rec,
   };
   // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
   if (const job_phase p = store_.phase(*rec); is_terminal(p)) return respond(answer_over(*rec, p));
-  auto answer = std::make_shared<pending_answer>(respond);
-  auto reply = [this, rec, how, answer_over](pending_answer& a) {
+  auto answer = std::make_shared<pending_answer>(respond, rec);
+  auto reply = [this, how, answer_over](pending_answer& a) {
     if (!a.claim()) return;
-    const job_phase p = store_.phase(*rec);
-    if (is_terminal(p)) return a.respond(answer_over(*rec, p));
+    const job_record& r = *a.record;
+    const job_phase p = store_.phase(r);
+    if (is_terminal(p)) return a.respond(answer_over(r, p));
     // Still under way: a 202 says where to look for the job's end.
-    a.respond(job_response(*rec, how.pending_status, how.route, how.pending_status == 202));
+    a.respond(job_response(r, how.pending_status, how.route, how.pending_status == 202));
   };
-  if (!store_.wait(*rec, [answer, reply] { reply(*answer); })) return reply(*answer);
-  // The store's waiter owns the answer; the timer only looks in, so an answered request holds
-  // no memory until its timer would have fired.
+  // The store's waiter owns the answer; the timer only looks in. The job's end cancels the
+  // timer, so an answered request holds nothing until its limit (up to max_timeout) would pass.
   if (limit) {
-    timers_.after(*limit, [weak = std::weak_ptr<pending_answer>(answer), reply] {
+    answer->timer = timers_.after(*limit, [weak = std::weak_ptr<pending_answer>(answer), reply] {
       if (auto a = weak.lock()) reply(*a);
     });
   }
+  auto on_end = [answer, reply] {
+    if (answer->timer) answer->timer->cancel();
+    reply(*answer);
+  };
+  if (!store_.wait(*rec, on_end)) on_end();
 }
 
 void app::get_job(std::string_view id, std::string_view query, const responder& respond) {

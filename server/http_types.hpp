@@ -57,11 +57,22 @@ class responder {
   std::uint64_t request_;
 };
 
-// Runs `fn` after `delay` on some server thread. The routes' only need for time.
+// A wait that timer_service::after began.
+class timer_wait {
+ public:
+  virtual ~timer_wait() = default;
+  // Ends the wait early: `fn` will not run, and what it holds is freed soon, not when the time
+  // would have come. A no-op once `fn` has run. From any thread, by one caller.
+  virtual void cancel() = 0;
+};
+
+// Runs `fn` after `delay` on some server thread, unless cancelled first. The routes' only need
+// for time.
 class timer_service {
  public:
   virtual ~timer_service() = default;
-  virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+  virtual std::shared_ptr<timer_wait> after(std::chrono::milliseconds delay,
+                                            std::function<void()> fn) = 0;
 };
 
 }  // namespace jobd::server

@@ -53,6 +53,14 @@ std::vector<int> shutdown_signal_numbers() {
   return signals;
 }
 
+// A steady_timer that may be cancelled from a worker thread: after its one async_wait, cancel is
+// the only call made on it, and the reactor's lock guards the queue it is taken from.
+struct asio_wait final : timer_wait {
+  asio_wait(net::io_context& ioc, std::chrono::milliseconds delay) : timer(ioc, delay) {}
+  void cancel() override { timer.cancel(); }
+  net::steady_timer timer;
+};
+
 }  // namespace
 
 class server_impl final : public timer_service {
@@ -86,11 +94,13 @@ class server_impl final : public timer_service {
   server_impl(const server_impl&) = delete;
   server_impl& operator=(const server_impl&) = delete;
 
-  void after(std::chrono::milliseconds delay, std::function<void()> fn) override {
-    auto timer = std::make_shared<net::steady_timer>(*ioc_, delay);
-    timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+  std::shared_ptr<timer_wait> after(std::chrono::milliseconds delay,
+                                    std::function<void()> fn) override {
+    auto wait = std::make_shared<asio_wait>(*ioc_, delay);
+    wait->timer.async_wait([wait, fn = std::move(fn)](boost::system::error_code ec) {
       if (!ec) fn();
     });
+    return wait;
   }
 
   int run() {

@@ -22,7 +22,16 @@ namespace jobd::fuzz {
 // Fires at once: what a route does when its wait ends is exercised without any waiting.
 class immediate_timers final : public server::timer_service {
  public:
-  void after(std::chrono::milliseconds, std::function<void()> fn) override { fn(); }
+  std::shared_ptr<server::timer_wait> after(std::chrono::milliseconds,
+                                            std::function<void()> fn) override {
+    fn();
+    return std::make_shared<spent_wait>();
+  }
+
+ private:
+  struct spent_wait final : server::timer_wait {
+    void cancel() override {}
+  };
 };
 
 inline config::settings fuzz_settings() {

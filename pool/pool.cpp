@@ -138,17 +138,18 @@ class pool_impl {
   deadline_index deadlines_;                       // guarded by mu_
   std::array<lane_stats, lane_count> lane_stats_;  // guarded by mu_
   std::size_t workers_ = 0;                        // alive or starting; guarded by mu_
-  std::size_t starting_ = 0;           // counted in workers_, not yet looking for work; by mu_
-  std::size_t busy_ = 0;               // guarded by mu_
-  std::size_t running_here_ = 0;       // jobs in try_run_here's call; guarded by mu_
-  std::size_t idle_reserved_ = 0;      // waiting on reserved_cv_; guarded by mu_
-  std::size_t idle_shared_ = 0;        // waiting on shared_cv_; guarded by mu_
-  std::size_t spawn_requests_ = 0;     // guarded by mu_
-  std::size_t reserved_to_spawn_ = 0;  // guarded by mu_
-  std::size_t consecutive_high_ = 0;   // shared high picks while normal waited; by mu_
-  std::size_t next_worker_id_ = 0;     // guarded by mu_
-  std::vector<std::size_t> exited_;    // workers that returned, to be joined; by mu_
-  bool timer_stop_ = false;            // guarded by mu_
+  std::size_t starting_ = 0;            // counted in workers_, not yet looking for work; by mu_
+  std::size_t reserved_launching_ = 0;  // reserved threads made, not yet looking; by mu_
+  std::size_t busy_ = 0;                // guarded by mu_
+  std::size_t running_here_ = 0;        // jobs in try_run_here's call; guarded by mu_
+  std::size_t idle_reserved_ = 0;       // waiting on reserved_cv_; guarded by mu_
+  std::size_t idle_shared_ = 0;         // waiting on shared_cv_; guarded by mu_
+  std::size_t spawn_requests_ = 0;      // guarded by mu_
+  std::size_t reserved_to_spawn_ = 0;   // guarded by mu_
+  std::size_t consecutive_high_ = 0;    // shared high picks while normal waited; by mu_
+  std::size_t next_worker_id_ = 0;      // guarded by mu_
+  std::vector<std::size_t> exited_;     // workers that returned, to be joined; by mu_
+  bool timer_stop_ = false;             // guarded by mu_
 
   // Owned by the timer thread while it runs, then by drain_once().
   std::unordered_map<std::size_t, std::thread> threads_;
@@ -240,7 +241,12 @@ void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, clock::
   // Scale up when queued work outnumbers the workers that will take it without help.
   const std::size_t high_depth = lanes_[index_of(lane::high)].size();
   const std::size_t queued = high_depth + lanes_[index_of(lane::normal)].size();
-  const std::size_t ready = std::min(idle_reserved_, high_depth) + idle_shared_ + starting_;
+  // Of the workers starting, the reserved ones will take high jobs only. Spawns are made in
+  // order, reserved ones first.
+  const std::size_t starting_reserved =
+      reserved_launching_ + std::min(spawn_requests_, reserved_to_spawn_);
+  const std::size_t ready = std::min(idle_reserved_ + starting_reserved, high_depth) +
+                            idle_shared_ + (starting_ - starting_reserved);
   if (queued > ready && workers_ < cfg_.workers_max) {
     ++workers_;
     ++starting_;
@@ -440,6 +446,7 @@ void pool_impl::worker_loop(std::size_t id, worker_kind kind) noexcept {
   std::condition_variable& cv = kind == worker_kind::reserved ? reserved_cv_ : shared_cv_;
   lock lk(mu_);
   --starting_;
+  if (kind == worker_kind::reserved) --reserved_launching_;
   std::size_t& idle = kind == worker_kind::reserved ? idle_reserved_ : idle_shared_;
   for (;;) {
     if (auto job = pick_locked(kind)) {
@@ -467,7 +474,10 @@ void pool_impl::start_worker(lock& lk) {
   --spawn_requests_;
   const std::size_t id = next_worker_id_++;
   const worker_kind kind = reserved_to_spawn_ > 0 ? worker_kind::reserved : worker_kind::shared;
-  if (kind == worker_kind::reserved) --reserved_to_spawn_;
+  if (kind == worker_kind::reserved) {
+    --reserved_to_spawn_;
+    ++reserved_launching_;
+  }
   lk.unlock();
   try {
     std::thread t([this, id, kind] { worker_loop(id, kind); });
@@ -478,7 +488,10 @@ void pool_impl::start_worker(lock& lk) {
     lk.lock();
     --workers_;
     --starting_;
-    if (kind == worker_kind::reserved) ++reserved_to_spawn_;
+    if (kind == worker_kind::reserved) {
+      --reserved_launching_;
+      ++reserved_to_spawn_;
+    }
     notify_drain_locked();
   }
 }

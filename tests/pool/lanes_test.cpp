@@ -160,6 +160,24 @@ TEST(PoolLanes, ReservedWorkerRunsAHighJobWhileNormalJobsHoldEveryOtherWorker) {
   rec.wait_completions(51);
 }
 
+// With every always-on worker reserved (workers_min == reserved_high, as "auto" sizes a pool on
+// one CPU), a normal job that comes while they are still starting needs a shared worker: a
+// starting reserved worker will never take it.
+TEST(PoolLanes, ANormalJobSubmittedWhileOnlyReservedWorkersStartGetsAWorker) {
+  recorder rec;
+  gate starting;
+  pool p({.workers_min = 1,
+          .workers_max = 2,
+          .reserved_high = 1,
+          .on_worker_start = [&](std::size_t id) {
+            if (id == 0) starting.wait({});
+          }});
+  ASSERT_TRUE(p.try_submit(rec.request("normal")));
+  // Would wait here until the job's deadline without a shared worker.
+  EXPECT_EQ(rec.wait_done("normal").status, job_status::succeeded);
+  starting.open();
+}
+
 TEST(PoolLanes, NormalJobGetsATurnAfterHighBurstHighJobsInARow) {
   recorder rec;
   gate g;

@@ -141,15 +141,17 @@ class pool_impl {
   std::size_t starting_ = 0;            // counted in workers_, not yet looking for work; by mu_
   std::size_t reserved_launching_ = 0;  // reserved threads made, not yet looking; by mu_
   std::size_t busy_ = 0;                // guarded by mu_
-  std::size_t running_here_ = 0;        // jobs in try_run_here's call; guarded by mu_
-  std::size_t idle_reserved_ = 0;       // waiting on reserved_cv_; guarded by mu_
-  std::size_t idle_shared_ = 0;         // waiting on shared_cv_; guarded by mu_
-  std::size_t spawn_requests_ = 0;      // guarded by mu_
-  std::size_t reserved_to_spawn_ = 0;   // guarded by mu_
-  std::size_t consecutive_high_ = 0;    // shared high picks while normal waited; by mu_
-  std::size_t next_worker_id_ = 0;      // guarded by mu_
-  std::vector<std::size_t> exited_;     // workers that returned, to be joined; by mu_
-  bool timer_stop_ = false;             // guarded by mu_
+  // Jobs run or ended on a caller's thread (try_run_here, cancel) whose completion has not
+  // returned: a drain waits for them too. Guarded by mu_.
+  std::size_t on_callers_threads_ = 0;
+  std::size_t idle_reserved_ = 0;      // waiting on reserved_cv_; guarded by mu_
+  std::size_t idle_shared_ = 0;        // waiting on shared_cv_; guarded by mu_
+  std::size_t spawn_requests_ = 0;     // guarded by mu_
+  std::size_t reserved_to_spawn_ = 0;  // guarded by mu_
+  std::size_t consecutive_high_ = 0;   // shared high picks while normal waited; by mu_
+  std::size_t next_worker_id_ = 0;     // guarded by mu_
+  std::vector<std::size_t> exited_;    // workers that returned, to be joined; by mu_
+  bool timer_stop_ = false;            // guarded by mu_
 
   // Owned by the timer thread while it runs, then by drain_once().
   std::unordered_map<std::size_t, std::thread> threads_;
@@ -208,7 +210,7 @@ submit_result pool_impl::try_run_here(job_request req) {
   lane_stats& ls = lane_stats_[index_of(job->priority)];
   ++ls.submitted;
   ls.queue_wait.observe(0.0);
-  ++running_here_;
+  ++on_callers_threads_;
   lk.unlock();
 
   std::exception_ptr thrown = call_work(*job);
@@ -221,7 +223,7 @@ submit_result pool_impl::try_run_here(job_request req) {
   deliver(job->on_done, outcome);
   // Only now may a drain return: its promise is that every completion has run.
   lk.lock();
-  --running_here_;
+  --on_callers_threads_;
   notify_drain_locked();
   return job_handle(std::move(job));
 }
@@ -285,9 +287,12 @@ cancel_result pool_impl::cancel(const std::shared_ptr<job_state>& job) {
     case job_phase::queued: {
       lanes_[index_of(job->priority)].erase(job->position);
       job_outcome outcome = finish_locked(*job, job_status::cancelled, clock::now());
-      notify_drain_locked();
+      ++on_callers_threads_;
       lk.unlock();
       deliver(job->on_done, outcome);
+      lk.lock();
+      --on_callers_threads_;
+      notify_drain_locked();
       return cancel_result::cancelled;
     }
     case job_phase::running:
@@ -564,7 +569,7 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
   lock lk(mu_);
   if (state_ == pool_state::running) state_ = pool_state::draining;
   drained_cv_.wait_for(lk, grace, [&] {
-    return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0 && running_here_ == 0;
+    return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0 && on_callers_threads_ == 0;
   });
 
   // Out of time: what is queued is cancelled here, what runs is asked to stop.
@@ -594,7 +599,7 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
   for (auto& [job, outcome] : cancelled) deliver(job->on_done, outcome);
 
   lk.lock();
-  drained_cv_.wait(lk, [&] { return workers_ == 0 && running_here_ == 0; });
+  drained_cv_.wait(lk, [&] { return workers_ == 0 && on_callers_threads_ == 0; });
   timer_stop_ = true;
   lk.unlock();
   timer_cv_.notify_one();

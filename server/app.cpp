@@ -75,6 +75,13 @@ struct pending_answer {
   bool claim() { return !answered.exchange(true); }
 };
 
+// Why a `wait` query parameter is refused, with what is allowed.
+std::string wait_refusal(const query_param& wait, std::chrono::milliseconds max) {
+  if (wait.malformed) return "the query string has a malformed %-escape";
+  return "query parameter wait must be true, false or a number of seconds in (0, " +
+         std::to_string(max.count() / 1000) + "]";
+}
+
 }  // namespace
 
 http_response error_response(unsigned status, std::string_view code, std::string_view message) {
@@ -214,15 +221,9 @@ void app::submit(const http_request& req, std::string_view query, const responde
   };
 
   const query_param wait_param = find_query_param(query, "wait");
-  if (wait_param.malformed) {
-    return invalid(400, "invalid_field", "the query string has a malformed %-escape");
-  }
-  const auto wait = parse_wait(wait_param.value, settings_.max_timeout);
-  if (!wait) {
-    return invalid(400, "invalid_field",
-                   "query parameter wait must be true, false or a number of seconds in (0, " +
-                       std::to_string(settings_.max_timeout.count() / 1000) + "]");
-  }
+  const auto wait =
+      wait_param.malformed ? std::nullopt : parse_wait(wait_param.value, settings_.max_timeout);
+  if (!wait) return invalid(400, "invalid_field", wait_refusal(wait_param, settings_.max_timeout));
 
   submit_body body = read_submit_body(req.body, settings_.max_timeout);
   lane = body.priority;
@@ -319,7 +320,7 @@ void app::get_job(std::string_view id, std::string_view query, const responder& 
       wait_param.malformed ? std::nullopt : parse_wait(wait_param.value, settings_.max_timeout);
   if (!wait) {
     return respond(with_route(
-        error_response(400, "invalid_field", "query parameter wait must be true, false or seconds"),
+        error_response(400, "invalid_field", wait_refusal(wait_param, settings_.max_timeout)),
         route));
   }
   if (!wait->wanted) return respond(job_response(*rec, 200, route));

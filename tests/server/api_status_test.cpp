@@ -147,7 +147,11 @@ TEST_F(ApiStatus, BadFieldsAre400InvalidFieldNamingTheField) {
   expect_error(c.post("/v1/jobs", R"({"type":"sleep","payload":{"ms":-5}})"), 400, "invalid_field",
                "payload.ms");
   expect_error(c.post("/v1/jobs?wait=soon", R"({"type":"noop"})"), 400, "invalid_field", "wait");
-  expect_error(c.post("/v1/jobs?wait=-1", R"({"type":"noop"})"), 400, "invalid_field", "wait");
+  expect_error(c.post("/v1/jobs?wait=-1", R"({"type":"noop"})"), 400, "invalid_field", "(0, 3600]");
+  // Waiting for a job names the same range.
+  const std::string id = c.post("/v1/jobs", R"({"type":"noop"})").json()["id"];
+  expect_error(c.get("/v1/jobs/" + id + "?wait=0"), 400, "invalid_field", "(0, 3600]");
+  expect_error(c.get("/v1/jobs/" + id + "?wait=%zz"), 400, "invalid_field", "%-escape");
 }
 
 TEST_F(ApiStatus, UnknownTypeIs400ListingTheKnownTypes) {

@@ -161,13 +161,15 @@ class child_processes::runner {
     set_nonblocking(out_.get());
     set_nonblocking(err_.get());
     if (input_.empty()) in_.reset();  // EOF at once for a child that reads stdin
+    // Out of descriptors, say. The destructor then ends and reaps the group, once: reaping the
+    // child here as well would leave its pid, free for reuse, to the destructor's kill.
+    auto cannot_watch = [](int error) {
+      return spawn_error(std::string("cannot watch the child: ") + std::strerror(error));
+    };
     pidfd_ = unique_fd(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
+    if (!pidfd_) throw cannot_watch(errno);
     stop_fd_ = unique_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!pidfd_ || !stop_fd_) {
-      kill(-pgid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      throw spawn_error(std::string("cannot watch the child: ") + std::strerror(errno));
-    }
+    if (!stop_fd_) throw cannot_watch(errno);
   }
 
   // Reaps whatever of the group has died and is ours (the command itself; orphans too, since jobd

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -187,6 +188,41 @@ TEST(Process, AProgramThatCannotStartIsASpawnError) {
   process_spec s;
   s.argv = {"/nonexistent/program"};
   EXPECT_THROW((void)test_children().run(s, "", {}), spawn_error);
+}
+
+// Out of descriptors once the child runs (its pipes took the last ones): the child is ended and
+// reaped, nothing leaks, and the error says why.
+TEST(Process, AChildThatCannotBeWatchedIsEndedWithAClearError) {
+  const int before = open_fds();
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  // Descriptors take the lowest free number: with the gaps below the highest one filled, a
+  // limit six above it leaves room for the three pipes and nothing more.
+  int highest = -1;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (const dirent* e = readdir(d)) highest = std::max(highest, std::atoi(e->d_name));
+    closedir(d);
+  }
+  std::vector<int> fillers;
+  for (int fd; (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) {
+    fillers.push_back(fd);
+    if (fd > highest) break;
+  }
+  rlimit tight = old;
+  tight.rlim_cur = static_cast<rlim_t>(fillers.back() + 1 + 6);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::string error;
+  try {
+    (void)test_children().run(shell("exit 0"), "", {});
+  } catch (const spawn_error& e) {
+    error = e.what();
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  for (int fd : fillers) close(fd);
+  EXPECT_EQ(error, "cannot watch the child: Too many open files");
+  EXPECT_EQ(open_fds(), before);
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // the child was reaped
+  EXPECT_EQ(errno, ECHILD);
 }
 
 TEST(Process, LeavesNoDescriptorAndNoZombieBehind) {

@@ -280,19 +280,11 @@ void app::submit(const http_request& req, std::string_view query, const responde
 void app::answer_when_done(const std::shared_ptr<job_record>& rec,
                            std::optional<std::chrono::milliseconds> limit, job_answer how,
                            const responder& respond) {
-  auto answer_over = [this, how](const job_record& r, job_phase p) {
-    return job_response(r, how.sync_codes ? sync_status(p) : 200, how.route);
-  };
   // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
-  if (const job_phase p = store_.phase(*rec); is_terminal(p)) return respond(answer_over(*rec, p));
+  if (is_terminal(store_.phase(*rec))) return respond(job_as_it_stands(*rec, how));
   auto answer = std::make_shared<pending_answer>(respond, rec);
-  auto reply = [this, how, answer_over](pending_answer& a) {
-    if (!a.claim()) return;
-    const job_record& r = *a.record;
-    const job_phase p = store_.phase(r);
-    if (is_terminal(p)) return a.respond(answer_over(r, p));
-    // Still under way: a 202 says where to look for the job's end.
-    a.respond(job_response(r, how.pending_status, how.route, how.pending_status == 202));
+  auto reply = [this, how](pending_answer& a) {
+    if (a.claim()) a.respond(job_as_it_stands(*a.record, how));
   };
   // The store's waiter owns the answer; the timer only looks in. The job's end cancels the
   // timer, so an answered request holds nothing until its limit (up to max_timeout) would pass.
@@ -337,10 +329,13 @@ void app::cancel_job(std::string_view id, const responder& respond) {
         with_route(error_response(404, "not_found", "no job with id " + std::string(id)), route));
   }
   auto already_finished = [&] {
-    respond(with_route(error_response(409, "already_finished",
-                                      "job " + std::string(rec->id.view()) + " is already " +
-                                          std::string(to_string(store_.phase(*rec)))),
-                       route));
+    // The pool may have ended the job an instant before the store hears of it.
+    const job_phase p = store_.phase(*rec);
+    const std::string state =
+        is_terminal(p) ? "is already " + std::string(to_string(p)) : "has already finished";
+    respond(with_route(
+        error_response(409, "already_finished", "job " + std::string(rec->id.view()) + " " + state),
+        route));
   };
   const auto handle = store_.begin_cancel(*rec);
   if (!handle) return already_finished();
@@ -462,6 +457,21 @@ http_response app::queue_full(pool::lane lane, const pool::refusal& refused) con
   r.body += retry_text;
   r.body += " s\"}}\n"sv;
   r.headers.emplace_back("Retry-After", std::move(retry_text));
+  return r;
+}
+
+http_response app::job_as_it_stands(const job_record& rec, job_answer how) const {
+  job_phase phase{};
+  http_response r = json_response(200, store_.render(rec, &phase));
+  r.route = how.route;
+  if (is_terminal(phase)) {
+    r.status = how.sync_codes ? sync_status(phase) : 200;
+  } else {
+    r.status = how.pending_status;
+    // Still under way: a 202 says where to look for the job's end.
+    if (r.status == 202)
+      r.headers.emplace_back("Location", "/v1/jobs/" + std::string(rec.id.view()));
+  }
   return r;
 }
 

@@ -68,6 +68,9 @@ class app {
   void answer_when_done(const std::shared_ptr<job_record>& rec,
                         std::optional<std::chrono::milliseconds> limit, job_answer how,
                         const responder& respond);
+  // The job object with the status `how` gives its phase, both read at one instant: a body
+  // that shows the job over never comes with a status that says it is under way.
+  http_response job_as_it_stands(const job_record& rec, job_answer how) const;
   http_response job_response(const job_record& rec, unsigned status, std::string_view route,
                              bool location = false) const;
 

@@ -188,12 +188,13 @@ std::optional<pool::job_handle> job_store::begin_cancel(job_record& rec) {
   return rec.handle;
 }
 
-std::string job_store::render(const job_record& rec) const {
+std::string job_store::render(const job_record& rec, job_phase* shown) const {
   const auto now = pool::clock::now();
   std::string out;
   out.reserve(320);
   std::lock_guard lk(mu_);
   render_locked(out, rec, now);
+  if (shown != nullptr) *shown = rec.phase;
   return out;
 }
 

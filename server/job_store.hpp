@@ -83,8 +83,8 @@ class job_store {
   // The job's handle, unless it is terminal; records that a cancel was asked for.
   std::optional<pool::job_handle> begin_cancel(job_record& rec);
 
-  // The job object of the API, as JSON text.
-  std::string render(const job_record& rec) const;
+  // The job object of the API, as JSON text; and, when asked, the phase that text shows.
+  std::string render(const job_record& rec, job_phase* shown = nullptr) const;
   job_phase phase(const job_record& rec) const;
   // {"jobs": [...]}, newest first.
   std::string list(std::optional<job_phase> phase, std::size_t limit);

@@ -136,6 +136,23 @@ TEST(JobStore, AJobThatEndsBeforeItIsInsertedIsFreedOnceForgotten) {
   EXPECT_TRUE(watch.expired());
 }
 
+// An answer picks its status by the phase its body shows: both must come from one reading.
+TEST(JobStore, RenderTellsThePhaseItsTextShows) {
+  job_store s(10, 3600s);
+  auto rec = add(s);
+  auto shown = [&] {
+    job_phase p{};
+    const auto text = nlohmann::json::parse(s.render(*rec, &p));
+    EXPECT_EQ(text["status"], to_string(p));
+    return p;
+  };
+  EXPECT_EQ(shown(), job_phase::queued);
+  s.mark_running(*rec);
+  EXPECT_EQ(shown(), job_phase::running);
+  s.finish(*rec, succeeded());
+  EXPECT_EQ(shown(), job_phase::succeeded);
+}
+
 TEST(JobStore, WaitersRunOnceWhenTheJobFinishesAndNotAfter) {
   job_store s(10, 3600s);
   auto rec = add(s);

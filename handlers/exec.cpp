@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "common/checked_json.hpp"
 #include "common/json_limits.hpp"
 #include "handlers/process.hpp"
 #include "handlers/text.hpp"
@@ -89,20 +90,15 @@ json run_exec(child_processes& children, const config::exec_type& type, const pr
     case config::exec_type::output_format::base64:
       out = base64(r.out);
       break;
-    case config::exec_type::output_format::json:
-      // The command's output is as untrusted as a request body: bounded before parsing.
-      if (nests_deeper_than(r.out, max_json_depth)) {
-        throw job_error("invalid_output",
-                        "stdout nests deeper than " + std::to_string(max_json_depth) + " levels",
-                        json{{"exit_code", 0}, {"stderr", err}});
+    case config::exec_type::output_format::json: {
+      // The command's output is as untrusted as a request body, and checked the same way.
+      checked_json parsed = parse_checked_json(r.out, max_json_depth, "stdout");
+      if (!parsed.error.empty()) {
+        throw job_error("invalid_output", parsed.error, json{{"exit_code", 0}, {"stderr", err}});
       }
-      try {
-        out = json::parse(r.out);
-      } catch (const json::exception& e) {
-        throw job_error("invalid_output", std::string("stdout is not valid JSON: ") + e.what(),
-                        json{{"exit_code", 0}, {"stderr", err}});
-      }
+      out = std::move(parsed.value);
       break;
+    }
   }
   return json{{"exit_code", 0}, {"stdout", std::move(out)}, {"stderr", err}};
 }

@@ -30,13 +30,4 @@ struct wait_spec {
 std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,
                                     std::chrono::milliseconds max);
 
-// A request body as JSON: one document, nested at most `max_depth` deep, strings valid UTF-8,
-// numbers within range, and no object with the same key twice (json::parse would keep one
-// silently). One pass over the text. `error` says what is wrong, or is empty.
-struct parsed_json {
-  nlohmann::json value;
-  std::string error;
-};
-parsed_json parse_json_body(std::string_view text, std::size_t max_depth);
-
 }  // namespace jobd::server

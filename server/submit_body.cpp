@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/checked_json.hpp"
 #include "common/json_limits.hpp"
 #include "server/request_parsing.hpp"
 
@@ -230,7 +231,7 @@ json take_payload(submit_body& body) {
 
 submit_body read_submit_body_fully(std::string_view text, std::chrono::milliseconds max_timeout) {
   submit_body out;
-  parsed_json parsed = parse_json_body(text, max_json_depth);
+  checked_json parsed = parse_checked_json(text, max_json_depth, "the body");
   if (!parsed.error.empty()) return refused(std::move(out), "invalid_json", parsed.error);
   json& body = parsed.value;
   if (!body.is_object()) {

@@ -78,6 +78,13 @@ TEST_F(Exec, HostileJsonOutputFailsOnlyTheJob) {
   const job_error overflow = error_of(huge, nullptr);
   EXPECT_EQ(overflow.code(), "invalid_output");
   EXPECT_NE(std::string(overflow.what()).find("number overflow"), std::string::npos);
+  // One key twice would keep one value silently, as it would in a request body.
+  config::exec_type twice = sh(R"(echo '{"a":1,"b":{"a":2,"a":3}}')");
+  twice.output = config::exec_type::output_format::json;
+  const job_error repeated = error_of(twice, nullptr);
+  EXPECT_EQ(repeated.code(), "invalid_output");
+  EXPECT_STREQ(repeated.what(),
+               R"(stdout is not valid JSON: the key "a" appears twice in one object)");
 }
 
 TEST_F(Exec, Base64OutputCarriesBinaryBytes) {

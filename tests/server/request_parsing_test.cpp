@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/checked_json.hpp"
+
 namespace jobd::server {
 namespace {
 
@@ -44,11 +46,12 @@ TEST(RequestParsing, MeasuresNestingOutsideStrings) {
 }
 
 TEST(RequestParsing, JsonBodiesWithDuplicateKeysAreRefusedAtAnyDepth) {
-  EXPECT_EQ(parse_json_body(R"({"a":{"x":1},"b":{"x":2}})", 8).error, "");
-  EXPECT_EQ(parse_json_body(R"([{"a":1},{"a":2}])", 8).error, "");
-  EXPECT_NE(parse_json_body(R"({"a":1,"a":1})", 8).error.find("\"a\" appears twice"),
+  EXPECT_EQ(parse_checked_json(R"({"a":{"x":1},"b":{"x":2}})", 8, "the body").error, "");
+  EXPECT_EQ(parse_checked_json(R"([{"a":1},{"a":2}])", 8, "the body").error, "");
+  EXPECT_NE(parse_checked_json(R"({"a":1,"a":1})", 8, "the body").error.find("\"a\" appears twice"),
             std::string::npos);
-  EXPECT_NE(parse_json_body(R"({"p":[{"k":{"z":1,"z":2}}]})", 8).error.find("\"z\" appears twice"),
+  EXPECT_NE(parse_checked_json(R"({"p":[{"k":{"z":1,"z":2}}]})", 8, "the body")
+                .error.find("\"z\" appears twice"),
             std::string::npos);
 }
 
@@ -58,7 +61,7 @@ TEST(RequestParsing, JsonBodiesBuildTheDocumentJsonParseWould) {
       {R"({"type":"noop","payload":{"a":[1,-2,3.5,"x",true,false,null,{},[]],"b":{"c":[[{"d":1}]]}}})",
        R"([[],[[]],{"k":[{"x":1},{"y":[2,{"z":"\u00e9"}]}]}])", "\"just a string\"",
        "18446744073709551615", "-9223372036854775808", "1e-300", "null", "{}", "[]"}) {
-    const parsed_json got = parse_json_body(text, 64);
+    const checked_json got = parse_checked_json(text, 64, "the body");
     EXPECT_EQ(got.error, "") << text;
     EXPECT_EQ(got.value, nlohmann::json::parse(text)) << text;
   }
@@ -68,20 +71,21 @@ TEST(RequestParsing, JsonBodiesNestUpToTheBoundAndNoDeeper) {
   const auto nested = [](std::size_t depth) {
     return std::string(depth, '[') + std::string(depth, ']');
   };
-  EXPECT_EQ(parse_json_body(nested(64), 64).error, "");
-  EXPECT_EQ(parse_json_body(nested(65), 64).error, "the body nests deeper than 64 levels");
-  EXPECT_EQ(parse_json_body(R"({"a":{"b":{"c":1}}})", 3).error, "");
-  EXPECT_EQ(parse_json_body(R"({"a":{"b":{"c":{}}}})", 3).error,
+  EXPECT_EQ(parse_checked_json(nested(64), 64, "the body").error, "");
+  EXPECT_EQ(parse_checked_json(nested(65), 64, "the body").error,
+            "the body nests deeper than 64 levels");
+  EXPECT_EQ(parse_checked_json(R"({"a":{"b":{"c":1}}})", 3, "the body").error, "");
+  EXPECT_EQ(parse_checked_json(R"({"a":{"b":{"c":{}}}})", 3, "the body").error,
             "the body nests deeper than 3 levels");
 }
 
 TEST(RequestParsing, JsonBodyErrorsAreValuesNotExceptions) {
-  const parsed_json ok = parse_json_body(R"({"type":"noop","n":1.5})", 8);
+  const checked_json ok = parse_checked_json(R"({"type":"noop","n":1.5})", 8, "the body");
   EXPECT_EQ(ok.error, "");
   EXPECT_EQ(ok.value["n"], 1.5);
   for (const std::string& bad : std::vector<std::string>{"", "{", "1e400", "[1e400]", "{} {}",
                                                          "NaN", "\"\xff\"", std::string(65, '[')}) {
-    EXPECT_NE(parse_json_body(bad, 64).error, "") << bad;
+    EXPECT_NE(parse_checked_json(bad, 64, "the body").error, "") << bad;
   }
 }
 

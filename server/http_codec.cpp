@@ -23,6 +23,24 @@ namespace jobd::server {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+namespace {
+
+// A target in absolute form (RFC 9112, 3.2.2: "http://host:port/path?query", as a client sends
+// it to a proxy) is served as its path and query, which servers must accept.
+std::string_view origin_form(std::string_view target) {
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() > scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme)) {
+      const auto path = target.find_first_of("/?", scheme.size());
+      if (path == std::string_view::npos) return "/";
+      // An empty path before a query: the query alone is not a target the routes know.
+      return target[path] == '/' ? target.substr(path) : "/";
+    }
+  }
+  return target;
+}
+
+}  // namespace
+
 request_parser::request_parser(wire_request& into) : into_(into) {
   into_.method = http::verb::unknown;
   into_.method_text.clear();
@@ -39,7 +57,8 @@ void request_parser::on_request_impl(http::verb method, string_view method_text,
                                      int version, beast::error_code&) {
   into_.method = method;
   into_.method_text.assign(method_text.data(), method_text.size());
-  into_.target.assign(target.data(), target.size());
+  const std::string_view origin = origin_form({target.data(), target.size()});
+  into_.target.assign(origin.data(), origin.size());
   into_.version = static_cast<unsigned>(version);
 }
 

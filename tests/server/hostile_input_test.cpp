@@ -164,6 +164,9 @@ std::vector<hostile_case> cases() {
       {"escaped NUL in a job id", get("/v1/jobs/%00"), 404},
       {"very long job id", get("/v1/jobs/" + std::string(8'000, 'a')), 404},
       {"dot segments", get("/v1/jobs/../../etc/passwd"), 404, "not_found"},
+      // The absolute form a proxy sends: served as its path (RFC 9112 says servers accept it).
+      {"target in absolute form", get("http://127.0.0.1/healthz"), 200},
+      {"absolute form of another scheme", get("ftp://127.0.0.1/healthz"), 404},
   };
 }
 

@@ -44,5 +44,28 @@ TEST(WireResponse, ToHeadHasTheLengthOfTheBodyButNotTheBody) {
   EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
 }
 
+// The target the routes see for a request line's target.
+std::string parsed_target(const std::string& target) {
+  wire_request req;
+  request_parser parser(req);
+  boost::beast::error_code ec;
+  const std::string text = "GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  EXPECT_EQ(feed(parser, text, ec), text.size());
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_done());
+  return req.target;
+}
+
+TEST(RequestParser, ServesATargetInAbsoluteFormAsItsPathAndQuery) {
+  EXPECT_EQ(parsed_target("/v1/jobs?wait=true"), "/v1/jobs?wait=true");
+  EXPECT_EQ(parsed_target("http://127.0.0.1:8080/v1/jobs?wait=true"), "/v1/jobs?wait=true");
+  EXPECT_EQ(parsed_target("HTTPS://[::1]/healthz"), "/healthz");
+  EXPECT_EQ(parsed_target("http://jobd.example"), "/");
+  EXPECT_EQ(parsed_target("http://jobd.example?wait=true"), "/");
+  // Not an absolute form: left for the routes to refuse.
+  EXPECT_EQ(parsed_target("http:/healthz"), "http:/healthz");
+  EXPECT_EQ(parsed_target("ftp://x/healthz"), "ftp://x/healthz");
+}
+
 }  // namespace
 }  // namespace jobd::server

@@ -97,10 +97,12 @@ class checked_builder final : public json::json_sax_t {
 }  // namespace
 
 checked_json parse_checked_json(std::string_view text, std::size_t max_depth,
-                                std::string_view subject) {
+                                std::string_view subject, bool comments) {
   checked_json out;
   checked_builder builder(out.value, max_depth, subject);
-  if (!json::sax_parse(text, &builder)) return {nullptr, std::move(builder.error)};
+  if (!json::sax_parse(text, &builder, json::input_format_t::json, /*strict=*/true, comments)) {
+    return {nullptr, std::move(builder.error)};
+  }
   return out;
 }
 

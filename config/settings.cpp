@@ -10,9 +10,9 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 
+#include "common/checked_json.hpp"
 #include "common/json_limits.hpp"
 #include "config/auth_tokens.hpp"
 #include "config/small_file.hpp"
@@ -305,31 +305,11 @@ std::vector<exec_type> parse_exec_types(const json& types, const std::string& pa
 
 void apply_file(settings& s, const std::string& path, value_sources& sources) {
   const std::string content = read_small_file(path, max_config_bytes, "config file " + path);
-  if (nests_deeper_than(content, max_json_depth, /*comments=*/true)) {
-    throw config_error("config file " + path + ": nests deeper than " +
-                       std::to_string(max_json_depth) + " levels");
-  }
-  // A key given twice would be read as its last value, silently: refused, as in a job's body.
-  std::vector<std::set<std::string>> keys;  // one set per object being read
-  auto refuse_repeated_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == json::parse_event_t::object_end) {
-      keys.pop_back();
-    } else if (event == json::parse_event_t::key &&
-               !keys.back().insert(parsed.get<std::string>()).second) {
-      throw config_error("config file " + path + ": the key \"" + parsed.get<std::string>() +
-                         "\" appears twice in one object");
-    }
-    return true;
-  };
-  json doc;
-  try {
-    doc = json::parse(content, refuse_repeated_keys, true, /*ignore_comments=*/true);
-  } catch (const json::exception& e) {
-    // parse_error, and out_of_range for a number beyond a double.
-    throw config_error("config file " + path + ": not valid JSON: " + e.what());
-  }
+  // Checked as a request body is: a key given twice would be read as its last value, silently.
+  checked_json parsed =
+      parse_checked_json(content, max_json_depth, "config file " + path, /*comments=*/true);
+  if (!parsed.error.empty()) throw config_error(parsed.error);
+  const json doc = std::move(parsed.value);
   if (!doc.is_object()) throw config_error("config file " + path + ": must hold a JSON object");
   for (const auto& [key, value] : doc.items()) {
     if (key == "job_types") {

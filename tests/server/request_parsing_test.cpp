@@ -38,11 +38,11 @@ TEST(RequestParsing, WaitTakesTrueFalseOrSeconds) {
   EXPECT_FALSE(parse_wait("soon", 10s));
 }
 
-TEST(RequestParsing, MeasuresNestingOutsideStrings) {
-  EXPECT_FALSE(jobd::nests_deeper_than(R"({"a":[[1]]})", 3));
-  EXPECT_TRUE(jobd::nests_deeper_than(R"({"a":[[[1]]]})", 3));
-  EXPECT_FALSE(jobd::nests_deeper_than(R"({"a":"[[[[[[[[\"[["})", 1));
-  EXPECT_TRUE(jobd::nests_deeper_than(std::string(100'000, '['), 64));
+TEST(RequestParsing, CheckedJsonCountsNestingOutsideStringsAndComments) {
+  EXPECT_EQ(parse_checked_json(R"({"a":"[[[[[[[[\"[["})", 1, "x").error, "");
+  EXPECT_EQ(parse_checked_json("// [[[[\n{\"a\":1} /* [[[ */", 1, "x", true).error, "");
+  EXPECT_EQ(parse_checked_json("// c\n{}", 1, "the text").error.find("the text is not valid JSON"),
+            0u);
 }
 
 TEST(RequestParsing, JsonBodiesWithDuplicateKeysAreRefusedAtAnyDepth) {

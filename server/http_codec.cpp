@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstring>
 #include <iterator>
+#include <optional>
 
 #include "server/app.hpp"
 
@@ -26,17 +27,15 @@ namespace http = beast::http;
 namespace {
 
 // A target in absolute form (RFC 9112, 3.2.2: "http://host:port/path?query", as a client sends
-// it to a proxy) is served as its path and query, which servers must accept.
-std::string_view origin_form(std::string_view target) {
+// it to a proxy) is served as its path and query, which servers must accept. Returns the
+// position of the path (or of a query after an empty path) in `target`, or nothing.
+std::optional<std::size_t> absolute_form_path(std::string_view target) {
   for (const std::string_view scheme : {"http://", "https://"}) {
     if (target.size() > scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme)) {
-      const auto path = target.find_first_of("/?", scheme.size());
-      if (path == std::string_view::npos) return "/";
-      // An empty path before a query: the query alone is not a target the routes know.
-      return target[path] == '/' ? target.substr(path) : "/";
+      return std::min(target.find_first_of("/?", scheme.size()), target.size());
     }
   }
-  return target;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -57,8 +56,14 @@ void request_parser::on_request_impl(http::verb method, string_view method_text,
                                      int version, beast::error_code&) {
   into_.method = method;
   into_.method_text.assign(method_text.data(), method_text.size());
-  const std::string_view origin = origin_form({target.data(), target.size()});
-  into_.target.assign(origin.data(), origin.size());
+  const std::string_view sent(target.data(), target.size());
+  if (const auto path = absolute_form_path(sent)) {
+    const std::string_view rest = sent.substr(*path);
+    into_.target.assign(rest.starts_with('/') ? "" : "/");  // the path is empty: "/"
+    into_.target.append(rest);
+  } else {
+    into_.target.assign(sent);
+  }
   into_.version = static_cast<unsigned>(version);
 }
 

@@ -89,7 +89,7 @@ void setup_logging(const config::settings& s) {
 }
 
 void announce(std::string_view message) {
-  auto& logger = *spdlog::default_logger();
+  spdlog::logger& logger = *spdlog::default_logger_raw();
   if (logger.level() == spdlog::level::off) return;
   // Straight to the sinks, which let every level through: the logger's own level would hold
   // the line back at warn and above.

@@ -208,6 +208,7 @@ TEST(Process, AChildThatCannotBeWatchedIsEndedWithAClearError) {
     fillers.push_back(fd);
     if (fd > highest) break;
   }
+  ASSERT_FALSE(fillers.empty());
   rlimit tight = old;
   tight.rlim_cur = static_cast<rlim_t>(fillers.back() + 1 + 6);
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);

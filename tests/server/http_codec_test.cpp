@@ -61,7 +61,7 @@ TEST(RequestParser, ServesATargetInAbsoluteFormAsItsPathAndQuery) {
   EXPECT_EQ(parsed_target("http://127.0.0.1:8080/v1/jobs?wait=true"), "/v1/jobs?wait=true");
   EXPECT_EQ(parsed_target("HTTPS://[::1]/healthz"), "/healthz");
   EXPECT_EQ(parsed_target("http://jobd.example"), "/");
-  EXPECT_EQ(parsed_target("http://jobd.example?wait=true"), "/");
+  EXPECT_EQ(parsed_target("http://jobd.example?wait=true"), "/?wait=true");
   // Not an absolute form: left for the routes to refuse.
   EXPECT_EQ(parsed_target("http:/healthz"), "http:/healthz");
   EXPECT_EQ(parsed_target("ftp://x/healthz"), "ftp://x/healthz");

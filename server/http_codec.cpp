@@ -59,7 +59,8 @@ void request_parser::on_request_impl(http::verb method, string_view method_text,
   const std::string_view sent(target.data(), target.size());
   if (const auto path = absolute_form_path(sent)) {
     const std::string_view rest = sent.substr(*path);
-    into_.target.assign(rest.starts_with('/') ? "" : "/");  // the path is empty: "/"
+    into_.target.clear();
+    if (!rest.starts_with('/')) into_.target.push_back('/');  // the path is empty: "/"
     into_.target.append(rest);
   } else {
     into_.target.assign(sent);

@@ -75,6 +75,15 @@ struct pending_answer {
   bool claim() { return !answered.exchange(true); }
 };
 
+// A job object as an answer; with `location`, naming the job's URL.
+http_response job_object(const job_record& rec, std::string text, unsigned status,
+                         std::string_view route, bool location = false) {
+  http_response r = json_response(status, std::move(text));
+  r.route = route;
+  if (location) r.headers.emplace_back("Location", "/v1/jobs/" + std::string(rec.id.view()));
+  return r;
+}
+
 // Why a `wait` query parameter is refused, with what is allowed.
 std::string wait_refusal(const query_param& wait, std::chrono::milliseconds max) {
   if (wait.malformed) return "the query string has a malformed %-escape";
@@ -462,25 +471,17 @@ http_response app::queue_full(pool::lane lane, const pool::refusal& refused) con
 
 http_response app::job_as_it_stands(const job_record& rec, job_answer how) const {
   job_phase phase{};
-  http_response r = json_response(200, store_.render(rec, &phase));
-  r.route = how.route;
+  std::string text = store_.render(rec, &phase);
   if (is_terminal(phase)) {
-    r.status = how.sync_codes ? sync_status(phase) : 200;
-  } else {
-    r.status = how.pending_status;
-    // Still under way: a 202 says where to look for the job's end.
-    if (r.status == 202)
-      r.headers.emplace_back("Location", "/v1/jobs/" + std::string(rec.id.view()));
+    return job_object(rec, std::move(text), how.sync_codes ? sync_status(phase) : 200, how.route);
   }
-  return r;
+  // Still under way: a 202 says where to look for the job's end.
+  return job_object(rec, std::move(text), how.pending_status, how.route, how.pending_status == 202);
 }
 
 http_response app::job_response(const job_record& rec, unsigned status, std::string_view route,
                                 bool location) const {
-  http_response r = json_response(status, store_.render(rec));
-  r.route = route;
-  if (location) r.headers.emplace_back("Location", "/v1/jobs/" + std::string(rec.id.view()));
-  return r;
+  return job_object(rec, store_.render(rec), status, route, location);
 }
 
 }  // namespace jobd::server

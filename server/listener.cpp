@@ -84,6 +84,8 @@ void listener::refuse(tcp::socket socket) {
   auto out = std::make_shared<std::string>();
   const request_id_text id = ctx_.fresh_request_id();
   append_wire_response(*out, answer, 11, false, {id.data(), id.size()});
+  // Counted like any answer given before a request line was read, so that refusals show.
+  ctx_.stats.observe_request(answer.route, answer.status, 0.0);
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   net::async_write(*sock, net::buffer(*out), [sock, out](boost::system::error_code, std::size_t) {
     boost::system::error_code ignored;

@@ -156,6 +156,9 @@ TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
   EXPECT_EQ(refused->header("server"), "jobd");
   EXPECT_TRUE(c.closed_by_peer());
   EXPECT_EQ(a.get("/healthz").status, 200);  // the others are unaffected
+  // Counted where operators look for refusals: no request line was read, so under `other`.
+  EXPECT_NE(a.get("/metrics").body.find(R"(jobd_http_requests_total{route="other",code="503"} 1)"),
+            std::string::npos);
 }
 
 TEST(Connections, AChunkedBodyIsReadWhole) {

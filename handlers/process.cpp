@@ -76,6 +76,26 @@ struct spawn_setup {
   spawn_setup& operator=(const spawn_setup&) = delete;
 };
 
+int pidfd_send(int pidfd, int sig) {
+  return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// The worker threads keep a timer slack of their own (pool/pool.cpp); a child inherits its
+// spawning thread's, so the thread takes the command's for the spawn and then its own again.
+class timer_slack_for_spawn {
+ public:
+  explicit timer_slack_for_spawn(unsigned long child_ns)
+      : own_ns_(static_cast<unsigned long>(prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL))) {
+    prctl(PR_SET_TIMERSLACK, child_ns, 0UL, 0UL, 0UL);
+  }
+  ~timer_slack_for_spawn() { prctl(PR_SET_TIMERSLACK, own_ns_, 0UL, 0UL, 0UL); }
+  timer_slack_for_spawn(const timer_slack_for_spawn&) = delete;
+  timer_slack_for_spawn& operator=(const timer_slack_for_spawn&) = delete;
+
+ private:
+  unsigned long own_ns_;
+};
+
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<char*> out;
   for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
@@ -93,16 +113,19 @@ class child_processes::runner {
 
   ~runner() {
     if (pid_ <= 0) return;
-    // Leaving by an exception must not leave the job's processes behind either.
-    if (!done_) {
+    std::unique_lock lk(owner_.mu_);
+    // Leaving by an exception must not leave the job's processes behind either. While the
+    // command is unreaped its pid and group are its own.
+    const auto command = owner_.commands_.find(pid_);
+    if (!done_ && (command == owner_.commands_.end() || !command->second)) {
       kill(-pgid_, SIGKILL);
-      if (!reaped_) waitpid(pid_, nullptr, 0);
-      while (waitpid(-pgid_, nullptr, WNOHANG) > 0) {
-      }
+      kill(pid_, SIGKILL);
+      lk.unlock();
+      waitpid(pid_, nullptr, 0);  // or reap_strays has taken it meanwhile
+      lk.lock();
     }
-    // From here, whatever of the group is left is a stray, for reap_strays.
-    std::lock_guard lk(owner_.mu_);
-    owner_.live_groups_.erase(pgid_);
+    // From here, whatever of the job is left is a stray, for reap_strays.
+    owner_.commands_.erase(pid_);  // by key: the lock was let go meanwhile
   }
 
   runner(const runner&) = delete;
@@ -146,13 +169,19 @@ class child_processes::runner {
     posix_spawnattr_setsigdefault(&s.attr, &all);
     auto argv = c_strings(spec_.argv);
     auto envp = c_strings(spec_.env);
+    int pidfd_errno = 0;
     {
       std::lock_guard lk(owner_.mu_);
+      const timer_slack_for_spawn slack(owner_.child_timer_slack_ns_);
       const int rc = posix_spawn(&pid_, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
       if (rc != 0) throw spawn_error("cannot start " + spec_.argv[0] + ": " + std::strerror(rc));
-      owner_.live_groups_.insert(pid_);
+      pgid_ = pid_;
+      owner_.commands_.emplace(pid_, std::nullopt);
+      // Before the lock goes: another job's reap could otherwise take the command first, and
+      // its pid with it.
+      pidfd_ = unique_fd(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
+      if (!pidfd_) pidfd_errno = errno;
     }
-    pgid_ = pid_;
 
     in_ = std::move(in.write);
     out_ = std::move(out.read);
@@ -166,28 +195,36 @@ class child_processes::runner {
     auto cannot_watch = [](int error) {
       return spawn_error(std::string("cannot watch the child: ") + std::strerror(error));
     };
-    pidfd_ = unique_fd(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
-    if (!pidfd_) throw cannot_watch(errno);
+    if (!pidfd_) throw cannot_watch(pidfd_errno);
     stop_fd_ = unique_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_fd_) throw cannot_watch(errno);
   }
 
-  // Reaps whatever of the group has died and is ours (the command itself; orphans too, since jobd
-  // is their subreaper), recording the command's status whichever call reaps it; then tells
-  // whether any process of the group is left.
+  // Reaps whatever has died (this job's processes among them, since jobd is the subreaper of
+  // its orphans), and takes the command's status, whoever reaped it.
+  void collect() {
+    std::lock_guard lk(owner_.mu_);
+    owner_.reap_locked();
+    if (const auto& status = owner_.commands_.at(pid_); status && !reaped_) record(*status);
+  }
+
+  // Whether any process is left in the group. A zombie counts until its parent reaps it: this
+  // process reaps its own, but one whose parent left the group waits for that parent.
   bool group_alive() {
-    int status = 0;
-    for (pid_t p; (p = waitpid(-pgid_, &status, WNOHANG)) > 0;) {
-      if (p == pid_) record(status);
-    }
+    collect();
     return kill(-pgid_, 0) == 0 || errno != ESRCH;
   }
 
+  bool terminating() const { return terminate_started_ != clock::time_point{}; }
+
   bool finished() {
+    if (killed_at_ != clock::time_point{} && clock::now() - killed_at_ >= spec_.kill_grace) {
+      return true;  // what SIGKILL has not ended by now cannot run again; see the header
+    }
     if (!reaped_) return false;
     if (group_alive()) {
       // The command has exited but left processes behind: they end with it.
-      if (terminate_started_ == clock::time_point{}) terminate(SIGTERM);
+      if (!terminating()) terminate(SIGTERM);
       return false;
     }
     return true;
@@ -208,7 +245,7 @@ class child_processes::runner {
     const int stop_i = result_.stop_requested ? -1 : add(stop_fd_, POLLIN);
 
     int timeout_ms = -1;
-    if (terminate_started_ != clock::time_point{}) {
+    if (terminating()) {
       // Waiting for the group to die: wake for SIGKILL time, and to look at the group.
       timeout_ms = static_cast<int>(group_check_interval.count());
     }
@@ -221,22 +258,30 @@ class child_processes::runner {
 
     if (ready(stop_i)) {
       result_.stop_requested = true;
-      if (terminate_started_ == clock::time_point{}) terminate(SIGTERM);
+      if (!terminating()) terminate(SIGTERM);
     }
     if (ready(in_i)) write_input();
     if (ready(out_i)) drain(out_);
     if (ready(err_i)) drain(err_);
-    if (ready(pid_i)) reap();
-    if (terminate_started_ != clock::time_point{} && result_.terminated_with == SIGTERM &&
-        clock::now() - terminate_started_ >= spec_.kill_grace && group_alive()) {
+    if (ready(pid_i)) collect();
+    if (terminating() && killed_at_ == clock::time_point{} &&
+        clock::now() - terminate_started_ >= spec_.kill_grace && (!reaped_ || group_alive())) {
       terminate(SIGKILL);
     }
   }
 
   void terminate(int sig) {
-    if (sig == SIGTERM) terminate_started_ = clock::now();
-    if (kill(-pgid_, sig) == 0) result_.terminated_with = sig;
-    if (sig == SIGKILL) kill(-pgid_, SIGCONT);  // a stopped process must run to die
+    (sig == SIGTERM ? terminate_started_ : killed_at_) = clock::now();
+    // The group by its id, which stays the group's while a process is in it, and the command
+    // through its pidfd, which reaches it wherever it went and never a process that reused its
+    // pid. A stopped process must run to act on the signal, as its handler or to die.
+    bool sent = kill(-pgid_, sig) == 0;
+    kill(-pgid_, SIGCONT);
+    if (!reaped_) {
+      sent = pidfd_send(pidfd_.get(), sig) == 0 || sent;
+      pidfd_send(pidfd_.get(), SIGCONT);
+    }
+    if (sent) result_.terminated_with = sig;
   }
 
   void write_input() {
@@ -300,12 +345,6 @@ class child_processes::runner {
     }
   }
 
-  // The command may have left its group (setsid), so it is also waited for by its own pid.
-  void reap() {
-    int status = 0;
-    if (!reaped_ && waitpid(pid_, &status, WNOHANG) == pid_) record(status);
-  }
-
   void record(int status) {
     reaped_ = true;
     if (WIFEXITED(status)) result_.exit_code = WEXITSTATUS(status);
@@ -322,11 +361,14 @@ class child_processes::runner {
   std::size_t written_ = 0;
   bool reaped_ = false;
   bool done_ = false;
-  clock::time_point terminate_started_{};
+  clock::time_point terminate_started_{};  // when SIGTERM went out
+  clock::time_point killed_at_{};          // when SIGKILL went out
   process_result result_;
 };
 
-child_processes::child_processes() {
+child_processes::child_processes()
+    : child_timer_slack_ns_(
+          static_cast<unsigned long>(prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL))) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
 }
 
@@ -341,19 +383,28 @@ process_result child_processes::run(const process_spec& spec, std::string_view i
 
 std::size_t child_processes::reap_strays() {
   std::lock_guard lk(mu_);
-  std::size_t reaped = 0;
-  for (;;) {
-    // Looks without reaping: a running job's process is its job's to reap, with its status.
-    siginfo_t info{};
-    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) break;
-    const pid_t pid = info.si_pid;
-    const pid_t group = getpgid(pid);  // a zombie keeps its group until it is reaped
-    // waitid shows one exited child at a time: the strays behind a job's wait for the next call.
-    if (live_groups_.contains(pid) || (group > 0 && live_groups_.contains(group))) break;
-    if (waitpid(pid, nullptr, WNOHANG) != pid) break;
-    ++reaped;
+  return reap_locked();
+}
+
+void child_processes::kill_all() {
+  std::lock_guard lk(mu_);
+  for (const auto& [pid, status] : commands_) {
+    kill(-pid, SIGKILL);
+    if (!status) kill(pid, SIGKILL);  // unreaped, under the lock: the pid is still the command's
   }
-  return reaped;
+}
+
+std::size_t child_processes::reap_locked() {
+  std::size_t strays = 0;
+  int status = 0;
+  for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
+    if (auto command = commands_.find(pid); command != commands_.end()) {
+      command->second = status;
+    } else {
+      ++strays;
+    }
+  }
+  return strays;
 }
 
 }  // namespace jobd::handlers

@@ -3,19 +3,23 @@
 // Runs one command in its own process group and collects its output, with no shell and without
 // deadlock whatever the child does with its pipes. On stop (the job's deadline or a cancel), on
 // output past the cap, and for processes the command leaves behind, the whole group gets SIGTERM,
-// then SIGKILL after a grace period; run returns only when every process of the group
-// has exited and been reaped, so nothing the job started outlives it.
+// then SIGKILL after a grace period; run returns when every process of the group has exited, so
+// nothing the job started outlives it. The command itself is signalled through its pidfd as well,
+// so it cannot dodge the signals by leaving its group.
 //
 // Runs on the calling (worker) thread and blocks it for the life of the process; nothing else.
-// Limit: a process that leaves the group on purpose (setsid, setpgid) escapes it; only a cgroup
-// could hold it. Once it exits it is reaped all the same (reap_strays).
+// Limits: a process the command starts that leaves the group on purpose (setsid, setpgid)
+// escapes it; only a cgroup could hold it. Once it exits it is reaped all the same
+// (reap_strays). And run waits at most one more grace period after SIGKILL: what is left then
+// cannot run again (a process stuck in the kernel dies on its way out of it; a zombie whose
+// parent escaped the group is that parent's to reap), and is left to reap_strays.
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -34,7 +38,9 @@ struct process_spec {
 };
 
 struct process_result {
-  // How the command's own process ended: exactly one of these is set.
+  // How the command's own process ended: one of these is set, or neither when it outlived even
+  // SIGKILL's grace (stuck in the kernel), which only happens once it was stopped or its output
+  // was too large.
   std::optional<int> exit_code;
   std::optional<int> signal;
   std::string out;       // stdout, at most max_stdout_bytes
@@ -65,18 +71,28 @@ class child_processes {
   // Runs one command to its end; see the top of this file.
   process_result run(const process_spec& spec, std::string_view input, std::stop_token stop);
 
-  // Reaps every child that has exited and belongs to no running job: a process that left its
-  // job's group (setsid) and so has no job to wait for it. Never waits for a process; returns
-  // how many it reaped. Called after each job, and periodically by the server.
+  // Reaps every child that has exited: the orphans a job's processes leave (in its group or
+  // out of it, as a process that called setsid), and the running jobs' commands, whose status
+  // is kept for their jobs. Never waits for a process; returns how many it reaped that were not
+  // a running job's command. Called after each job, and periodically by the server.
   std::size_t reap_strays();
+
+  // SIGKILL for every running job's command and process group, for an exit that does not wait
+  // for the jobs (a second SIGTERM): what the jobs started does not outlive the process.
+  void kill_all();
 
  private:
   class runner;
-  // The process groups of the running jobs (a command's group is its pid). A group is added
-  // under the lock together with the spawn, so that reap_strays never takes a job's command
-  // for a stray in between.
+  std::size_t reap_locked();
+
+  // Every child of the process is reaped under this lock, by reap_locked only (or, when a job
+  // fails midway, by its runner), so that no job loses its command's status to another.
   std::mutex mu_;
-  std::set<pid_t> live_groups_;  // guarded by mu_
+  // The running jobs' commands, with their wait status once reaped. A command is added under
+  // the lock together with its spawn, so that it is never taken for a stray.
+  std::map<pid_t, std::optional<int>> commands_;  // guarded by mu_
+  // What a command starts with, whatever the worker thread that spawns it has set for itself.
+  unsigned long child_timer_slack_ns_ = 0;
 };
 
 }  // namespace jobd::handlers

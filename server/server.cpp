@@ -168,6 +168,7 @@ class server_impl final : public timer_service {
         // deliberate second SIGTERM or SIGINT cuts the drain short.
         if (signo == SIGHUP) return wait_for_signal();
         spdlog::warn("signal {} during shutdown: exiting now", signo);
+        children_.kill_all();
         std::_Exit(1);
       }
       shutting_down_ = true;

@@ -7,11 +7,13 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -182,6 +184,126 @@ TEST(Process, StraySweepsNeverTakeARunningJobsProcess) {
     ASSERT_EQ(r.exit_code, 7) << "job " << i;
   }
   done = true;
+}
+
+// A zombie stays in its group until its parent reaps it. One whose parent left the job's group
+// and never reaps it must not hold the job: the wait after SIGKILL is bounded by the grace.
+TEST(Process, AZombieWhoseParentLeftTheGroupHoldsTheJobNoLongerThanSigkillsGrace) {
+  const std::string marker = "987.6548";
+  // X starts Y, then leaves the group (setsid) and sleeps without reaping Y; the command says
+  // X's pid once X is out of the group.
+  const auto began = std::chrono::steady_clock::now();
+  const auto r =
+      test_children().run(shell("echo $( (/bin/true & exec setsid sh -c 'echo $$; exec sleep " +
+                                marker + " >/dev/null 2>&1') & )"),
+                          "", {});
+  const auto took = std::chrono::steady_clock::now() - began;
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.terminated_with, SIGKILL);
+  EXPECT_LT(took, 20s);  // not the escapee's 987 s
+  const pid_t escaped = std::stoi(r.out);
+  ASSERT_EQ(processes_with(marker), std::vector<pid_t>{escaped});
+  // Out of reach, as documented; ended here so that it and its zombie are reaped.
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, escaped, 0));
+  ASSERT_GE(fd, 0);
+  kill(escaped, SIGKILL);
+  pollfd exited{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&exited, 1, 10'000), 1);
+  close(fd);
+  EXPECT_EQ(test_children().reap_strays(), 2u);
+}
+
+// The command is reached through its pidfd wherever it goes: leaving its group, whose id then
+// names no process, does not spare it SIGTERM nor SIGKILL.
+TEST(Process, ACommandThatLeavesItsGroupIsStillStoppedAndKilled) {
+  const std::string marker = "987.6544";
+  std::stop_source stop;
+  std::jthread stopper([&] {
+    for (;;) {
+      const auto found = processes_with(marker);
+      if (!found.empty() && getpgid(found[0]) != found[0]) break;
+      std::this_thread::yield();
+    }
+    stop.request_stop();
+  });
+  process_spec s;
+  // Into the group of its parent (this process), the one other group it may join.
+  s.argv = {"/usr/bin/perl", "-e",
+            "$SIG{TERM} = 'IGNORE'; setpgrp(0, getpgrp(getppid())) or die; sleep 987", marker};
+  s.kill_grace = 200ms;
+  const auto r = test_children().run(s, "", stop.get_token());
+  EXPECT_TRUE(r.stop_requested);
+  EXPECT_EQ(r.terminated_with, SIGKILL);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_TRUE(processes_with(marker).empty());
+}
+
+// Orphans of a running job's processes are this process's children: reaped as they exit, not
+// left as zombies for the life of the job.
+TEST(Process, OrphansOfARunningJobAreReapedWhileItRuns) {
+  const std::string pid_file = ::testing::TempDir() + "orphan-" + std::to_string(getpid()) + ".pid";
+  std::stop_source stop;
+  process_result r;
+  std::jthread job([&] {
+    r = test_children().run(shell("(sh -c 'echo $$ > " + pid_file + ".part && mv " + pid_file +
+                                  ".part " + pid_file + "' &); exec sleep 987.6545"),
+                            "", stop.get_token());
+  });
+  std::string text;
+  while (text.empty()) {
+    std::ifstream in(pid_file);
+    std::getline(in, text);
+    std::this_thread::yield();
+  }
+  std::remove(pid_file.c_str());
+  const pid_t orphan = std::stoi(text);
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, orphan, 0));
+  ASSERT_GE(fd, 0);
+  pollfd exited{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&exited, 1, 10'000), 1);
+  close(fd);
+  EXPECT_EQ(status_of(orphan).state, 'Z');
+  EXPECT_EQ(test_children().reap_strays(), 1u);  // while its job, in its group, still runs
+  EXPECT_EQ(status_of(orphan).state, '\0');
+  stop.request_stop();
+  job.join();
+  EXPECT_TRUE(r.stop_requested);
+  EXPECT_EQ(r.terminated_with, SIGTERM);
+}
+
+// A stopped process is continued along with SIGTERM, so that it can act on it rather than be
+// killed at the end of the grace as if it had ignored it.
+TEST(Process, AStoppedProcessIsContinuedToActOnSigterm) {
+  const std::string marker = "987.6546";
+  std::stop_source stop;
+  std::jthread stopper([&] {
+    for (;;) {
+      const auto found = processes_with(marker);
+      if (!found.empty() && status_of(found[0]).state == 'T') break;
+      std::this_thread::yield();
+    }
+    stop.request_stop();
+  });
+  const auto r = test_children().run(shell("trap 'exit 3' TERM; kill -STOP $$; sleep " + marker),
+                                     "", stop.get_token());
+  EXPECT_TRUE(r.stop_requested);
+  EXPECT_EQ(r.terminated_with, SIGTERM);
+  EXPECT_EQ(r.exit_code, 3);
+}
+
+// Worker threads keep a fine timer slack for their own deadlines; a command gets the process's.
+TEST(Process, ACommandStartsWithTheProcesssTimerSlackNotItsThreads) {
+  const auto process_slack = prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL);
+  child_processes& children = test_children();  // made here, as jobd makes it before its threads
+  process_result r;
+  std::jthread worker([&] {
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    r = children.run(shell("cat /proc/self/timerslack_ns"), "", {});
+    EXPECT_EQ(prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL), 1);  // and the thread keeps its own
+  });
+  worker.join();
+  EXPECT_NE(process_slack, 1);
+  EXPECT_EQ(r.out, std::to_string(process_slack) + "\n");
 }
 
 TEST(Process, AProgramThatCannotStartIsASpawnError) {

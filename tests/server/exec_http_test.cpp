@@ -2,6 +2,8 @@
 // process trees, bounded memory and descriptors.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
 
 #include <fstream>
 #include <thread>
@@ -34,6 +36,7 @@ class exec_config {
             {"max_output_bytes", 1024}}},
           {"exit3", {{"command", {"/bin/sh", "-c", "echo broken >&2; exit 3"}}}},
           {"quick", {{"command", {"/bin/sh", "-c", "echo $$"}}}},
+          {"long", {{"command", {"/bin/sleep", "987.6547"}}}},
           // grep itself, not through sh: the shell clears its signal mask as it starts.
           {"signal-mask", {{"command", {"/bin/grep", "SigBlk", "/proc/self/status"}}}},
           // Leaves its group, says its pid once it has, and lives on 0.3 s after its job.
@@ -163,6 +166,27 @@ TEST_F(ExecOverHttp, AHundredConcurrentExecJobsLeaveNoDescriptorBehind) {
   for (int i = 0; i < 100; ++i) ids.push_back(submit_async(c, R"({"type":"quick"})"));
   for (const auto& id : ids) EXPECT_EQ(wait_terminal(c, id)["status"], "succeeded");
   EXPECT_EQ(open_fds(server.pid()), before);
+}
+
+// A second SIGTERM exits without the drain, but not without the jobs' processes.
+TEST_F(ExecOverHttp, ASecondSigtermExitsAtOnceAndEndsTheJobsProcesses) {
+  jobd_process server({"--config", config_.path(), "--workers", "2"});
+  http_client c(server.port());
+  (void)submit_async(c, R"({"type":"long"})");
+  std::vector<pid_t> running;
+  while ((running = processes_with("987.6547")).empty()) std::this_thread::yield();
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, running[0], 0));
+  ASSERT_GE(fd, 0);
+  server.signal(SIGTERM);
+  server.wait_for_log("draining");
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(), 1);
+  pollfd exited{fd, POLLIN, 0};
+  if (poll(&exited, 1, 10'000) != 1) {
+    ADD_FAILURE() << "the job's process outlived jobd";
+    syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
+  }
+  close(fd);
 }
 
 TEST(ExampleConfig, IsValidAndItsExecTypesWork) {

@@ -190,13 +190,16 @@ TEST(Process, StraySweepsNeverTakeARunningJobsProcess) {
 // and never reaps it must not hold the job: the wait after SIGKILL is bounded by the grace.
 TEST(Process, AZombieWhoseParentLeftTheGroupHoldsTheJobNoLongerThanSigkillsGrace) {
   const std::string marker = "987.6548";
-  // X starts Y, then leaves the group (setsid) and sleeps without reaping Y; the command says
-  // X's pid once X is out of the group.
+  const std::string fifo = ::testing::TempDir() + "zombie-" + std::to_string(getpid()) + ".fifo";
+  // X starts Y, then leaves the group (setsid) and becomes a sleep, which never reaps Y. Y ends
+  // only then: it reads a FIFO that X holds open until that last exec (a shell in between might
+  // reap it). The command says X's pid once X is out of the group.
   const auto began = std::chrono::steady_clock::now();
-  const auto r =
-      test_children().run(shell("echo $( (/bin/true & exec setsid sh -c 'echo $$; exec sleep " +
-                                marker + " >/dev/null 2>&1') & )"),
-                          "", {});
+  const auto r = test_children().run(
+      shell("mkfifo " + fifo + " && echo $( (sh -c 'read _ < " + fifo + "' >/dev/null & exec 3>" +
+            fifo + "; rm " + fifo + "; exec setsid sh -c 'echo $$; exec sleep " + marker +
+            " 3>&- >/dev/null 2>&1') & )"),
+      "", {});
   const auto took = std::chrono::steady_clock::now() - began;
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.terminated_with, SIGKILL);

@@ -9,6 +9,7 @@ CTEST_ARGS ?=
 
 help:
 	@echo "make run        build Release and start jobd on 127.0.0.1:8080 (examples/jobd.json)"
+	@echo "make build      build Release (warnings as errors), without starting it"
 	@echo "make test       build (warnings as errors) and run the whole test suite"
 	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
@@ -17,7 +18,9 @@ help:
 	@echo "make soak       build Release; 10 minutes at twice the pool's capacity (SOAK_MINUTES)"
 	@echo "make image      build the container image jobd:latest (docker, or podman)"
 	@echo "make container-test  build the image, run it, check it end to end, remove it all"
-	@echo "make format     clang-format the sources"
+	@echo "make format     clang-format the sources; make format-check only reports"
+	@echo "make deps       install the Debian packages a build needs (as root; else prints the line)"
+	@echo "make clean      remove build/"
 
 deps:
 	@scripts/install-deps build
@@ -31,7 +34,10 @@ build/%/build.ninja:
 build-%: build/%/build.ninja
 	cmake --build --preset $*
 
-build: deps build-release
+# One step after the other, also under make -j: configuring needs the packages.
+build:
+	@scripts/install-deps build
+	$(MAKE) --no-print-directory build-release
 
 CONFIG ?= examples/jobd.json
 run: build
@@ -81,11 +87,14 @@ soak:
 	$(MAKE) --no-print-directory build-release
 	bench/run-soak build/release
 
-SOURCES = $(shell git ls-files '*.cpp' '*.hpp')
+# The sources are listed when the recipe runs, after install-deps has provided git.
+SOURCES = $$(git ls-files '*.cpp' '*.hpp')
 format:
+	@scripts/install-deps format
 	clang-format -i $(SOURCES)
 
 format-check:
+	@scripts/install-deps format
 	clang-format --dry-run --Werror $(SOURCES)
 
 clean:

@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,7 +71,8 @@ void parse_listen(settings& s, std::string_view v) {
   const auto colon = v.rfind(':');
   if (colon == std::string_view::npos || colon == 0) throw bad_value(allowed);
   std::string_view host = v.substr(0, colon);
-  if (host.front() == '[') {
+  const bool bracketed = host.front() == '[';
+  if (bracketed) {
     if (host.back() != ']' || host.size() < 3) throw bad_value(allowed);
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string_view::npos) {
@@ -80,6 +82,14 @@ void parse_listen(settings& s, std::string_view v) {
     s.listen_port = static_cast<std::uint16_t>(parse_uint(v.substr(colon + 1), 0, 65535));
   } catch (const bad_value&) {
     throw bad_value("the port must be 0..65535; " + allowed);
+  }
+  // Checked here so that a bad address is a configuration error, not a failure to start. An
+  // IPv6 scope (fe80::1%eth0) is left to the server, which resolves the interface.
+  const std::string address(host.substr(0, host.find('%')));
+  in6_addr parsed{};
+  if (inet_pton(bracketed ? AF_INET6 : AF_INET, address.c_str(), &parsed) != 1) {
+    throw bad_value(std::string(bracketed ? "not an IPv6 address" : "not an IPv4 address") +
+                    " (host names are not looked up); " + allowed);
   }
   s.listen_host = std::string(host);
 }
@@ -231,14 +241,19 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
       for (const auto& arg : v) {
         if (!arg.is_string()) fail(key, "must be a non-empty array of strings");
         t.command.push_back(arg.get<std::string>());
+        // A C string ends there: the program would get less than the file says.
+        if (t.command.back().find('\0') != std::string::npos) fail(key, "must not contain NUL");
       }
       const std::string& program = t.command.front();
       if (program.empty() || program.front() != '/') {
         fail(key,
              "the program \"" + program + "\" must be an absolute path (no shell, no PATH lookup)");
       }
-      if (access(program.c_str(), X_OK) != 0)
-        fail(key, "the program \"" + program + "\" is not executable");
+      struct stat st {};
+      if (stat(program.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+          access(program.c_str(), X_OK) != 0) {
+        fail(key, "the program \"" + program + "\" is not an executable file");
+      }
     } else if (key == "timeout_ms") {
       if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
           v.get<std::uint64_t>() > 86'400'000) {
@@ -273,8 +288,10 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
       if (!v.is_object()) fail(key, "must be an object of strings");
       for (const auto& [var, value] : v.items()) {
         if (!value.is_string()) fail(key + "." + var, "must be a string");
-        if (var.empty() || var.find('=') != std::string::npos)
+        if (var.empty() || var.find_first_of(std::string_view("=\0", 2)) != std::string::npos)
           fail(key + "." + var, "is not a variable name");
+        if (value.get<std::string>().find('\0') != std::string::npos)
+          fail(key + "." + var, "must not contain NUL");
         t.env.emplace_back(var, value.get<std::string>());
       }
     } else if (key == "cwd") {
@@ -282,6 +299,7 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
         fail(key, "must be an absolute path");
       }
       t.cwd = v.get<std::string>();
+      if (t.cwd.find('\0') != std::string::npos) fail(key, "must not contain NUL");
       struct stat st {};
       if (stat(t.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         fail(key, "\"" + t.cwd + "\" is not a directory");

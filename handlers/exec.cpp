@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/checked_json.hpp"
 #include "common/json_limits.hpp"
@@ -107,6 +108,11 @@ json run_exec(child_processes& children, const config::exec_type& type, const pr
 
 void add_exec_types(registry& r, const config::settings& s, child_processes& children) {
   for (const config::exec_type& t : s.exec_types) {
+    if (r.find(t.name) != nullptr) {
+      // Config keys are unique, so only a built-in can have the name already.
+      throw std::invalid_argument("job_types." + t.name + ": \"" + t.name +
+                                  "\" is the name of a built-in job type; choose another");
+    }
     process_spec spec;
     spec.argv = t.command;
     spec.env = environment_of(t);

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   try {
     jobd::handlers::add_exec_types(types, cmd.values, children);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "jobd: invalid configuration: job_types: %s\n", e.what());
+    std::fprintf(stderr, "jobd: invalid configuration: %s\n", e.what());
     return 2;
   }
   switch (cmd.what) {
@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
       std::cout << "jobd " << version << "\n";
       return 0;
     case command::action::check_config:
-      std::cout << jobd::config::describe(cmd.values) << "\nconfiguration OK\n";
+      // stdout is the settings alone, for jq and the like; the verdict goes beside it.
+      std::cout << jobd::config::describe(cmd.values) << std::endl;
+      std::cerr << "configuration OK\n";
       return 0;
     case command::action::probe: {
       const auto outcome =

@@ -95,6 +95,12 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
   EXPECT_NE(error_of({"--listen", "localhost"}).find("ADDR:PORT"), std::string::npos);
   EXPECT_NE(error_of({"--listen", "127.0.0.1:70000"}).find("0..65535"), std::string::npos);
   EXPECT_NE(error_of({"--listen", "::1:80"}).find("brackets"), std::string::npos);
+  // Addresses, not names: a name would fail only when the server binds.
+  for (const char* host : {"localhost:8080", "999.1.1.1:80", "127.1:80", "[127.0.0.1]:80"}) {
+    EXPECT_NE(error_of({"--listen", host}).find("host names are not looked up"), std::string::npos)
+        << host;
+  }
+  EXPECT_NE(error_of({"--listen", "[::g]:80"}).find("not an IPv6 address"), std::string::npos);
   EXPECT_NE(error_of({"--log-level", "loud"}).find("trace, debug"), std::string::npos);
   // A switch's message lists every form it takes, and each of them is taken.
   EXPECT_NE(
@@ -218,7 +224,17 @@ TEST(ExecTypes, BadDefinitionsNameTheTypeAndTheField) {
   EXPECT_NE(error_for(R"({"t": {"command": ["cat"]}})").find("job_types.t.command"),
             std::string::npos);
   EXPECT_NE(error_for(R"({"t": {"command": ["cat"]}})").find("absolute path"), std::string::npos);
-  EXPECT_NE(error_for(R"({"t": {"command": ["/nonexistent/tool"]}})").find("not executable"),
+  EXPECT_NE(error_for(R"({"t": {"command": ["/nonexistent/tool"]}})")
+                .find("the program \"/nonexistent/tool\" is not an executable file"),
+            std::string::npos);
+  // A directory passes access(X_OK), and would fail every job.
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin"]}})").find("is not an executable file"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/echo", "a\u0000b"]}})")
+                .find("job_types.t.command: must not contain NUL"),
+            std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "env": {"A": "x\u0000"}}})")
+                .find("job_types.t.env.A: must not contain NUL"),
             std::string::npos);
   EXPECT_NE(error_for(R"({"t": {"command": []}})").find("job_types.t.command"), std::string::npos);
   EXPECT_NE(error_for(R"({"t": {}})").find("job_types.t.command: is required"), std::string::npos);

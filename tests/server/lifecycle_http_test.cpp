@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../support/command.hpp"
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
 
@@ -196,6 +197,13 @@ TEST(StartupOverHttp, VersionHelpAndCheckConfig) {
   jobd_process help({"--help"}, {}, false);
   EXPECT_EQ(help.wait_exit(), 0);
   EXPECT_NE(help.full_output().find("--max-timeout-ms"), std::string::npos);
+}
+
+TEST(StartupOverHttp, CheckConfigPrintsTheSettingsAloneOnStdout) {
+  const command_result r = run_command(std::string("(") + JOBD_BINARY +
+                                       " --check-config --queue-capacity 31 2>/dev/null)");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output)["queue_capacity"], 31);  // JSON only: "OK" went to stderr
 }
 
 TEST(StartupOverHttp, FlagsBeatEnvironmentBeatsTheConfigFile) {

@@ -32,6 +32,24 @@ bool valid_request_id(std::string_view id) {
   });
 }
 
+// A target as the access log shows it: bytes outside printable ASCII (which the parser lets
+// through as obs-text) percent-encoded, so that a log line is valid UTF-8 and can carry no
+// terminal escapes. Targets are ASCII in practice: those are copied as they are.
+std::string loggable_target(std::string_view target) {
+  auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
+  if (std::all_of(target.begin(), target.end(), plain)) return std::string(target);
+  std::string out;
+  for (const unsigned char c : target) {
+    if (plain(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      out += {'%', hex[c >> 4], hex[c & 0xf]};
+    }
+  }
+  return out;
+}
+
 template <typename Executor>
 std::optional<Executor> executor_as(const net::any_io_executor& ex) {
   const Executor* target = ex.target<Executor>();
@@ -185,7 +203,7 @@ void http_session::dispatch(const wire_request& req, clock::time_point read_at) 
   s.request_id = request_id_for(&req);
   if (ctx_.settings.access_log) {
     s.method = req.method_text;
-    s.target = req.target;
+    s.target = loggable_target(req.target);
   }
   s.start = read_at;
   // A request that closes the connection is the client's last one.

@@ -4,8 +4,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
+
+#include "handlers/text.hpp"
 
 namespace jobd::server {
 namespace {
@@ -15,7 +19,14 @@ class json_message_flag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    // A JSON string is UTF-8: invalid bytes from anywhere (a path, a peer) become U+FFFD.
+    std::string checked;
+    if (std::any_of(text.begin(), text.end(), [](char c) { return c & 0x80; })) {
+      checked = handlers::valid_utf8(text);
+      text = checked;
+    }
+    for (char c : text) {
       switch (c) {
         case '"':
           dest.append(std::string_view("\\\""));

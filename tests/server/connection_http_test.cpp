@@ -161,6 +161,20 @@ TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
             std::string::npos);
 }
 
+// The access log is read in terminals and by JSON parsers: a target's bytes outside printable
+// ASCII (the parser takes them as obs-text) are percent-encoded there.
+TEST(Connections, TheAccessLogShowsATargetsOtherBytesPercentEncoded) {
+  jobd_process server({"--log-format", "json", "--access-log", "true"});
+  http_client c(server.port());
+  c.send_raw("GET /a\xff\xfe?q=\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  const std::string line = server.wait_for_log("target=");
+  EXPECT_NE(line.find("target=/a%FF%FE?q=%C3%A9 "), std::string::npos) << line;
+  EXPECT_TRUE(json::accept(line)) << line;
+}
+
 TEST(Connections, AChunkedBodyIsReadWhole) {
   jobd_process server({});
   http_client c(server.port());

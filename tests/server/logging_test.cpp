@@ -71,5 +71,14 @@ TEST(Logging, AnnouncedLineShowsAtEveryLevelButOff) {
   EXPECT_EQ(logged("off", config::log_format::text, [] { announce("listening on x"); }), "");
 }
 
+TEST(Logging, JsonLinesAreValidUtf8WhateverTheMessageHolds) {
+  const std::string json = logged("info", config::log_format::json,
+                                  [] { spdlog::info("bad \xff\xfe, good \xc3\xa9\x01"); });
+  // Each byte of an invalid sequence is U+FFFD; valid UTF-8 stays; controls are escaped.
+  EXPECT_NE(json.find("\"msg\":\"bad \xef\xbf\xbd\xef\xbf\xbd, good \xc3\xa9\\u0001\"}"),
+            std::string::npos)
+      << json;
+}
+
 }  // namespace
 }  // namespace jobd::server

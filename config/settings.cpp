@@ -152,7 +152,11 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) { s.stderr_tail_bytes = parse_size(v, 0, 1 << 20); }},
       {"auth_token_file",
        "bearer tokens, one a line, that the /v1 routes then require (401 without) [none]",
-       [](settings& s, std::string_view v) { s.auth_token_file = std::string(v); }},
+       [](settings& s, std::string_view v) {
+         // An empty value (JOBD_AUTH_TOKEN_FILE= in a unit file, say) must not turn auth off.
+         if (v.empty()) throw bad_value("must name a file; leave it unset for no token check");
+         s.auth_token_file = std::string(v);
+       }},
       {"auth_healthz", "with auth_token_file, /healthz requires a token too [false]",
        [](settings& s, std::string_view v) { s.auth_healthz = parse_bool(v); }},
       {"auth_readyz", "with auth_token_file, /readyz requires a token too [false]",
@@ -340,7 +344,9 @@ void apply_file(settings& s, const std::string& path, value_sources& sources) {
                          "\" (jobd --help lists them)");
     }
     std::string text;
-    if (value.is_string()) {
+    if (value.is_null()) {
+      continue;  // the default, as describe() writes an unset auth_token_file
+    } else if (value.is_string()) {
       text = value.get<std::string>();
     } else if (value.is_number() || value.is_boolean()) {
       text = value.dump();
@@ -405,7 +411,11 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
 std::string_view value_of(std::string_view arg, const std::vector<std::string>& args,
                           std::size_t& i, std::string_view flag) {
   if (const auto eq = arg.find('='); eq != std::string_view::npos) return arg.substr(eq + 1);
-  if (i + 1 >= args.size()) throw config_error(std::string(flag) + " needs a value");
+  // No value starts with "--": the next flag is a missing value, not one.
+  if (i + 1 >= args.size() || args[i + 1].starts_with("--")) {
+    throw config_error(std::string(flag) + " needs a value (" + std::string(flag) + " VALUE or " +
+                       std::string(flag) + "=VALUE)");
+  }
   return args[++i];
 }
 
@@ -544,7 +554,7 @@ std::string describe(const settings& s) {
       {"kill_grace_ms", s.kill_grace.count()},
       {"stderr_tail_bytes", s.stderr_tail_bytes},
       // The file only: the tokens are secrets and never shown.
-      {"auth_token_file", s.auth_token_file},
+      {"auth_token_file", s.auth_token_file.empty() ? json(nullptr) : json(s.auth_token_file)},
       {"auth_healthz", s.auth_healthz},
       {"auth_readyz", s.auth_readyz},
       {"auth_metrics", s.auth_metrics},

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "server/app.hpp"
@@ -18,11 +19,24 @@ using tcp = net::ip::tcp;
 
 listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, session_context& ctx)
     : ioc_(ioc), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()), ctx_(ctx) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(net::socket_base::reuse_address(true));
-  acceptor_.bind(endpoint);
+  boost::system::error_code ec;
+  // Said with the address and the step, and without Boost's source location.
+  auto check = [&](const char* step) {
+    if (!ec) return;
+    const std::string host = endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]"
+                                                        : endpoint.address().to_string();
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(endpoint.port()) +
+                             ": " + step + ": " + ec.message());
+  };
+  acceptor_.open(endpoint.protocol(), ec);
+  check("socket");
+  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  check("SO_REUSEADDR");
+  acceptor_.bind(endpoint, ec);
+  check("bind");
   // A short backlog shows up as one-second SYN retransmit stalls under load.
-  acceptor_.listen(net::socket_base::max_listen_connections);
+  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  check("listen");
 }
 
 tcp::endpoint listener::local_endpoint() const {

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <random>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -77,7 +78,12 @@ class server_impl final : public timer_service {
         ctx_{app_, metrics_, settings_} {
     ctx_.request_id_salt =
         (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
-    const auto address = net::ip::make_address(settings.listen_host);
+    boost::system::error_code bad_address;
+    const auto address = net::ip::make_address(settings.listen_host, bad_address);
+    if (bad_address) {
+      throw std::runtime_error("cannot listen on " + settings.listen_host + ": " +
+                               bad_address.message());
+    }
     listener_ = std::make_shared<listener>(
         *ioc_, net::ip::tcp::endpoint(address, settings.listen_port), ctx_);
   }

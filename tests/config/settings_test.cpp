@@ -95,6 +95,11 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
   EXPECT_NE(error_of({"--listen", "localhost"}).find("ADDR:PORT"), std::string::npos);
   EXPECT_NE(error_of({"--listen", "127.0.0.1:70000"}).find("0..65535"), std::string::npos);
   EXPECT_NE(error_of({"--listen", "::1:80"}).find("brackets"), std::string::npos);
+  EXPECT_NE(error_of({}, {"JOBD_AUTH_TOKEN_FILE="}).find("must name a file"), std::string::npos);
+  // A switch given without its value does not take the next flag for it.
+  EXPECT_NE(error_of({"--access-log", "--listen", "127.0.0.1:1"})
+                .find("--access-log needs a value (--access-log VALUE or --access-log=VALUE)"),
+            std::string::npos);
   // Addresses, not names: a name would fail only when the server binds.
   for (const char* host : {"localhost:8080", "999.1.1.1:80", "127.1:80", "[127.0.0.1]:80"}) {
     EXPECT_NE(error_of({"--listen", host}).find("host names are not looked up"), std::string::npos)
@@ -138,7 +143,8 @@ TEST(Settings, InconsistentSettingsAreRefusedAsAWhole) {
 }
 
 TEST(Settings, BadConfigFilesAreRefusedWithThePath) {
-  EXPECT_NE(error_of({"--config", "/nonexistent/jobd.json"}).find("cannot be read"),
+  EXPECT_NE(error_of({"--config", "/nonexistent/jobd.json"})
+                .find("cannot be read: No such file or directory"),
             std::string::npos);
   temp_file broken("{ not json");
   EXPECT_EQ(error_of({"--config", broken.path()})

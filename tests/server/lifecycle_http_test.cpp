@@ -199,6 +199,17 @@ TEST(StartupOverHttp, VersionHelpAndCheckConfig) {
   EXPECT_NE(help.full_output().find("--max-timeout-ms"), std::string::npos);
 }
 
+TEST(StartupOverHttp, AnAddressInUseStopsStartUpNamingIt) {
+  jobd_process first({});
+  const std::string address = "127.0.0.1:" + std::to_string(first.port());
+  jobd_process second({"--listen", address}, {}, false);
+  EXPECT_EQ(second.wait_exit(), 1);
+  EXPECT_NE(
+      second.full_output().find("cannot listen on " + address + ": bind: Address already in use\n"),
+      std::string::npos)
+      << second.full_output();
+}
+
 TEST(StartupOverHttp, CheckConfigPrintsTheSettingsAloneOnStdout) {
   const command_result r = run_command(std::string("(") + JOBD_BINARY +
                                        " --check-config --queue-capacity 31 2>/dev/null)");

@@ -1,5 +1,7 @@
 #include "server/job_store.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <random>
 
 #include "handlers/job_error.hpp"
@@ -115,6 +117,7 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
   waiter_list waiters;
   evicted_records evicted;
+  std::string ended;
   {
     std::lock_guard lk(mu_);
     rec.finished_at = std::chrono::system_clock::now();
@@ -159,7 +162,14 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
     waiters.swap(rec.waiters);
     if (rec.stored) finished_.emplace_back(now, rec.seq);
     evict_locked(now, evicted);
+    // Why a job did not succeed, for an operator who turns debug on; formatted only then, and
+    // written once the lock is let go.
+    if (rec.phase != job_phase::succeeded && spdlog::should_log(spdlog::level::debug)) {
+      ended = fmt::format("job {} (type {}) ended {}: {}: {}", rec.id.view(), rec.type,
+                          to_string(rec.phase), rec.error_code, rec.error_message);
+    }
   }
+  if (!ended.empty()) spdlog::debug("{}", ended);
   for (auto& w : waiters) w();
 }
 

@@ -62,6 +62,18 @@ TEST(DeadlineOverHttp, AsyncJobPastItsDeadlineIsTimedOutWhetherQueuedOrRunning) 
   EXPECT_GE(r["run_ms"].get<double>() + r["queue_ms"].get<double>(), 300.0);
 }
 
+// At debug level the log says why each job that did not succeed ended as it did.
+TEST(DeadlineOverHttp, AJobThatDidNotSucceedIsLoggedAtDebugLevel) {
+  jobd_process server({"--log-level", "debug"});
+  http_client c(server.port());
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"fail","payload":{"message":"no luck"}})");
+  ASSERT_EQ(r.status, 500) << r.body;
+  const std::string id = r.json()["id"];
+  EXPECT_NE(server.wait_for_log("job " + id)
+                .find("job " + id + " (type fail) ended failed: job_failed: no luck"),
+            std::string::npos);
+}
+
 TEST(WaitOverHttp, WaitNAnswers202WithTheJobAsItStandsWhenNotDoneInTime) {
   jobd_process server({"--workers", "3"});  // two shared workers: the echo need not queue
   http_client c(server.port());

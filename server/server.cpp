@@ -197,11 +197,12 @@ class server_impl final : public timer_service {
     });
   }
 
-  // A process a job left outside its group (setsid) is re-parented to jobd and has no job to
-  // wait for it once it exits: without this, it would stay a zombie.
+  // The processes a job's commands leave behind are re-parented to jobd: those outside the
+  // job's group (setsid) have no job to wait for them, and those inside would otherwise wait
+  // for the job's end. Without this they would stay zombies meanwhile.
   void reap_strays_every(std::chrono::milliseconds period) {
     if (const std::size_t n = children_.reap_strays(); n > 0) {
-      spdlog::debug("reaped {} exited process(es) that had left their job's group", n);
+      spdlog::debug("reaped {} exited process(es) left behind by jobs' commands", n);
     }
     after(period, [this, period] { reap_strays_every(period); });
   }

@@ -74,6 +74,10 @@ json run_exec(child_processes& children, const config::exec_type& type, const pr
                         "); " + termination(r, spec.kill_grace),
                     json{{"stderr", err}});
   }
+  if (!r.signal && !r.exit_code) {
+    // Only when something outside jobd reaped the command (see child_processes).
+    throw job_error("nonzero_exit", "the command's exit status was lost", json{{"stderr", err}});
+  }
   if (r.signal) {
     throw job_error("killed_by_signal", "the command was ended by " + signal_name(*r.signal),
                     json{{"signal", *r.signal}, {"stderr", err}});

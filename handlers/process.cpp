@@ -112,20 +112,30 @@ class child_processes::runner {
       : owner_(owner), spec_(spec), input_(input), stop_(std::move(stop)) {}
 
   ~runner() {
-    if (pid_ <= 0) return;
+    if (pid_ <= 0) return;  // never started
     std::unique_lock lk(owner_.mu_);
-    // Leaving by an exception must not leave the job's processes behind either. While the
-    // command is unreaped its pid and group are its own.
-    const auto command = owner_.commands_.find(pid_);
-    if (!done_ && (command == owner_.commands_.end() || !command->second)) {
-      kill(-pgid_, SIGKILL);
-      kill(pid_, SIGKILL);
-      lk.unlock();
-      waitpid(pid_, nullptr, 0);  // or reap_strays has taken it meanwhile
-      lk.lock();
+    if (!done_) {
+      // Leaving by an exception must not leave the job's processes behind either. An unreaped
+      // command's pid and group id are its own; a reaped one's group id stays the group's while
+      // a process is in it.
+      if (!status_) {
+        kill(-pgid_, SIGKILL);
+        kill(pid_, SIGKILL);
+      } else if (kill(-pgid_, 0) == 0) {
+        kill(-pgid_, SIGKILL);
+      }
+      // Reaped by reap_locked like any child, never by waiting on its pid with the lock held.
+      const auto until = clock::now() + kill_wait();
+      while (!status_ && clock::now() < until) {
+        owner_.reap_locked();
+        if (status_) break;
+        lk.unlock();
+        wait_a_moment();
+        lk.lock();
+      }
     }
     // From here, whatever of the job is left is a stray, for reap_strays.
-    owner_.commands_.erase(pid_);  // by key: the lock was let go meanwhile
+    forget_locked();
   }
 
   runner(const runner&) = delete;
@@ -169,19 +179,34 @@ class child_processes::runner {
     posix_spawnattr_setsigdefault(&s.attr, &all);
     auto argv = c_strings(spec_.argv);
     auto envp = c_strings(spec_.env);
-    int pidfd_errno = 0;
+    // posix_spawn waits for the exec, which a slow file system can make long: it runs outside
+    // the lock, and reaping leaves unknown children alone meanwhile, so that the command is
+    // neither reaped as a stray nor reaped before its pidfd is opened.
     {
       std::lock_guard lk(owner_.mu_);
+      ++owner_.spawning_;
+    }
+    pid_t pid = -1;
+    int rc = 0;
+    int pidfd_errno = 0;
+    {
       const timer_slack_for_spawn slack(owner_.child_timer_slack_ns_);
-      const int rc = posix_spawn(&pid_, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
-      if (rc != 0) throw spawn_error("cannot start " + spec_.argv[0] + ": " + std::strerror(rc));
-      pgid_ = pid_;
-      owner_.commands_.emplace(pid_, std::nullopt);
-      // Before the lock goes: another job's reap could otherwise take the command first, and
-      // its pid with it.
-      pidfd_ = unique_fd(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
+      rc = posix_spawn(&pid, argv[0], &s.actions, &s.attr, argv.data(), envp.data());
+    }
+    if (rc == 0) {
+      pidfd_ = unique_fd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
       if (!pidfd_) pidfd_errno = errno;
     }
+    {
+      std::lock_guard lk(owner_.mu_);
+      --owner_.spawning_;
+      if (rc == 0) {
+        pid_ = pgid_ = pid;
+        owner_.commands_[pid_] = &status_;
+      }
+    }
+    owner_.spawned_.notify_all();
+    if (rc != 0) throw spawn_error("cannot start " + spec_.argv[0] + ": " + std::strerror(rc));
 
     in_ = std::move(in.write);
     out_ = std::move(out.read);
@@ -190,8 +215,8 @@ class child_processes::runner {
     set_nonblocking(out_.get());
     set_nonblocking(err_.get());
     if (input_.empty()) in_.reset();  // EOF at once for a child that reads stdin
-    // Out of descriptors, say. The destructor then ends and reaps the group, once: reaping the
-    // child here as well would leave its pid, free for reuse, to the destructor's kill.
+    // Out of descriptors, say. The destructor then kills the group and reaps the command, once:
+    // reaping it here as well would leave its pid, free for reuse, to the destructor's kill.
     auto cannot_watch = [](int error) {
       return spawn_error(std::string("cannot watch the child: ") + std::strerror(error));
     };
@@ -205,21 +230,59 @@ class child_processes::runner {
   void collect() {
     std::lock_guard lk(owner_.mu_);
     owner_.reap_locked();
-    if (const auto& status = owner_.commands_.at(pid_); status && !reaped_) record(*status);
+    if (reaped_) return;
+    if (status_) return record(*status_);
+    if (!exited_) return;
+    // Exited, yet not ours to wait for: something reaped it outside reap_locked (SIGCHLD set to
+    // be ignored, say). Its status is lost; waiting longer would spin on the ready pidfd.
+    siginfo_t info{};
+    if (waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT) != 0 &&
+        errno == ECHILD) {
+      forget_locked();
+      reaped_ = true;
+    }
+  }
+
+  // Takes the command out of the map, if it is still there: once reaped, it has left, and its
+  // pid may be another command's by now.
+  void forget_locked() {
+    const auto command = owner_.commands_.find(pid_);
+    if (command != owner_.commands_.end() && command->second == &status_) {
+      owner_.commands_.erase(command);
+    }
   }
 
   // Whether any process is left in the group. A zombie counts until its parent reaps it: this
   // process reaps its own, but one whose parent left the group waits for that parent.
   bool group_alive() {
     collect();
-    return kill(-pgid_, 0) == 0 || errno != ESRCH;
+    if (group_gone_) return false;
+    const bool alive = kill(-pgid_, 0) == 0 || errno != ESRCH;
+    // Once the command is reaped and the group empty, the id is free for reuse: never again.
+    if (!alive && reaped_) group_gone_ = true;
+    return alive;
   }
 
   bool terminating() const { return terminate_started_ != clock::time_point{}; }
 
+  // How long SIGKILL is given to end the group before the job ends regardless.
+  std::chrono::milliseconds kill_wait() const {
+    return std::max(spec_.kill_grace, std::chrono::milliseconds(1000));
+  }
+
+  void wait_a_moment() const {
+    if (pidfd_ && !exited_) {
+      pollfd fd{pidfd_.get(), POLLIN, 0};
+      ::poll(&fd, 1, static_cast<int>(group_check_interval.count()));
+    } else {
+      ::poll(nullptr, 0, 1);
+    }
+  }
+
   bool finished() {
-    if (killed_at_ != clock::time_point{} && clock::now() - killed_at_ >= spec_.kill_grace) {
-      return true;  // what SIGKILL has not ended by now cannot run again; see the header
+    if (killed_at_ != clock::time_point{} && clock::now() - killed_at_ >= kill_wait()) {
+      collect();
+      return true;  // what SIGKILL has not ended by now is left behind; see the header
     }
     if (!reaped_) return false;
     if (group_alive()) {
@@ -241,12 +304,13 @@ class child_processes::runner {
     const int in_i = add(in_, POLLOUT);
     const int out_i = add(out_, POLLIN);
     const int err_i = add(err_, POLLIN);
-    const int pid_i = reaped_ ? -1 : add(pidfd_, POLLIN);
+    const int pid_i = reaped_ || exited_ ? -1 : add(pidfd_, POLLIN);
     const int stop_i = result_.stop_requested ? -1 : add(stop_fd_, POLLIN);
 
     int timeout_ms = -1;
-    if (terminating()) {
-      // Waiting for the group to die: wake for SIGKILL time, and to look at the group.
+    if (terminating() || (exited_ && !reaped_)) {
+      // Waiting for the group to die (wake for SIGKILL time, and to look at the group), or for
+      // a spawn under way to let reaping take the command.
       timeout_ms = static_cast<int>(group_check_interval.count());
     }
     if (::poll(fds, static_cast<nfds_t>(n), timeout_ms) < 0 && errno != EINTR) {
@@ -256,6 +320,9 @@ class child_processes::runner {
       return i >= 0 && (fds[i].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR));
     };
 
+    // The command's end first: a stop that follows must not signal a group id already free.
+    if (ready(pid_i)) exited_ = true;
+    if (exited_ && !reaped_) collect();
     if (ready(stop_i)) {
       result_.stop_requested = true;
       if (!terminating()) terminate(SIGTERM);
@@ -263,7 +330,6 @@ class child_processes::runner {
     if (ready(in_i)) write_input();
     if (ready(out_i)) drain(out_);
     if (ready(err_i)) drain(err_);
-    if (ready(pid_i)) collect();
     if (terminating() && killed_at_ == clock::time_point{} &&
         clock::now() - terminate_started_ >= spec_.kill_grace && (!reaped_ || group_alive())) {
       terminate(SIGKILL);
@@ -274,12 +340,15 @@ class child_processes::runner {
     (sig == SIGTERM ? terminate_started_ : killed_at_) = clock::now();
     // The group by its id, which stays the group's while a process is in it, and the command
     // through its pidfd, which reaches it wherever it went and never a process that reused its
-    // pid. A stopped process must run to act on the signal, as its handler or to die.
-    bool sent = kill(-pgid_, sig) == 0;
-    kill(-pgid_, SIGCONT);
+    // pid. A stopped process must run to act on SIGTERM (SIGKILL ends it stopped or not).
+    bool sent = false;
+    if (!group_gone_) {
+      sent = kill(-pgid_, sig) == 0;
+      if (sig == SIGTERM) kill(-pgid_, SIGCONT);
+    }
     if (!reaped_) {
       sent = pidfd_send(pidfd_.get(), sig) == 0 || sent;
-      pidfd_send(pidfd_.get(), SIGCONT);
+      if (sig == SIGTERM) pidfd_send(pidfd_.get(), SIGCONT);
     }
     if (sent) result_.terminated_with = sig;
   }
@@ -359,7 +428,10 @@ class child_processes::runner {
   pid_t pgid_ = -1;
   unique_fd in_, out_, err_, pidfd_, stop_fd_;
   std::size_t written_ = 0;
-  bool reaped_ = false;
+  std::optional<int> status_;  // the command's wait status, set by reap_locked; guarded by mu_
+  bool exited_ = false;        // its pidfd was ready: it has exited, reaped or not
+  bool reaped_ = false;        // its status is recorded, or known to be lost
+  bool group_gone_ = false;    // seen empty after the command was reaped: its id may be reused
   bool done_ = false;
   clock::time_point terminate_started_{};  // when SIGTERM went out
   clock::time_point killed_at_{};          // when SIGKILL went out
@@ -370,6 +442,12 @@ child_processes::child_processes()
     : child_timer_slack_ns_(
           static_cast<unsigned long>(prctl(PR_GET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL))) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // Inherited as ignored (or with SA_NOCLDWAIT), SIGCHLD would have the kernel reap the children
+  // itself, and no job would learn how its command ended.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGCHLD, &dfl, nullptr);
 }
 
 process_result child_processes::run(const process_spec& spec, std::string_view input,
@@ -387,19 +465,31 @@ std::size_t child_processes::reap_strays() {
 }
 
 void child_processes::kill_all() {
-  std::lock_guard lk(mu_);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  std::unique_lock lk(mu_, std::defer_lock);
+  if (!lk.try_lock_until(until)) return;
+  spawned_.wait_until(lk, until, [&] { return spawning_ == 0; });
+  // Unreaped, under the lock: each pid and group id is still its command's.
   for (const auto& [pid, status] : commands_) {
     kill(-pid, SIGKILL);
-    if (!status) kill(pid, SIGKILL);  // unreaped, under the lock: the pid is still the command's
+    kill(pid, SIGKILL);
   }
 }
 
 std::size_t child_processes::reap_locked() {
   std::size_t strays = 0;
-  int status = 0;
-  for (pid_t pid; (pid = waitpid(-1, &status, WNOHANG)) > 0;) {
-    if (auto command = commands_.find(pid); command != commands_.end()) {
-      command->second = status;
+  for (;;) {
+    // Looks before reaping: a child that is no command may be one not yet in the map.
+    siginfo_t info{};
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) break;
+    const pid_t pid = info.si_pid;
+    const auto command = commands_.find(pid);
+    if (command == commands_.end() && spawning_ > 0) break;  // the next call takes it
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) != pid) break;
+    if (command != commands_.end()) {
+      *command->second = status;
+      commands_.erase(command);
     } else {
       ++strays;
     }

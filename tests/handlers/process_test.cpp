@@ -12,7 +12,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -35,6 +34,7 @@ process_spec shell(const std::string& script) {
   return s;
 }
 
+using jobd::testing::eventually;
 using jobd::testing::open_fds;
 using jobd::testing::peak_rss_kb;
 using jobd::testing::processes_with;
@@ -169,21 +169,24 @@ TEST(Process, AnOrphanThatLeftItsJobsGroupIsReapedOnceItHasExited) {
   EXPECT_EQ(status_of(orphan).state, '\0');
 }
 
-// Sweeping for strays while jobs start and end must never reap a job's own process: the job
-// would lose its exit status.
-TEST(Process, StraySweepsNeverTakeARunningJobsProcess) {
-  std::atomic<bool> done{false};
-  std::jthread sweeper([&] {
-    while (!done) {
+std::jthread sweep_strays_until_stopped() {
+  return std::jthread([](const std::stop_token& stop) {
+    while (!stop.stop_requested()) {
       (void)test_children().reap_strays();
       std::this_thread::yield();
     }
   });
+}
+
+// Sweeping for strays while jobs start and end must never reap a job's own process: the job
+// would lose its exit status.
+TEST(Process, StraySweepsNeverTakeARunningJobsProcess) {
+  // Stopped and joined when the test ends, by a failed assertion too.
+  const std::jthread sweeper = sweep_strays_until_stopped();
   for (int i = 0; i < 100; ++i) {
     const auto r = test_children().run(shell("exit 7"), "", {});
     ASSERT_EQ(r.exit_code, 7) << "job " << i;
   }
-  done = true;
 }
 
 // A zombie stays in its group until its parent reaps it. One whose parent left the job's group
@@ -222,11 +225,10 @@ TEST(Process, ACommandThatLeavesItsGroupIsStillStoppedAndKilled) {
   const std::string marker = "987.6544";
   std::stop_source stop;
   std::jthread stopper([&] {
-    for (;;) {
+    EXPECT_TRUE(eventually([&] {
       const auto found = processes_with(marker);
-      if (!found.empty() && getpgid(found[0]) != found[0]) break;
-      std::this_thread::yield();
-    }
+      return !found.empty() && getpgid(found[0]) != found[0];
+    })) << "the command never left its group";
     stop.request_stop();
   });
   process_spec s;
@@ -241,9 +243,9 @@ TEST(Process, ACommandThatLeavesItsGroupIsStillStoppedAndKilled) {
   EXPECT_TRUE(processes_with(marker).empty());
 }
 
-// Orphans of a running job's processes are this process's children: reaped as they exit, not
-// left as zombies for the life of the job.
-TEST(Process, OrphansOfARunningJobAreReapedWhileItRuns) {
+// Orphans of a running job's processes are this process's children, and a sweep (jobd's runs
+// every second) reaps them as they exit: they are not left as zombies for the life of the job.
+TEST(Process, AStraySweepReapsTheOrphansOfARunningJob) {
   const std::string pid_file = ::testing::TempDir() + "orphan-" + std::to_string(getpid()) + ".pid";
   std::stop_source stop;
   process_result r;
@@ -253,11 +255,12 @@ TEST(Process, OrphansOfARunningJobAreReapedWhileItRuns) {
                             "", stop.get_token());
   });
   std::string text;
-  while (text.empty()) {
+  const bool written = eventually([&] {
     std::ifstream in(pid_file);
-    std::getline(in, text);
-    std::this_thread::yield();
-  }
+    return static_cast<bool>(std::getline(in, text));
+  });
+  if (!written) stop.request_stop();
+  ASSERT_TRUE(written) << "the orphan never said its pid";
   std::remove(pid_file.c_str());
   const pid_t orphan = std::stoi(text);
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, orphan, 0));
@@ -280,11 +283,10 @@ TEST(Process, AStoppedProcessIsContinuedToActOnSigterm) {
   const std::string marker = "987.6546";
   std::stop_source stop;
   std::jthread stopper([&] {
-    for (;;) {
+    EXPECT_TRUE(eventually([&] {
       const auto found = processes_with(marker);
-      if (!found.empty() && status_of(found[0]).state == 'T') break;
-      std::this_thread::yield();
-    }
+      return !found.empty() && status_of(found[0]).state == 'T';
+    })) << "the command never stopped itself";
     stop.request_stop();
   });
   const auto r = test_children().run(shell("trap 'exit 3' TERM; kill -STOP $$; sleep " + marker),
@@ -307,6 +309,40 @@ TEST(Process, ACommandStartsWithTheProcesssTimerSlackNotItsThreads) {
   worker.join();
   EXPECT_NE(process_slack, 1);
   EXPECT_EQ(r.out, std::to_string(process_slack) + "\n");
+}
+
+// No grace at all still waits for the group to die after SIGKILL, and for the command's status.
+TEST(Process, WithNoGraceSigkillStillWaitsForTheGroupToDie) {
+  const std::string marker = "987.6549";
+  std::stop_source stop;
+  std::jthread stopper([&] {
+    EXPECT_TRUE(eventually([&] { return !processes_with(marker).empty(); }));
+    stop.request_stop();
+  });
+  process_spec s = shell("trap '' TERM; sleep " + marker);
+  s.kill_grace = 0ms;
+  const auto r = test_children().run(s, "", stop.get_token());
+  EXPECT_EQ(r.terminated_with, SIGKILL);
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_TRUE(processes_with(marker).empty());
+}
+
+// SIGCHLD inherited as ignored would have the kernel reap every command before its job could
+// learn how it ended.
+TEST(Process, ACommandsStatusIsKeptEvenIfSigchldWasIgnoredAtStart) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGCHLD, &ignore, nullptr);
+  child_processes children;  // made after the change, as jobd makes its one at start-up
+  EXPECT_EQ(children.run(shell("exit 3"), "", {}).exit_code, 3);
+  // Ignored later behind its back, the status is lost, but the job still ends.
+  sigaction(SIGCHLD, &ignore, nullptr);
+  const auto r = children.run(shell("exit 3"), "", {});
+  EXPECT_FALSE(r.exit_code);
+  EXPECT_FALSE(r.signal);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &dfl, nullptr);
 }
 
 TEST(Process, AProgramThatCannotStartIsASpawnError) {

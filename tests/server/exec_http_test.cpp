@@ -174,7 +174,7 @@ TEST_F(ExecOverHttp, ASecondSigtermExitsAtOnceAndEndsTheJobsProcesses) {
   http_client c(server.port());
   (void)submit_async(c, R"({"type":"long"})");
   std::vector<pid_t> running;
-  while ((running = processes_with("987.6547")).empty()) std::this_thread::yield();
+  ASSERT_TRUE(eventually([&] { return !(running = processes_with("987.6547")).empty(); }));
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, running[0], 0));
   ASSERT_GE(fd, 0);
   server.signal(SIGTERM);
@@ -183,7 +183,7 @@ TEST_F(ExecOverHttp, ASecondSigtermExitsAtOnceAndEndsTheJobsProcesses) {
   EXPECT_EQ(server.wait_exit(), 1);
   pollfd exited{fd, POLLIN, 0};
   if (poll(&exited, 1, 10'000) != 1) {
-    ADD_FAILURE() << "the job's process outlived jobd";
+    ADD_FAILURE() << "the job's process outlived jobd; its log:\n" << server.full_output();
     syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0);
   }
   close(fd);

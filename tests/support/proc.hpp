@@ -6,13 +6,28 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace jobd::testing {
+
+// Checks `condition` until it holds or `limit` passes, for a test that waits on another process:
+// a regression then fails the test instead of hanging it. Nothing is retried; the condition is
+// expected to hold within milliseconds.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 // Processes whose command line contains `marker`.
 inline std::vector<pid_t> processes_with(const std::string& marker) {

@@ -87,8 +87,9 @@ soak:
 	$(MAKE) --no-print-directory build-release
 	bench/run-soak build/release
 
-# The sources are listed when the recipe runs, after install-deps has provided git.
-SOURCES = $$(git ls-files '*.cpp' '*.hpp')
+# The sources are listed when the recipe runs, after install-deps has provided git; with none
+# (not a git checkout), clang-format would read stdin instead.
+SOURCES = $$(git ls-files '*.cpp' '*.hpp' | grep . || { echo "no sources: not a git checkout?" >&2; echo /nonexistent; })
 format:
 	@scripts/install-deps format
 	clang-format -i $(SOURCES)

@@ -85,7 +85,7 @@ void parse_listen(settings& s, std::string_view v) {
   }
   // Checked here so that a bad address is a configuration error, not a failure to start. An
   // IPv6 scope (fe80::1%eth0) is left to the server, which resolves the interface.
-  const std::string address(host.substr(0, host.find('%')));
+  const std::string address(bracketed ? host.substr(0, host.find('%')) : host);
   in6_addr parsed{};
   if (inet_pton(bracketed ? AF_INET6 : AF_INET, address.c_str(), &parsed) != 1) {
     throw bad_value(std::string(bracketed ? "not an IPv6 address" : "not an IPv4 address") +

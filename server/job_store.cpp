@@ -6,6 +6,7 @@
 
 #include "handlers/job_error.hpp"
 #include "server/json_text.hpp"
+#include "server/logging.hpp"
 #include "server/opaque_id.hpp"
 
 namespace jobd::server {
@@ -166,7 +167,7 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
     // written once the lock is let go.
     if (rec.phase != job_phase::succeeded && spdlog::should_log(spdlog::level::debug)) {
       ended = fmt::format("job {} (type {}) ended {}: {}: {}", rec.id.view(), rec.type,
-                          to_string(rec.phase), rec.error_code, rec.error_message);
+                          to_string(rec.phase), rec.error_code, printable(rec.error_message));
     }
   }
   if (!ended.empty()) spdlog::debug("{}", ended);

@@ -109,4 +109,19 @@ void announce(std::string_view message) {
   logger.flush();
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += {'\\', 'x', hex[byte >> 4], hex[byte & 0xf]};
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace jobd::server

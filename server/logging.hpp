@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "config/settings.hpp"
@@ -12,5 +13,9 @@ void setup_logging(const config::settings& s);
 // Logs `message` at info even when the level is warn or above; not when logging is off. For the
 // start-up line: it is how a client learns the port the kernel chose for --listen ADDR:0.
 void announce(std::string_view message);
+
+// `text` with its control characters written as \xNN, for text from clients (a job's error
+// message, say) in a log line: it cannot start a line of its own or move a terminal's cursor.
+std::string printable(std::string_view text);
 
 }  // namespace jobd::server

@@ -101,7 +101,8 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
                 .find("--access-log needs a value (--access-log VALUE or --access-log=VALUE)"),
             std::string::npos);
   // Addresses, not names: a name would fail only when the server binds.
-  for (const char* host : {"localhost:8080", "999.1.1.1:80", "127.1:80", "[127.0.0.1]:80"}) {
+  for (const char* host :
+       {"localhost:8080", "999.1.1.1:80", "127.1:80", "[127.0.0.1]:80", "127.0.0.1%lo:80"}) {
     EXPECT_NE(error_of({"--listen", host}).find("host names are not looked up"), std::string::npos)
         << host;
   }

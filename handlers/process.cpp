@@ -465,10 +465,8 @@ std::size_t child_processes::reap_strays() {
 }
 
 void child_processes::kill_all() {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-  std::unique_lock lk(mu_, std::defer_lock);
-  if (!lk.try_lock_until(until)) return;
-  spawned_.wait_until(lk, until, [&] { return spawning_ == 0; });
+  std::unique_lock lk(mu_);
+  spawned_.wait_for(lk, std::chrono::milliseconds(500), [&] { return spawning_ == 0; });
   // Unreaped, under the lock: each pid and group id is still its command's.
   for (const auto& [pid, status] : commands_) {
     kill(-pid, SIGKILL);

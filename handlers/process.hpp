@@ -83,7 +83,7 @@ class child_processes {
   // SIGKILL for every running job's command and process group, for an exit that does not wait
   // for the jobs (a second SIGTERM): what the jobs started does not outlive the process. Waits
   // for spawns under way, whose commands it could not reach yet, but half a second at most, as
-  // such an exit must not hang.
+  // such an exit must not hang (the lock itself is never held for long).
   void kill_all();
 
  private:
@@ -92,15 +92,15 @@ class child_processes {
 
   // Every child of the process is reaped by reap_locked, under this lock, so that no job loses
   // its command's status to another. Nothing blocks while holding it.
-  std::timed_mutex mu_;
+  std::mutex mu_;
   // The running jobs' unreaped commands, each with where its status goes (its runner's slot,
   // guarded by mu_). A command leaves the map when it is reaped: a pid in the map is still that
   // command's, and so is its process group's id.
   std::map<pid_t, std::optional<int>*> commands_;  // guarded by mu_
   // Spawns under way (outside the lock: posix_spawn waits for the exec). While there are any,
   // an exited child not in the map may be one of their commands, and is not reaped yet.
-  std::size_t spawning_ = 0;             // guarded by mu_
-  std::condition_variable_any spawned_;  // a spawn under way is over
+  std::size_t spawning_ = 0;         // guarded by mu_
+  std::condition_variable spawned_;  // a spawn under way is over
   // What a command starts with, whatever the worker thread that spawns it has set for itself.
   unsigned long child_timer_slack_ns_ = 0;
 };

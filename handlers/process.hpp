@@ -63,8 +63,10 @@ class spawn_error : public std::runtime_error {
 // The child processes of this process: the jobs' commands, and the orphans it adopts. Making
 // one makes this process the subreaper of its descendants (PR_SET_CHILD_SUBREAPER): a job's
 // leftover processes become its children, so they are reaped the moment they die instead of by
-// an init that reaps late (or not at all, when jobd is PID 1 in a container). One per process,
-// made at start-up before any job runs; every member may be called from any thread.
+// an init that reaps late (or not at all, when jobd is PID 1 in a container). It reaps every
+// child of the process, so nothing else in it may wait for children; making it also sets
+// SIGCHLD to its default. One per process, made at start-up before any job runs; every member
+// may be called from any thread.
 class child_processes {
  public:
   child_processes();

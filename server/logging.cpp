@@ -109,6 +109,15 @@ void announce(std::string_view message) {
   logger.flush();
 }
 
+bool debug_enabled() {
+  return spdlog::should_log(spdlog::level::debug);
+}
+
+void log_job_end(std::string_view id, std::string_view type, std::string_view status,
+                 std::string_view code, std::string_view message) {
+  spdlog::debug("job {} (type {}) ended {}: {}: {}", id, type, status, code, printable(message));
+}
+
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());

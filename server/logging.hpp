@@ -14,6 +14,13 @@ void setup_logging(const config::settings& s);
 // start-up line: it is how a client learns the port the kernel chose for --listen ADDR:0.
 void announce(std::string_view message);
 
+// Whether debug lines are written: a caller can skip gathering what only they would show.
+bool debug_enabled();
+
+// At debug level: why a job did not succeed. The message is a client's text, made printable.
+void log_job_end(std::string_view id, std::string_view type, std::string_view status,
+                 std::string_view code, std::string_view message);
+
 // `text` with its control characters written as \xNN, for text from clients (a job's error
 // message, say) in a log line: it cannot start a line of its own or move a terminal's cursor.
 std::string printable(std::string_view text);

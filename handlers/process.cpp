@@ -220,7 +220,15 @@ class child_processes::runner {
     auto cannot_watch = [](int error) {
       return spawn_error(std::string("cannot watch the child: ") + std::strerror(error));
     };
-    if (!pidfd_) throw cannot_watch(pidfd_errno);
+    if (!pidfd_ && pidfd_errno == ESRCH) {
+      // Gone already, and reaped outside reap_locked (which leaves it alone while spawns are
+      // under way): its status is lost, as in collect().
+      std::lock_guard lk(owner_.mu_);
+      forget_locked();
+      exited_ = reaped_ = true;
+    } else if (!pidfd_) {
+      throw cannot_watch(pidfd_errno);
+    }
     stop_fd_ = unique_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop_fd_) throw cannot_watch(errno);
   }

@@ -316,7 +316,15 @@ TEST(Process, WithNoGraceSigkillStillWaitsForTheGroupToDie) {
   const std::string marker = "987.6549";
   std::stop_source stop;
   std::jthread stopper([&] {
-    EXPECT_TRUE(eventually([&] { return !processes_with(marker).empty(); }));
+    // Once the sleep runs, SIGTERM is ignored (the shell set that before starting it).
+    EXPECT_TRUE(eventually([&] {
+      for (const pid_t pid : processes_with(marker)) {
+        std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+        std::string name;
+        if (std::getline(comm, name) && name == "sleep") return true;
+      }
+      return false;
+    }));
     stop.request_stop();
   });
   process_spec s = shell("trap '' TERM; sleep " + marker);

@@ -3,6 +3,8 @@
 // What /proc says about processes, for tests that check nothing outlives a job.
 
 #include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -15,6 +17,16 @@
 #include <vector>
 
 namespace jobd::testing {
+
+// Whether process `pid` exits (reaped or not) within `limit`; false too when it cannot be watched.
+inline bool exits_within(pid_t pid, std::chrono::milliseconds limit) {
+  const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return false;
+  pollfd exited{fd, POLLIN, 0};
+  const bool ready = poll(&exited, 1, static_cast<int>(limit.count())) == 1;
+  close(fd);
+  return ready;
+}
 
 // Checks `condition` until it holds or `limit` passes, for a test that waits on another process:
 // a regression then fails the test instead of hanging it. Nothing is retried; the condition is

@@ -224,8 +224,7 @@ class child_processes::runner {
       // Gone already, and reaped outside reap_locked (which leaves it alone while spawns are
       // under way): its status is lost, as in collect().
       std::lock_guard lk(owner_.mu_);
-      forget_locked();
-      exited_ = reaped_ = true;
+      lose_status_locked();
     } else if (!pidfd_) {
       throw cannot_watch(pidfd_errno);
     }
@@ -246,8 +245,7 @@ class child_processes::runner {
     siginfo_t info{};
     if (waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED | WNOHANG | WNOWAIT) != 0 &&
         errno == ECHILD) {
-      forget_locked();
-      reaped_ = true;
+      lose_status_locked();
     }
   }
 
@@ -258,6 +256,12 @@ class child_processes::runner {
     if (command != owner_.commands_.end() && command->second == &status_) {
       owner_.commands_.erase(command);
     }
+  }
+
+  // The command is gone without its status: the job ends with neither exit code nor signal.
+  void lose_status_locked() {
+    forget_locked();
+    exited_ = reaped_ = true;
   }
 
   // Whether any process is left in the group. A zombie counts until its parent reaps it: this

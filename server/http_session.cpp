@@ -10,6 +10,7 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "server/logging.hpp"
 #include "server/opaque_id.hpp"
 
 namespace jobd::server {
@@ -30,24 +31,6 @@ bool valid_request_id(std::string_view id) {
   return std::all_of(id.begin(), id.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
   });
-}
-
-// A target as the access log shows it: bytes outside printable ASCII (which the parser lets
-// through as obs-text) percent-encoded, so that a log line is valid UTF-8 and can carry no
-// terminal escapes. Targets are ASCII in practice: those are copied as they are.
-std::string loggable_target(std::string_view target) {
-  auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
-  if (std::all_of(target.begin(), target.end(), plain)) return std::string(target);
-  std::string out;
-  for (const unsigned char c : target) {
-    if (plain(c)) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static constexpr char hex[] = "0123456789ABCDEF";
-      out += {'%', hex[c >> 4], hex[c & 0xf]};
-    }
-  }
-  return out;
 }
 
 template <typename Executor>

@@ -118,19 +118,36 @@ void log_job_end(std::string_view id, std::string_view type, std::string_view st
   spdlog::debug("job {} (type {}) ended {}: {}: {}", id, type, status, code, printable(message));
 }
 
-std::string printable(std::string_view text) {
+namespace {
+
+// `text` with each byte that `keep` refuses written as `prefix` and two hex digits.
+template <class Keep>
+std::string escaped(std::string_view text, Keep keep, std::string_view prefix, const char* digits) {
   std::string out;
   out.reserve(text.size());
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += {'\\', 'x', hex[byte >> 4], hex[byte & 0xf]};
-    } else {
+    if (keep(byte)) {
       out.push_back(c);
+    } else {
+      out += prefix;
+      out += {digits[byte >> 4], digits[byte & 0xf]};
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text) {
+  return escaped(
+      text, [](unsigned char c) { return c >= 0x20 && c != 0x7f; }, "\\x", "0123456789abcdef");
+}
+
+std::string loggable_target(std::string_view target) {
+  auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
+  if (std::all_of(target.begin(), target.end(), plain)) return std::string(target);
+  return escaped(target, plain, "%", "0123456789ABCDEF");
 }
 
 }  // namespace jobd::server

@@ -25,4 +25,9 @@ void log_job_end(std::string_view id, std::string_view type, std::string_view st
 // message, say) in a log line: it cannot start a line of its own or move a terminal's cursor.
 std::string printable(std::string_view text);
 
+// A request target as the access log shows it: bytes outside printable ASCII (which the parser
+// lets through as obs-text) percent-encoded, so that the line is valid UTF-8 and can carry no
+// terminal escapes. Targets are ASCII in practice: those are copied as they are.
+std::string loggable_target(std::string_view target);
+
 }  // namespace jobd::server

@@ -243,6 +243,9 @@ TEST(ExecTypes, BadDefinitionsNameTheTypeAndTheField) {
   EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "env": {"A": "x\u0000"}}})")
                 .find("job_types.t.env.A: must not contain NUL"),
             std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "cwd": "/tmp\u0000x"}})")
+                .find("job_types.t.cwd: must not contain NUL"),
+            std::string::npos);
   EXPECT_NE(error_for(R"({"t": {"command": []}})").find("job_types.t.command"), std::string::npos);
   EXPECT_NE(error_for(R"({"t": {}})").find("job_types.t.command: is required"), std::string::npos);
   EXPECT_NE(

@@ -17,6 +17,13 @@ namespace {
 
 using json = nlohmann::json;
 
+// A process group whose processes all ignore SIGTERM, found by their sleep's marker.
+json stubborn(const std::string& marker) {
+  return {{"command",
+           {"/bin/sh", "-c",
+            "trap '' TERM; (trap '' TERM; sleep " + marker + ") & sleep " + marker + "; wait"}}};
+}
+
 // A config file with exec types for these tests, removed afterwards.
 class exec_config {
  public:
@@ -26,10 +33,9 @@ class exec_config {
         {"kill_grace_ms", 300},
         {"job_types",
          {{"cat", {{"command", {"/bin/cat"}}, {"output", "json"}}},
-          {"stubborn",
-           {{"command",
-             {"/bin/sh", "-c",
-              "trap '' TERM; (trap '' TERM; sleep 987.6543) & sleep 987.6543; wait"}}}},
+          // One marker per test that looks for them, so that tests run in parallel stay apart.
+          {"stubborn-deadline", stubborn("987.6540")},
+          {"stubborn-cancel", stubborn("987.6543")},
           {"ignore-stdin", {{"command", {"/bin/sh", "-c", "sleep 0.2; echo done"}}}},
           {"flood",
            {{"command", {"/bin/sh", "-c", "head -c 50000000 /dev/zero"}},
@@ -89,19 +95,19 @@ TEST_F(ExecOverHttp, RunsAConfiguredCommandWithThePayloadOnStdin) {
 TEST_F(ExecOverHttp, DeadlineKillsTheWholeProcessTreeEvenWhenItIgnoresSigterm) {
   jobd_process server({"--config", config_.path(), "--workers", "2"});
   http_client c(server.port());
-  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"stubborn","timeout_ms":300})");
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"stubborn-deadline","timeout_ms":300})");
   ASSERT_EQ(r.status, 504) << r.body;
   EXPECT_EQ(r.json()["status"], "timed_out");
   EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos)
       << r.body;
   // Terminal only once every process of the group is gone.
-  EXPECT_FALSE(any_process_with("987.6543"));
+  EXPECT_FALSE(any_process_with("987.6540"));
 }
 
 TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
   jobd_process server({"--config", config_.path(), "--workers", "2"});
   http_client c(server.port());
-  const std::string id = submit_async(c, R"({"type":"stubborn"})");
+  const std::string id = submit_async(c, R"({"type":"stubborn-cancel"})");
   while (!any_process_with("987.6543")) std::this_thread::yield();
   EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + id).status, 202);
   const json done = wait_terminal(c, id);

@@ -31,9 +31,17 @@ failure failure_of(const std::exception_ptr& error) {
   }
 }
 
-// ": <what the job said while stopping>", when it said anything.
-std::string stop_note(const std::exception_ptr& error) {
-  return error ? ": " + failure_of(error).message : "";
+// What a job said while it was being stopped (an exec job: how its group ended, and its
+// stderr), kept in the timed_out or cancelled error: why a job hung is often on its stderr.
+struct stop_report {
+  std::string note;  // ": <message>", or empty when the job said nothing
+  json details;
+};
+
+stop_report stop_report_of(const std::exception_ptr& error) {
+  if (!error) return {};
+  failure f = failure_of(error);
+  return {": " + f.message, std::move(f.details)};
 }
 
 }  // namespace
@@ -147,21 +155,27 @@ void job_store::finish(job_record& rec, const pool::job_outcome& outcome) {
         rec.result = nullptr;
         break;
       }
-      case pool::job_status::timed_out:
+      case pool::job_status::timed_out: {
         rec.phase = job_phase::timed_out;
         rec.error_code = "timed_out";
+        stop_report stop = stop_report_of(outcome.error);
         rec.error_message = "the job's deadline of " + std::to_string(rec.timeout.count()) +
-                            " ms passed while it was " + where + stop_note(outcome.error);
+                            " ms passed while it was " + where + stop.note;
+        rec.error_details = std::move(stop.details);
         rec.result = nullptr;
         break;
-      case pool::job_status::cancelled:
+      }
+      case pool::job_status::cancelled: {
         rec.phase = job_phase::cancelled;
         rec.error_code = "cancelled";
+        stop_report stop = stop_report_of(outcome.error);
         rec.error_message = (rec.cancel_requested ? std::string("cancelled by request while ")
                                                   : std::string("cancelled at shutdown while ")) +
-                            where + stop_note(outcome.error);
+                            where + stop.note;
+        rec.error_details = std::move(stop.details);
         rec.result = nullptr;
         break;
+      }
     }
     rec.handle = {};
     waiters.swap(rec.waiters);

@@ -17,11 +17,13 @@ namespace {
 
 using json = nlohmann::json;
 
-// A process group whose processes all ignore SIGTERM, found by their sleep's marker.
+// A process group whose processes all ignore SIGTERM, found by their sleep's marker; it says
+// "holding on" on stderr first.
 json stubborn(const std::string& marker) {
   return {{"command",
            {"/bin/sh", "-c",
-            "trap '' TERM; (trap '' TERM; sleep " + marker + ") & sleep " + marker + "; wait"}}};
+            "echo holding on >&2; trap '' TERM; (trap '' TERM; sleep " + marker + ") & sleep " +
+                marker + "; wait"}}};
 }
 
 // A config file with exec types for these tests, removed afterwards.
@@ -100,6 +102,8 @@ TEST_F(ExecOverHttp, DeadlineKillsTheWholeProcessTreeEvenWhenItIgnoresSigterm) {
   EXPECT_EQ(r.json()["status"], "timed_out");
   EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("SIGKILL"), std::string::npos)
       << r.body;
+  // What it said before it hung is where an operator looks first.
+  EXPECT_EQ(r.json()["error"]["stderr"], "holding on\n") << r.body;
   // Terminal only once every process of the group is gone.
   EXPECT_FALSE(any_process_with("987.6540"));
 }
@@ -112,6 +116,7 @@ TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
   EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + id).status, 202);
   const json done = wait_terminal(c, id);
   EXPECT_EQ(done["status"], "cancelled");
+  EXPECT_EQ(done["error"]["stderr"], "holding on\n") << done;
   EXPECT_FALSE(any_process_with("987.6543"));
 }
 

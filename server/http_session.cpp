@@ -41,6 +41,18 @@ std::optional<Executor> executor_as(const net::any_io_executor& ex) {
 
 }  // namespace
 
+std::string peer_text(const net::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  const net::ip::tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return "-";
+  net::ip::address addr = peer.address();
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+  }
+  return addr.is_v6() ? fmt::format("[{}]:{}", addr.to_string(), peer.port())
+                      : fmt::format("{}:{}", addr.to_string(), peer.port());
+}
+
 http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
@@ -49,6 +61,8 @@ http_session::http_session(net::ip::tcp::socket&& socket, session_context& ctx)
       idle_since_(clock::now()),
       ctx_(ctx) {
   ctx_.stats.connection_opened();
+  // Asked once per connection, and only when it is logged: it is a system call.
+  if (ctx_.settings.access_log) peer_ = peer_text(socket_);
   // Answers are written at once where the socket takes them: never block the I/O thread on it.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -252,8 +266,9 @@ void http_session::write_ready() {
       ctx_.stats.observe_request(r.route, r.status, seconds);
       if (ctx_.settings.access_log) {
         spdlog::info(
-            "access request_id={} method={} target={} route={} status={} duration_ms={:.3f}",
-            s.request_id_view(), s.method, s.target, r.route, r.status, seconds * 1000.0);
+            "access request_id={} client={} method={} target={} route={} status={} "
+            "duration_ms={:.3f}",
+            s.request_id_view(), peer_, s.method, s.target, r.route, r.status, seconds * 1000.0);
       }
     }
     boost::system::error_code ec;

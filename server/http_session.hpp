@@ -46,6 +46,10 @@ struct session_context {
   std::atomic<std::size_t> unanswered{0};
 };
 
+// A socket's peer as the access log shows it: 127.0.0.1:51234 or [::1]:51234 (an IPv4 client
+// of a dual-stack socket in its IPv4 form); "-" when the socket has none.
+std::string peer_text(const boost::asio::ip::tcp::socket& socket);
+
 class http_session final : public std::enable_shared_from_this<http_session>, private answer_sink {
  public:
   http_session(boost::asio::ip::tcp::socket&& socket, session_context& ctx);
@@ -120,6 +124,7 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   clock::time_point request_began_;
   bool continue_sent_ = false;  // "100 Continue" went out for the request being read
   clock::time_point idle_since_;
+  std::string peer_;  // for the access log only
   // Requests read and not yet answered, in order: a few at most (the pipeline limit), and the
   // capacity is kept from one request to the next.
   std::vector<slot> slots_;

@@ -101,6 +101,11 @@ void listener::refuse(tcp::socket socket) {
   append_wire_response(*out, answer, 11, false, {id.data(), id.size()});
   // Counted like any answer given before a request line was read, so that refusals show.
   ctx_.stats.observe_request(answer.route, answer.status, 0.0);
+  if (ctx_.settings.access_log) {
+    spdlog::info(
+        "access request_id={} client={} method=- target=- route={} status={} duration_ms=0.000",
+        std::string_view(id.data(), id.size()), peer_text(socket), answer.route, answer.status);
+  }
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   net::async_write(*sock, net::buffer(*out), [sock, out](boost::system::error_code, std::size_t) {
     boost::system::error_code ignored;

@@ -137,7 +137,7 @@ TEST(Connections, APeerThatDoesNotReadItsAnswersIsClosedAfterTheReadTimeout) {
 }
 
 TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
-  jobd_process server({"--max-connections", "2"});
+  jobd_process server({"--max-connections", "2", "--access-log", "true"});
   http_client a(server.port());
   http_client b(server.port());
   EXPECT_EQ(a.get("/healthz").status, 200);
@@ -159,6 +159,12 @@ TEST(Connections, ConnectionsBeyondTheBoundGet503AndAClose) {
   // Counted where operators look for refusals: no request line was read, so under `other`.
   EXPECT_NE(a.get("/metrics").body.find(R"(jobd_http_requests_total{route="other",code="503"} 1)"),
             std::string::npos);
+  // And in the access log, with the client that was turned away.
+  const std::string line = server.wait_for_log("target=- ");
+  EXPECT_NE(line.find("request_id=" + id + " client=127.0.0.1:" + std::to_string(c.local_port()) +
+                      " method=- target=- route=other status=503 "),
+            std::string::npos)
+      << line;
 }
 
 // The access log is read in terminals and by JSON parsers: a target's bytes outside printable
@@ -172,6 +178,9 @@ TEST(Connections, TheAccessLogShowsATargetsOtherBytesPercentEncoded) {
   EXPECT_EQ(r->status, 404);
   const std::string line = server.wait_for_log("target=");
   EXPECT_NE(line.find("target=/a%FF%FE?q=%C3%A9 "), std::string::npos) << line;
+  EXPECT_NE(line.find(" client=127.0.0.1:" + std::to_string(c.local_port()) + " "),
+            std::string::npos)
+      << line;
   EXPECT_TRUE(json::accept(line)) << line;
 }
 

@@ -50,6 +50,13 @@ class http_client {
     }
   }
   ~http_client() { close(fd_); }
+  // The client's own port, as the server sees it.
+  std::uint16_t local_port() const {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    return ntohs(addr.sin_port);
+  }
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 

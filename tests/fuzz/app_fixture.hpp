@@ -4,6 +4,8 @@
 // once per fuzzing process: libFuzzer calls the target millions of times, and a pool per input
 // would measure thread start-up, not parsing.
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -58,6 +60,9 @@ struct app_fixture {
   app_fixture(const app_fixture&) = delete;
   app_fixture& operator=(const app_fixture&) = delete;
 
+  // Jobs still ending in the destructor may log. Taken first, so that spdlog's registry (a
+  // static made on first use) is made before this fixture, and so destroyed after it.
+  std::shared_ptr<spdlog::logger> logger = spdlog::default_logger();
   config::settings settings = fuzz_settings();
   handlers::registry types;
   pool::pool workers{{.workers_min = settings.workers_min,

@@ -96,6 +96,7 @@ void http_session::pump() {
   pumping_ = false;
   if (closed_) return;
   if (read_closed_ && slots_.empty() && !writing_) return close();
+  send_continue();  // for a request that waited for the answers owed before it
   start_read();
   arm_timer();
 }
@@ -125,12 +126,20 @@ void http_session::parse_buffered() {
   }
 }
 
+bool http_session::awaiting_continue() const {
+  return parser_ && parser_->is_header_done() && !continue_sent_ && request_.version >= 11 &&
+         request_.expect_continue;
+}
+
 void http_session::send_continue() {
   // curl, for one, sends a body over 1 KiB only after "100 Continue", or after a second of
-  // silence. It goes out only when no earlier answer is owed, which must come first.
-  if (continue_sent_ || !parser_->is_header_done() || !slots_.empty() || writing_) return;
-  if (request_.version < 11 || !request_.expect_continue) return;
+  // silence. It goes out only when no earlier answer is owed, which must come first; pump()
+  // calls this again once they are out.
+  if (!awaiting_continue() || !slots_.empty() || writing_) return;
   continue_sent_ = true;
+  // The client may have waited for it as long as the earlier answers took: the body's time
+  // to arrive runs from now.
+  request_began_ = clock::now();
   static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
   // Best effort: a socket that will not take these few bytes now gets none of them, and the
   // client sends its body after its own wait. Part of them would garble the stream.
@@ -312,7 +321,9 @@ http_session::deadlines http_session::pending_deadlines() const {
   deadlines d;
   if (writing_) d.write = write_began_ + ctx_.settings.read_timeout;
   if (parser_) {
-    d.request = request_began_ + ctx_.settings.read_timeout;
+    // A client waiting for its "100 Continue" is rightly silent while earlier answers are owed.
+    const bool waits_for_us = awaiting_continue() && (!slots_.empty() || writing_);
+    if (!waits_for_us) d.request = request_began_ + ctx_.settings.read_timeout;
   } else if (slots_.empty() && !writing_ && !read_closed_) {
     // Idle. While answers are owed, a client may rightly stay silent as long as its jobs run.
     d.idle = idle_since_ + ctx_.settings.keepalive_timeout;

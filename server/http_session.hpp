@@ -85,6 +85,8 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   void pump();
   void write_ready();
   void parse_buffered();
+  // The request being read asked for "100 Continue" and has not had it yet.
+  [[nodiscard]] bool awaiting_continue() const;
   void send_continue();
   void start_read();
   [[nodiscard]] std::size_t next_read_size() const;

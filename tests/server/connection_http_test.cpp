@@ -102,6 +102,29 @@ TEST(Connections, ABodyThatWaitsFor100ContinueGetsItAtOnce) {
   EXPECT_EQ(c.post("/v1/jobs?wait=true", body).status, 200);
 }
 
+// Pipelined behind a job that outlasts the read timeout: the interim answer follows the owed
+// one, and the client's wait for it is not taken for a silent request.
+TEST(Connections, A100ContinueOwedBehindAnEarlierAnswerIsSentOnceThatIsOut) {
+  jobd_process server({"--read-timeout-ms", "200"});
+  http_client c(server.port(), 5);
+  const std::string body = R"({"type":"echo","payload":"after the interim answer"})";
+  c.send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(400)) +
+             "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n");
+  const auto slept = c.read_reply();
+  ASSERT_TRUE(slept);
+  EXPECT_EQ(slept->json()["status"], "succeeded") << slept->body;
+  const auto interim = c.read_reply();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  c.send_raw(body);
+  const auto r = c.read_reply();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->json()["result"], "after the interim answer");
+}
+
 TEST(Connections, ARequestThatClosesTheConnectionIsTheLastOneRead) {
   jobd_process server({});
   http_client c(server.port());

@@ -351,8 +351,14 @@ void app::cancel_job(std::string_view id, const responder& respond) {
   switch (pool_.cancel(*handle)) {
     case pool::cancel_result::cancelled:
       return respond(job_response(*rec, 200, route));
-    case pool::cancel_result::stopping:
-      return respond(job_response(*rec, 202, route));
+    case pool::cancel_result::stopping: {
+      // The pool started the job an instant before its work told the store, or has ended it
+      // since it answered: the status goes with the job as shown.
+      store_.mark_running(*rec);
+      job_phase shown{};
+      std::string text = store_.render(*rec, &shown);
+      return respond(job_object(*rec, std::move(text), is_terminal(shown) ? 200 : 202, route));
+    }
     case pool::cancel_result::already_finished:
       return already_finished();
   }

@@ -109,6 +109,7 @@ void job_store::insert(const std::shared_ptr<job_record>& rec, pool::job_handle 
 void job_store::mark_running(job_record& rec) {
   const auto now = pool::clock::now();
   std::lock_guard lk(mu_);
+  if (rec.phase != job_phase::queued) return;  // a cancel saw it start first, or it is over
   rec.phase = job_phase::running;
   rec.started_at = std::chrono::system_clock::now();
   rec.started_steady = now;

@@ -1,4 +1,5 @@
-// The routes' waits (?wait=N), driven in-process with a timer service the test controls.
+// The routes' waits (?wait=N) and cancels, driven in-process with a timer service the test
+// controls.
 
 #include <gtest/gtest.h>
 
@@ -158,6 +159,33 @@ TEST(RouteWaits, ALimitThatPassesFirstAnswersOnceWithTheJobUnderWay) {
   EXPECT_EQ(json::parse(end[0].body)["status"], "cancelled");
   f.workers.drain(0ms);  // every completion, and so every answer, has been given
   EXPECT_EQ(f.sink->to(1).size(), 1u);
+}
+
+// A DELETE races the job's start and its end: whatever it finds, its status and the job it
+// shows agree. The pool may have started the job an instant before the store hears of it, or
+// ended it an instant after answering "stopping".
+TEST(RouteCancel, ADeletesStatusAgreesWithTheJobItShows) {
+  routes_fixture f;
+  for (std::uint64_t n = 10; n < 10 + 2 * 2000; n += 2) {
+    f.post(n, "/v1/jobs", R"({"type":"sleep","payload":{"ms":0}})");
+    const auto submitted = f.sink->to(n);
+    ASSERT_EQ(submitted.size(), 1u);
+    ASSERT_EQ(submitted[0].status, 202) << submitted[0].body;
+    const std::string id = json::parse(submitted[0].body)["id"];
+    f.routes.handle({.method = "DELETE", .target = "/v1/jobs/" + id}, responder(f.sink, n + 1));
+    const auto del = f.sink->to(n + 1);
+    ASSERT_EQ(del.size(), 1u);
+    const http_response& r = del[0];
+    if (r.status == 404 || r.status == 409) continue;  // over (and perhaps evicted) already
+    const std::string status = json::parse(r.body)["status"];
+    if (r.status == 202) {
+      ASSERT_EQ(status, "running") << "202 for job " << id << ": " << r.body;
+    } else {
+      ASSERT_EQ(r.status, 200u) << r.body;
+      ASSERT_TRUE(status == "cancelled" || status == "succeeded" || status == "timed_out")
+          << "200 for job " << id << ": " << r.body;
+    }
+  }
 }
 
 }  // namespace

@@ -179,7 +179,8 @@ http_request to_route_request(const wire_request& req) {
 }
 
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
-                          bool keep_alive, std::string_view request_id, bool head) {
+                          bool keep_alive, std::string_view request_id, std::string_view date,
+                          bool head) {
   using namespace std::string_view_literals;
   auto decimal = [](auto& digits, auto n) {
     return std::string_view(digits, std::to_chars(std::begin(digits), std::end(digits), n).ptr);
@@ -196,12 +197,14 @@ void append_wire_response(std::string& out, const http_response& r, unsigned ver
   const std::string_view body = head ? ""sv : std::string_view(r.body);
 
   // Measured first and written in place: one size check for the whole answer.
+  constexpr std::string_view date_field = "\r\nDate: "sv;
   constexpr std::string_view server = "\r\nServer: jobd\r\nContent-Type: "sv;
   constexpr std::string_view id_field = "\r\nX-Request-Id: "sv;
   constexpr std::string_view length_field = "Content-Length: "sv;
-  std::size_t size = "HTTP/1.1 "sv.size() + status_text.size() + 1 + reason.size() + server.size() +
-                     r.content_type.size() + id_field.size() + request_id.size() + 2 +
-                     connection.size() + length_field.size() + length_text.size() + 4 + body.size();
+  std::size_t size = "HTTP/1.1 "sv.size() + status_text.size() + 1 + reason.size() +
+                     date_field.size() + date.size() + server.size() + r.content_type.size() +
+                     id_field.size() + request_id.size() + 2 + connection.size() +
+                     length_field.size() + length_text.size() + 4 + body.size();
   for (const auto& [name, value] : r.headers) size += name.size() + 2 + value.size() + 2;
   const std::size_t at = out.size();
   out.resize(at + size);
@@ -214,6 +217,8 @@ void append_wire_response(std::string& out, const http_response& r, unsigned ver
   put(status_text);
   put(" "sv);
   put(reason);
+  put(date_field);
+  put(date);
   put(server);
   put(r.content_type);
   put(id_field);

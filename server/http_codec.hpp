@@ -88,9 +88,11 @@ std::optional<http_response> answer_to_read_error(boost::beast::error_code ec,
 // The routes' view of a parsed request, valid as long as `req` is not changed.
 http_request to_route_request(const wire_request& req);
 
-// Appends the wire form of a route's answer (status line, headers, body) to `out`. An answer to
-// HEAD has the headers of the answer to GET, Content-Length included, and no body.
+// Appends the wire form of a route's answer (status line, headers, body) to `out`; `date` is
+// the Date field's value (http_date). An answer to HEAD has the headers of the answer to GET,
+// Content-Length included, and no body.
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
-                          bool keep_alive, std::string_view request_id, bool head = false);
+                          bool keep_alive, std::string_view request_id, std::string_view date,
+                          bool head = false);
 
 }  // namespace jobd::server

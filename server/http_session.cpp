@@ -265,12 +265,13 @@ void http_session::write_ready() {
     out_last_ = false;
     std::size_t n = 0;
     const auto now = clock::now();
+    const std::string_view date = date_.now();
     for (; n < slots_.size() && slots_[n].res && !out_last_; ++n) {
       slot& s = slots_[n];
       const http_response& r = *s.res;
       // The last answer of a connection whose reading has stopped says so.
       out_last_ = !s.keep_alive || (read_closed_ && n + 1 == slots_.size());
-      append_wire_response(out_, r, s.version, !out_last_, s.request_id_view(), s.head);
+      append_wire_response(out_, r, s.version, !out_last_, s.request_id_view(), date, s.head);
       const double seconds = std::chrono::duration<double>(now - s.start).count();
       ctx_.stats.observe_request(r.route, r.status, seconds);
       if (ctx_.settings.access_log) {

@@ -25,6 +25,7 @@
 #include "config/settings.hpp"
 #include "server/app.hpp"
 #include "server/http_codec.hpp"
+#include "server/http_date.hpp"
 #include "server/metrics.hpp"
 
 namespace jobd::server {
@@ -127,6 +128,7 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   bool continue_sent_ = false;  // "100 Continue" went out for the request being read
   clock::time_point idle_since_;
   std::string peer_;  // for the access log only
+  http_date date_;
   // Requests read and not yet answered, in order: a few at most (the pipeline limit), and the
   // capacity is kept from one request to the next.
   std::vector<slot> slots_;

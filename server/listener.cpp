@@ -98,7 +98,7 @@ void listener::refuse(tcp::socket socket) {
   answer.headers.emplace_back("Retry-After", "1");
   auto out = std::make_shared<std::string>();
   const request_id_text id = ctx_.fresh_request_id();
-  append_wire_response(*out, answer, 11, false, {id.data(), id.size()});
+  append_wire_response(*out, answer, 11, false, {id.data(), id.size()}, date_.now());
   // Counted like any answer given before a request line was read, so that refusals show.
   ctx_.stats.observe_request(answer.route, answer.status, 0.0);
   if (ctx_.settings.access_log) {

@@ -29,6 +29,7 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   bool accept_failing_ = false;  // only touched on the acceptor's strand
+  http_date date_;               // likewise
   session_context& ctx_;
 };
 

@@ -88,7 +88,7 @@ class wire_writer final : public server::answer_sink {
  public:
   void deliver(std::uint64_t, server::http_response&& r) override {
     std::string out;
-    server::append_wire_response(out, r, 11, true, "fuzz");
+    server::append_wire_response(out, r, 11, true, "fuzz", "Thu, 01 Jan 1970 00:00:00 GMT");
   }
 };
 

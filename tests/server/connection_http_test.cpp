@@ -2,6 +2,8 @@
 // Retry-After estimate.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <vector>
 
@@ -205,6 +207,28 @@ TEST(Connections, TheAccessLogShowsATargetsOtherBytesPercentEncoded) {
             std::string::npos)
       << line;
   EXPECT_TRUE(json::accept(line)) << line;
+}
+
+// RFC 9110 §6.6.1: an origin server with a clock sends the date on every answer.
+TEST(Connections, EveryAnswerCarriesTheDate) {
+  jobd_process server({"--max-connections", "1"});
+  http_client c(server.port());
+  auto seconds_off = [](const std::string& date) {
+    std::tm tm{};
+    const char* end = strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    EXPECT_TRUE(end != nullptr && *end == '\0') << date;
+    return std::abs(timegm(&tm) - std::time(nullptr));
+  };
+  const auto ok = c.get("/healthz");
+  EXPECT_LE(seconds_off(ok.header("date")), 5) << ok.header("date");
+  const auto missing = c.get("/nowhere");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_LE(seconds_off(missing.header("date")), 5) << missing.header("date");
+  http_client turned_away(server.port());
+  const auto refused = turned_away.read_reply();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_LE(seconds_off(refused->header("date")), 5) << refused->header("date");
 }
 
 TEST(Connections, AChunkedBodyIsReadWhole) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/http_date.hpp"
+
 namespace jobd::server {
 namespace {
 
@@ -16,9 +18,10 @@ TEST(WireResponse, IsTheStatusLineHeadersAndBody) {
   http_response r = answer(503, "{}\n");
   r.headers.emplace_back("Retry-After", "7");
   std::string out = "before|";
-  append_wire_response(out, r, 11, true, "req-1");
+  append_wire_response(out, r, 11, true, "req-1", "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(out,
-            "before|HTTP/1.1 503 Service Unavailable\r\nServer: jobd\r\n"
+            "before|HTTP/1.1 503 Service Unavailable\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+            "Server: jobd\r\n"
             "Content-Type: application/json\r\nX-Request-Id: req-1\r\nRetry-After: 7\r\n"
             "Content-Length: 3\r\n\r\n{}\n");
 }
@@ -27,7 +30,7 @@ TEST(WireResponse, SaysWhenTheConnectionDoesNotDoWhatItsVersionImplies) {
   const http_response r = answer(200, "ok");
   auto wire = [&r](unsigned version, bool keep_alive) {
     std::string out;
-    append_wire_response(out, r, version, keep_alive, "x");
+    append_wire_response(out, r, version, keep_alive, "x", "d");
     return out;
   };
   EXPECT_EQ(wire(11, true).find("Connection:"), std::string::npos);
@@ -39,9 +42,19 @@ TEST(WireResponse, SaysWhenTheConnectionDoesNotDoWhatItsVersionImplies) {
 
 TEST(WireResponse, ToHeadHasTheLengthOfTheBodyButNotTheBody) {
   std::string out;
-  append_wire_response(out, answer(200, "twelve bytes"), 11, true, "x", true);
+  append_wire_response(out, answer(200, "twelve bytes"), 11, true, "x", "d", true);
   EXPECT_NE(out.find("Content-Length: 12\r\n\r\n"), std::string::npos);
   EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
+}
+
+// RFC 9110's own example, and the dates around a leap day and the turn of a century.
+TEST(HttpDate, IsTheImfFixdateOfTheSecond) {
+  http_date d;
+  EXPECT_EQ(d.at(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(d.at(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
+  EXPECT_EQ(d.at(946684799), "Fri, 31 Dec 1999 23:59:59 GMT");
+  EXPECT_EQ(d.at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_EQ(d.at(4102444800), "Fri, 01 Jan 2100 00:00:00 GMT");
 }
 
 // The target the routes see for a request line's target.

@@ -12,6 +12,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <iterator>
@@ -38,7 +39,79 @@ std::optional<std::size_t> absolute_form_path(std::string_view target) {
   return std::nullopt;
 }
 
+// RFC 9112 3.2: uri-host [":" port], where uri-host is an IP literal in brackets, an IPv4
+// address or a reg-name (unreserved, percent-encoded and sub-delims characters). Empty is
+// allowed: it says the target has no authority.
+bool valid_host(std::string_view v) {
+  if (v.starts_with('[')) {
+    const std::size_t close = v.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view literal = v.substr(1, close - 1);
+    const bool literal_ok =
+        !literal.empty() && std::all_of(literal.begin(), literal.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        });
+    if (!literal_ok) return false;
+    v.remove_prefix(close + 1);
+    if (v.empty()) return true;
+    if (v.front() != ':') return false;
+    v.remove_prefix(1);
+    return std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  }
+  const std::size_t colon = v.find(':');
+  const std::string_view host = v.substr(0, colon);
+  const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-._~!$&'()*+,;=%").find(c) != std::string_view::npos;
+  });
+  if (!host_ok || colon == std::string_view::npos) return host_ok;
+  const std::string_view port = v.substr(colon + 1);
+  return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The first transfer coding in a Transfer-Encoding value that is not chunked ("" when none).
+std::string_view other_coding(std::string_view value) {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view coding = value.substr(0, comma);
+    coding = coding.substr(0, coding.find(';'));  // a coding's parameters
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+      coding.remove_prefix(1);
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+      coding.remove_suffix(1);
+    if (!coding.empty() && !beast::iequals(coding, "chunked")) return coding;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
+class request_error_category_impl final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "jobd.request"; }
+  std::string message(int e) const override {
+    switch (static_cast<request_error>(e)) {
+      case request_error::host_missing:
+        return "an HTTP/1.1 request needs a Host field";
+      case request_error::host_repeated:
+        return "more than one Host field";
+      case request_error::host_invalid:
+        return "the Host field is not host[:port]";
+      case request_error::coding_not_implemented:
+        return "a transfer coding other than chunked";
+      case request_error::request_line_too_long:
+        return "the request line is too long";
+    }
+    return "bad request";
+  }
+};
+
 }  // namespace
+
+const boost::system::error_category& request_error_category() noexcept {
+  static const request_error_category_impl category;
+  return category;
+}
 
 request_parser::request_parser(wire_request& into) : into_(into) {
   into_.method = http::verb::unknown;
@@ -49,6 +122,7 @@ request_parser::request_parser(wire_request& into) : into_(into) {
   into_.expect_continue = false;
   into_.request_id.clear();
   into_.authorization.clear();
+  into_.transfer_coding.clear();
   into_.body.clear();
 }
 
@@ -66,6 +140,7 @@ void request_parser::on_request_impl(http::verb method, string_view method_text,
     into_.target.assign(sent);
   }
   into_.version = static_cast<unsigned>(version);
+  request_line_read_ = true;
 }
 
 void request_parser::on_field_impl(http::field name, string_view name_text, string_view value,
@@ -86,6 +161,11 @@ void request_parser::on_field_impl(http::field name, string_view name_text, stri
       break;
     case http::field::transfer_encoding:
       seen_transfer_encoding_ = true;
+      if (into_.transfer_coding.empty()) into_.transfer_coding = other_coding(value);
+      break;
+    case http::field::host:
+      ++hosts_;
+      host_valid_ = host_valid_ && valid_host(value);
       break;
     case http::field::unknown:
       if (beast::iequals(name_text, "X-Request-Id")) first(into_.request_id, seen_request_id_);
@@ -99,7 +179,18 @@ void request_parser::on_header_impl(beast::error_code& ec) {
   // A request's length is unknowable when its last transfer coding is not chunked (RFC 9112,
   // 6.3). Beast then reads no body, or a Content-Length one, so the body would be parsed as the
   // next request: a way to slip requests past a proxy that frames them otherwise.
-  if (seen_transfer_encoding_ && !chunked()) ec = http::error::bad_transfer_encoding;
+  if (seen_transfer_encoding_ && !chunked()) {
+    ec = http::error::bad_transfer_encoding;
+  } else if (into_.version >= 11 && hosts_ == 0) {
+    ec = request_error::host_missing;
+  } else if (hosts_ > 1) {
+    ec = request_error::host_repeated;
+  } else if (!host_valid_) {
+    ec = request_error::host_invalid;
+  } else if (!into_.transfer_coding.empty()) {
+    // Chunked last, so the length is known; the coding before it (gzip, say) is not done here.
+    ec = request_error::coding_not_implemented;
+  }
 }
 
 void request_parser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
@@ -144,6 +235,10 @@ std::size_t feed(request_parser& parser, std::string_view input, beast::error_co
     }
     if (ec || n == 0) break;
   }
+  // Past the limit before the request line ended: it is the target that is too long.
+  if (ec == http::error::header_limit && !parser.request_line_read()) {
+    ec = request_error::request_line_too_long;
+  }
   return used;
 }
 
@@ -164,6 +259,20 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
     return error_response(
         413, "body_too_large",
         "the request body exceeds max_body_bytes (" + std::to_string(s.max_body_bytes) + ")");
+  }
+  if (ec.category() == request_error_category()) {
+    switch (static_cast<request_error>(ec.value())) {
+      case request_error::coding_not_implemented:
+        return error_response(501, "not_implemented",
+                              "transfer coding not supported: only chunked is (send the body "
+                              "without another coding)");
+      case request_error::request_line_too_long:
+        return error_response(414, "target_too_long",
+                              "the request line exceeds " + std::to_string(s.max_header_bytes) +
+                                  " bytes (max_header_bytes)");
+      default:
+        return error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
+    }
   }
   // The end of the stream between requests is a goodbye, not a malformed request.
   if (ec == http::error::end_of_stream) return std::nullopt;

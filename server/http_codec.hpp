@@ -6,15 +6,31 @@
 #include <algorithm>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <boost/system/error_code.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "config/settings.hpp"
 #include "server/http_types.hpp"
 
 namespace jobd::server {
+
+// Requests that Beast's parser takes but HTTP/1.1 does not (RFC 9112), as error codes of their
+// own: answer_to_read_error() words each.
+enum class request_error {
+  host_missing = 1,        // an HTTP/1.1 request without Host (3.2)
+  host_repeated,           // more than one Host field (3.2)
+  host_invalid,            // a Host value that is not host[:port] (3.2)
+  coding_not_implemented,  // a transfer coding before chunked, such as gzip (6.1)
+  request_line_too_long,   // a request line past the header limit (3: 414)
+};
+const boost::system::error_category& request_error_category() noexcept;
+inline boost::system::error_code make_error_code(request_error e) noexcept {
+  return {static_cast<int>(e), request_error_category()};
+}
 
 // What the server reads of a request; every other header field is parsed and dropped. A
 // session keeps one and reuses it, so that its strings keep their capacity from one request to
@@ -28,6 +44,7 @@ struct wire_request {
   bool expect_continue = false;  // "Expect: 100-continue"
   std::string request_id;        // the first X-Request-Id, as sent; "" when none
   std::string authorization;     // the first Authorization field; "" when none
+  std::string transfer_coding;   // a coding other than chunked, when one was sent
   std::string body;
 };
 
@@ -44,6 +61,8 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   [[nodiscard]] std::uint64_t body_remaining() const noexcept {
     return declared_length_ - std::min<std::uint64_t>(declared_length_, into_.body.size());
   }
+  // The request line has been read (the method, target and version are known).
+  [[nodiscard]] bool request_line_read() const noexcept { return request_line_read_; }
 
  private:
   using string_view = boost::beast::string_view;
@@ -67,6 +86,9 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   bool seen_expect_ = false;
   bool seen_request_id_ = false;
   bool seen_transfer_encoding_ = false;
+  bool request_line_read_ = false;
+  unsigned hosts_ = 0;
+  bool host_valid_ = true;
 };
 
 // A parser with the settings' header and body limits.
@@ -96,3 +118,6 @@ void append_wire_response(std::string& out, const http_response& r, unsigned ver
                           bool head = false);
 
 }  // namespace jobd::server
+
+template <>
+struct boost::system::is_error_code_enum<jobd::server::request_error> : std::true_type {};

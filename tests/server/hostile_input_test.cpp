@@ -58,8 +58,8 @@ std::vector<hostile_case> cases() {
       {"NUL in method", std::string("G\0T /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 34), 400},
       {"NUL in target", std::string("GET /heal\0hz HTTP/1.1\r\nHost: x\r\n\r\n", 35), 400},
       {"control byte in target", "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-      {"request line beyond the header limit", get("/" + std::string(40'000, 'a')), 431,
-       "header_too_large"},
+      {"request line beyond the header limit", get("/" + std::string(40'000, 'a')), 414,
+       "target_too_long"},
       // Headers.
       {"header without colon", "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 400, "bad_request"},
       {"space before colon", "GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n", 400, "bad_request"},
@@ -71,6 +71,21 @@ std::vector<hostile_case> cases() {
        431, "header_too_large"},
       {"many headers beyond the limit",
        "GET /healthz HTTP/1.1\r\nHost: x\r\n" + many_headers + "\r\n", 431, "header_too_large"},
+      // Host (RFC 9112 3.2).
+      {"HTTP/1.1 without Host", "GET /healthz HTTP/1.1\r\n\r\n", 400, "bad_request"},
+      {"HTTP/1.0 without Host", "GET /healthz HTTP/1.0\r\n\r\n", 200},
+      {"two Host fields", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+       "bad_request"},
+      {"Host with a space and a slash", "GET /healthz HTTP/1.1\r\nHost: a b/c\r\n\r\n", 400,
+       "bad_request"},
+      {"Host with user info", "GET /healthz HTTP/1.1\r\nHost: me@a\r\n\r\n", 400, "bad_request"},
+      {"Host with a port that is not a number", "GET /healthz HTTP/1.1\r\nHost: a:b\r\n\r\n", 400,
+       "bad_request"},
+      {"empty Host", "GET /healthz HTTP/1.1\r\nHost:\r\n\r\n", 200},
+      {"Host with a port", "GET /healthz HTTP/1.1\r\nHost: jobd.example:8080\r\n\r\n", 200},
+      {"Host as an IPv6 literal", "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200},
+      {"Host as a bad IPv6 literal", "GET /healthz HTTP/1.1\r\nHost: [::1:8080\r\n\r\n", 400,
+       "bad_request"},
       // Body framing.
       {"Content-Length with Transfer-Encoding",
        "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: "
@@ -108,6 +123,10 @@ std::vector<hostile_case> cases() {
        "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
        "0\r\n\r\n",
        400, "bad_request"},
+      {"a coding before chunked",
+       "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+       "0\r\n\r\n",
+       501, "not_implemented"},
       {"chunked twice",
        "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
        "0\r\n\r\n",

@@ -108,6 +108,14 @@ void http_session::parse_buffered() {
     // clock reading serves both, as parsing bytes in memory takes microseconds.
     const bool begun_here = !parser_;
     if (begun_here) {
+      // Empty lines before a request line are skipped (RFC 9112 2.2): some clients end a body
+      // with a CRLF it did not count.
+      const auto data = buffer_.cdata();
+      const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+      if (const std::size_t blank = std::min(bytes.find_first_not_of("\r\n"), bytes.size())) {
+        buffer_.consume(blank);
+        continue;
+      }
       parser_.emplace(request_);
       apply_limits(*parser_, ctx_.settings);
       // The read timeout runs from a request's first byte, not from the end of the last one.

@@ -127,6 +127,21 @@ TEST(Connections, A100ContinueOwedBehindAnEarlierAnswerIsSentOnceThatIsOut) {
   EXPECT_EQ(r->json()["result"], "after the interim answer");
 }
 
+// RFC 9112 2.2: a server ignores empty lines before a request line, such as the CRLF some
+// clients send after a body they counted without it.
+TEST(Connections, EmptyLinesBeforeARequestAreSkipped) {
+  jobd_process server({});
+  http_client c(server.port());
+  c.send_raw("\r\n" + http_client::format("POST", "/v1/jobs?wait=true", R"({"type":"noop"})") +
+             "\r\n\r\n\n" + http_client::format("GET", "/healthz", ""));
+  for (const unsigned expected : {200u, 200u}) {
+    const auto r = c.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, expected) << r->body;
+  }
+  EXPECT_EQ(c.get("/healthz").status, 200);  // still open
+}
+
 TEST(Connections, ARequestThatClosesTheConnectionIsTheLastOneRead) {
   jobd_process server({});
   http_client c(server.port());

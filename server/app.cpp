@@ -15,6 +15,15 @@ namespace {
 
 using json = nlohmann::json;
 
+// The methods of RFC 9110 and PATCH (RFC 5789): what a route may answer 405 to.
+bool known_method(std::string_view m) {
+  for (const std::string_view known :
+       {"GET", "POST", "DELETE", "HEAD", "PUT", "PATCH", "OPTIONS", "CONNECT", "TRACE"}) {
+    if (m == known) return true;
+  }
+  return false;
+}
+
 constexpr std::size_t default_list_limit = 100;
 constexpr std::size_t max_list_limit = 1000;
 
@@ -155,16 +164,28 @@ void app::route(http_request& req, const responder& respond) {
 
   if (needs_token(path) && !auth_.accepts(req.authorization)) {
     // RFC 6750: say which scheme is wanted, and that the token was wrong if one was sent.
+    const bool bearer = authenticator::is_bearer(req.authorization);
     http_response r = error_response(
         401, "unauthorized",
         req.authorization.empty() ? "this route needs an \"Authorization: Bearer TOKEN\" header"
-                                  : "the bearer token is not valid");
-    r.headers.emplace_back("WWW-Authenticate", authenticator::is_bearer(req.authorization)
+        : bearer                  ? "the bearer token is not valid"
+                                  : "the Authorization header is not of the form \"Bearer TOKEN\"");
+    r.headers.emplace_back("WWW-Authenticate", bearer
                                                    ? R"(Bearer realm="jobd", error="invalid_token")"
                                                    : R"(Bearer realm="jobd")");
     // Refused before its body is read, like the session's own refusals.
     note_unread(m, target, r);
     return respond(std::move(r));
+  }
+
+  if (!known_method(m)) {
+    // RFC 9110 9.1: a method the server does not know at all is 501; one it knows but a route
+    // does not take is 405.
+    return respond(with_route(error_response(501, "not_implemented",
+                                             "unknown method \"" + std::string(m) +
+                                                 "\" (methods are case-sensitive: GET, POST, "
+                                                 "DELETE)"),
+                              route_label(path)));
   }
 
   if (path == "/v1/jobs") {

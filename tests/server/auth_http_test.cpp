@@ -61,6 +61,9 @@ TEST(AuthOverHttp, V1RoutesNeedAValidBearerToken) {
     const http_reply r = with_auth(c, "POST", "/v1/jobs", none, R"({"type":"noop"})");
     EXPECT_EQ(r.status, 401) << none;
     EXPECT_EQ(r.header("www-authenticate"), R"(Bearer realm="jobd")") << none;
+    EXPECT_EQ(r.json()["error"]["message"],
+              "the Authorization header is not of the form \"Bearer TOKEN\"")
+        << none;
   }
 
   // Either token, any case of the scheme.

@@ -69,8 +69,8 @@ bool valid_host(std::string_view v) {
   return std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// The first transfer coding in a Transfer-Encoding value that is not chunked ("" when none).
-std::string_view other_coding(std::string_view value) {
+// Whether a Transfer-Encoding value names a coding other than chunked.
+bool names_other_coding(std::string_view value) {
   while (!value.empty()) {
     const std::size_t comma = value.find(',');
     std::string_view coding = value.substr(0, comma);
@@ -79,11 +79,11 @@ std::string_view other_coding(std::string_view value) {
       coding.remove_prefix(1);
     while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
       coding.remove_suffix(1);
-    if (!coding.empty() && !beast::iequals(coding, "chunked")) return coding;
+    if (!coding.empty() && !beast::iequals(coding, "chunked")) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
-  return {};
+  return false;
 }
 
 class request_error_category_impl final : public boost::system::error_category {
@@ -122,7 +122,6 @@ request_parser::request_parser(wire_request& into) : into_(into) {
   into_.expect_continue = false;
   into_.request_id.clear();
   into_.authorization.clear();
-  into_.transfer_coding.clear();
   into_.body.clear();
 }
 
@@ -161,7 +160,7 @@ void request_parser::on_field_impl(http::field name, string_view name_text, stri
       break;
     case http::field::transfer_encoding:
       seen_transfer_encoding_ = true;
-      if (into_.transfer_coding.empty()) into_.transfer_coding = other_coding(value);
+      other_coding_ = other_coding_ || names_other_coding(value);
       break;
     case http::field::host:
       ++hosts_;
@@ -187,7 +186,7 @@ void request_parser::on_header_impl(beast::error_code& ec) {
     ec = request_error::host_repeated;
   } else if (!host_valid_) {
     ec = request_error::host_invalid;
-  } else if (!into_.transfer_coding.empty()) {
+  } else if (other_coding_) {
     // Chunked last, so the length is known; the coding before it (gzip, say) is not done here.
     ec = request_error::coding_not_implemented;
   }

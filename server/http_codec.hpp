@@ -44,7 +44,6 @@ struct wire_request {
   bool expect_continue = false;  // "Expect: 100-continue"
   std::string request_id;        // the first X-Request-Id, as sent; "" when none
   std::string authorization;     // the first Authorization field; "" when none
-  std::string transfer_coding;   // a coding other than chunked, when one was sent
   std::string body;
 };
 
@@ -86,6 +85,7 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   bool seen_expect_ = false;
   bool seen_request_id_ = false;
   bool seen_transfer_encoding_ = false;
+  bool other_coding_ = false;  // a transfer coding other than chunked was named
   bool request_line_read_ = false;
   unsigned hosts_ = 0;
   bool host_valid_ = true;

@@ -183,26 +183,28 @@ void app::route(http_request& req, const responder& respond) {
     // does not take is 405.
     return respond(with_route(error_response(501, "not_implemented",
                                              "unknown method \"" + std::string(m) +
-                                                 "\" (methods are case-sensitive: GET, POST, "
-                                                 "DELETE)"),
+                                                 "\" (methods are case-sensitive: GET, HEAD, "
+                                                 "POST, DELETE)"),
                               route_label(path)));
   }
 
+  // HEAD is GET without the body (RFC 9110 9.3.2): the session leaves the body out.
+  const bool get = m == "GET" || m == "HEAD";
   if (path == "/v1/jobs") {
     if (m == "POST") return submit(req, query, respond);
-    if (m == "GET") return list_jobs(query, respond);
-    return respond(method_not_allowed("GET, POST", "/v1/jobs"));
+    if (get) return list_jobs(query, respond);
+    return respond(method_not_allowed("GET, HEAD, POST", "/v1/jobs"));
   }
   if (route_label(path) == "/v1/jobs/{id}") {
     const std::string_view id = path.substr(path.rfind('/') + 1);
-    if (m == "GET") return get_job(id, query, respond);
+    if (get) return get_job(id, query, respond);
     if (m == "DELETE") return cancel_job(id, respond);
-    return respond(method_not_allowed("GET, DELETE", "/v1/jobs/{id}"));
+    return respond(method_not_allowed("GET, HEAD, DELETE", "/v1/jobs/{id}"));
   }
 
   for (const auto& r : read_only_routes) {
     if (path != r.path) continue;
-    if (m != "GET") return respond(method_not_allowed("GET", r.path));
+    if (!get) return respond(method_not_allowed("GET, HEAD", r.path));
     return respond(with_route((this->*r.answer)(), r.path));
   }
   respond(error_response(404, "not_found", "no route for " + std::string(path)));

@@ -189,12 +189,12 @@ TEST_F(ApiStatus, UnknownPathsAre404AndWrongMethods405WithAllow) {
   expect_error(c.request("DELETE", "/v1/jobs/does-not-exist"), 404, "not_found");
   auto r = c.request("PUT", "/v1/jobs");
   expect_error(r, 405, "method_not_allowed");
-  EXPECT_EQ(r.header("allow"), "GET, POST");
+  EXPECT_EQ(r.header("allow"), "GET, HEAD, POST");
   r = c.request("POST", "/metrics", "x");
   expect_error(r, 405, "method_not_allowed");
-  EXPECT_EQ(r.header("allow"), "GET");
+  EXPECT_EQ(r.header("allow"), "GET, HEAD");
   r = c.request("PATCH", "/v1/jobs/abc");
-  EXPECT_EQ(r.header("allow"), "GET, DELETE");
+  EXPECT_EQ(r.header("allow"), "GET, HEAD, DELETE");
 }
 
 TEST_F(ApiStatus, EveryResponseCarriesARequestIdEchoedWhenGiven) {

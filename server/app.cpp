@@ -252,6 +252,9 @@ void app::submit(const http_request& req, std::string_view query, const responde
     respond(with_route(error_response(status, code, message), route));
   };
 
+  if (const auto unknown = unknown_query_param(query, {"wait"})) {
+    return invalid(400, "invalid_field", unknown_param_refusal(*unknown, {"wait"}));
+  }
   const query_param wait_param = find_query_param(query, "wait");
   const auto wait =
       wait_param.malformed ? std::nullopt : parse_wait(wait_param.value, settings_.max_timeout);
@@ -339,6 +342,10 @@ void app::get_job(std::string_view id, std::string_view query, const responder& 
     return respond(
         with_route(error_response(404, "not_found", "no job with id " + std::string(id)), route));
   }
+  if (const auto unknown = unknown_query_param(query, {"wait"})) {
+    return respond(with_route(
+        error_response(400, "invalid_field", unknown_param_refusal(*unknown, {"wait"})), route));
+  }
   const query_param wait_param = find_query_param(query, "wait");
   const auto wait =
       wait_param.malformed ? std::nullopt : parse_wait(wait_param.value, settings_.max_timeout);
@@ -389,6 +396,11 @@ void app::cancel_job(std::string_view id, const responder& respond) {
 
 void app::list_jobs(std::string_view query, const responder& respond) {
   static constexpr std::string_view route = "/v1/jobs";
+  if (const auto unknown = unknown_query_param(query, {"status", "limit"})) {
+    return respond(with_route(
+        error_response(400, "invalid_field", unknown_param_refusal(*unknown, {"status", "limit"})),
+        route));
+  }
   const query_param status = find_query_param(query, "status");
   const query_param limit_param = find_query_param(query, "limit");
   if (status.malformed) {

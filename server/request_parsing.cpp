@@ -1,5 +1,6 @@
 #include "server/request_parsing.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -73,6 +74,35 @@ query_param find_query_param(std::string_view query, std::string_view key) {
     }
   }
   return found;
+}
+
+std::optional<std::string> unknown_query_param(std::string_view query,
+                                               std::initializer_list<std::string_view> known) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const std::string_view raw = part.substr(0, part.find('='));
+    const escapes in_key = scan_escapes(raw);
+    const std::string key = in_key.valid && in_key.any ? decode(raw) : std::string(raw);
+    if (std::find(known.begin(), known.end(), key) == known.end()) return key;
+  }
+  return std::nullopt;
+}
+
+std::string unknown_param_refusal(const std::string& name,
+                                  std::initializer_list<std::string_view> known) {
+  // A name is at most what the header limit lets through; a message quotes its start.
+  constexpr std::size_t shown = 64;
+  std::string message = "unknown query parameter \"" + name.substr(0, shown) +
+                        (name.size() > shown ? "...\"" : "\"") + "; this route takes ";
+  const char* sep = "";
+  for (const std::string_view k : known) {
+    message.append(sep).append(k);
+    sep = ", ";
+  }
+  return message;
 }
 
 std::optional<wait_spec> parse_wait(const std::optional<std::string>& value,

@@ -4,6 +4,7 @@
 // body as JSON (nesting bounded as it is read: see common/json_limits.hpp for why).
 
 #include <chrono>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -20,6 +21,15 @@ struct query_param {
   std::optional<std::string> value;
 };
 query_param find_query_param(std::string_view query, std::string_view key);
+
+// The first parameter of `query` whose name is none of `known`, as sent; nullopt when there is
+// none. A misspelt `wait` would otherwise turn a synchronous call into an asynchronous one.
+std::optional<std::string> unknown_query_param(std::string_view query,
+                                               std::initializer_list<std::string_view> known);
+
+// The 400 message for it: the name and the names the route knows.
+std::string unknown_param_refusal(const std::string& name,
+                                  std::initializer_list<std::string_view> known);
 
 // wait=true -> wait for the job's end (nullopt duration, `wanted`); wait=false or absent -> none;
 // wait=N -> at most N seconds (decimal allowed), 0 < N <= max.

@@ -147,11 +147,15 @@ TEST_F(ApiStatus, BadFieldsAre400InvalidFieldNamingTheField) {
   expect_error(c.post("/v1/jobs", R"({"type":"sleep","payload":{"ms":-5}})"), 400, "invalid_field",
                "payload.ms");
   expect_error(c.post("/v1/jobs?wait=soon", R"({"type":"noop"})"), 400, "invalid_field", "wait");
+  // A misspelt parameter would otherwise make a synchronous call asynchronous, unnoticed.
+  expect_error(c.post("/v1/jobs?wiat=true", R"({"type":"noop"})"), 400, "invalid_field", "wiat");
+  expect_error(c.get("/v1/jobs?limit=2&state=running"), 400, "invalid_field", "state");
   expect_error(c.post("/v1/jobs?wait=-1", R"({"type":"noop"})"), 400, "invalid_field", "(0, 3600]");
   // Waiting for a job names the same range.
   const std::string id = c.post("/v1/jobs", R"({"type":"noop"})").json()["id"];
   expect_error(c.get("/v1/jobs/" + id + "?wait=0"), 400, "invalid_field", "(0, 3600]");
   expect_error(c.get("/v1/jobs/" + id + "?wait=%zz"), 400, "invalid_field", "%-escape");
+  expect_error(c.get("/v1/jobs/" + id + "?wait=1&poll=2"), 400, "invalid_field", "poll");
 }
 
 TEST_F(ApiStatus, UnknownTypeIs400ListingTheKnownTypes) {
@@ -165,6 +169,7 @@ TEST_F(ApiStatus, RejectedRequestsNeverCreateJobs) {
   const auto before = c.get("/v1/jobs?limit=1000").json()["jobs"].size();
   (void)c.post("/v1/jobs", R"({"type":"teleport"})");
   (void)c.post("/v1/jobs", R"({"type":"sleep"})");
+  (void)c.post("/v1/jobs?wiat=true", R"({"type":"noop"})");
   EXPECT_EQ(c.get("/v1/jobs?limit=1000").json()["jobs"].size(), before);
 }
 

@@ -24,6 +24,19 @@ TEST(RequestParsing, FindsDecodedQueryParams) {
   EXPECT_FALSE(find_query_param("a=%4&wait=true", "wait").value);
 }
 
+TEST(RequestParsing, FindsTheFirstUnknownQueryParam) {
+  EXPECT_EQ(unknown_query_param("", {"wait"}), std::nullopt);
+  EXPECT_EQ(unknown_query_param("wait=true&&wait", {"wait"}), std::nullopt);
+  EXPECT_EQ(unknown_query_param("wait=1&wiat=true&x=2", {"wait"}), "wiat");
+  EXPECT_EQ(unknown_query_param("w%61it=1", {"wait"}), std::nullopt);  // decoded, as values are
+  EXPECT_EQ(unknown_query_param("limit=5&Status=done", {"status", "limit"}), "Status");
+  EXPECT_EQ(unknown_param_refusal("wiat", {"wait"}),
+            R"(unknown query parameter "wiat"; this route takes wait)");
+  EXPECT_EQ(unknown_param_refusal(std::string(100, 'x'), {"status", "limit"}),
+            R"(unknown query parameter ")" + std::string(64, 'x') +
+                R"(..."; this route takes status, limit)");
+}
+
 TEST(RequestParsing, WaitTakesTrueFalseOrSeconds) {
   EXPECT_FALSE(parse_wait(std::nullopt, 10s)->wanted);
   EXPECT_FALSE(parse_wait("false", 10s)->wanted);

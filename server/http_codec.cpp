@@ -41,7 +41,8 @@ std::optional<std::size_t> absolute_form_path(std::string_view target) {
 
 // RFC 9112 3.2: uri-host [":" port], where uri-host is an IP literal in brackets, an IPv4
 // address or a reg-name (unreserved, percent-encoded and sub-delims characters). Empty is
-// allowed: it says the target has no authority.
+// allowed: it says the target has no authority. A literal may carry a zone id (RFC 6874,
+// "[fe80::1%25eth0]"), and jobd's own --probe sends it unencoded ("[fe80::1%eth0]").
 bool valid_host(std::string_view v) {
   if (v.starts_with('[')) {
     const std::size_t close = v.find(']');
@@ -49,7 +50,8 @@ bool valid_host(std::string_view v) {
     const std::string_view literal = v.substr(1, close - 1);
     const bool literal_ok =
         !literal.empty() && std::all_of(literal.begin(), literal.end(), [](char c) {
-          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+          return std::isalnum(static_cast<unsigned char>(c)) ||
+                 std::string_view(":.%-_~").find(c) != std::string_view::npos;
         });
     if (!literal_ok) return false;
     v.remove_prefix(close + 1);
@@ -99,8 +101,6 @@ class request_error_category_impl final : public boost::system::error_category {
         return "the Host field is not host[:port]";
       case request_error::coding_not_implemented:
         return "a transfer coding other than chunked";
-      case request_error::request_line_too_long:
-        return "the request line is too long";
     }
     return "bad request";
   }
@@ -139,7 +139,6 @@ void request_parser::on_request_impl(http::verb method, string_view method_text,
     into_.target.assign(sent);
   }
   into_.version = static_cast<unsigned>(version);
-  request_line_read_ = true;
 }
 
 void request_parser::on_field_impl(http::field name, string_view name_text, string_view value,
@@ -234,10 +233,6 @@ std::size_t feed(request_parser& parser, std::string_view input, beast::error_co
     }
     if (ec || n == 0) break;
   }
-  // Past the limit before the request line ended: it is the target that is too long.
-  if (ec == http::error::header_limit && !parser.request_line_read()) {
-    ec = request_error::request_line_too_long;
-  }
   return used;
 }
 
@@ -265,10 +260,6 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
         return error_response(501, "not_implemented",
                               "transfer coding not supported: only chunked is (send the body "
                               "without another coding)");
-      case request_error::request_line_too_long:
-        return error_response(414, "target_too_long",
-                              "the request line exceeds " + std::to_string(s.max_header_bytes) +
-                                  " bytes (max_header_bytes)");
       default:
         return error_response(400, "bad_request", "malformed HTTP request: " + ec.message());
     }

@@ -25,7 +25,6 @@ enum class request_error {
   host_repeated,           // more than one Host field (3.2)
   host_invalid,            // a Host value that is not host[:port] (3.2)
   coding_not_implemented,  // a transfer coding before chunked, such as gzip (6.1)
-  request_line_too_long,   // a request line past the header limit (3: 414)
 };
 const boost::system::error_category& request_error_category() noexcept;
 inline boost::system::error_code make_error_code(request_error e) noexcept {
@@ -60,8 +59,6 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   [[nodiscard]] std::uint64_t body_remaining() const noexcept {
     return declared_length_ - std::min<std::uint64_t>(declared_length_, into_.body.size());
   }
-  // The request line has been read (the method, target and version are known).
-  [[nodiscard]] bool request_line_read() const noexcept { return request_line_read_; }
 
  private:
   using string_view = boost::beast::string_view;
@@ -86,7 +83,6 @@ class request_parser final : public boost::beast::http::basic_parser<true> {
   bool seen_request_id_ = false;
   bool seen_transfer_encoding_ = false;
   bool other_coding_ = false;  // a transfer coding other than chunked was named
-  bool request_line_read_ = false;
   unsigned hosts_ = 0;
   bool host_valid_ = true;
 };

@@ -5,6 +5,7 @@
 // its own, so nothing is shared between threads.
 
 #include <ctime>
+#include <limits>
 #include <string_view>
 
 namespace jobd::server {
@@ -17,7 +18,7 @@ class http_date {
 
  private:
   static constexpr std::size_t size = 29;
-  std::time_t second_ = -1;
+  std::time_t second_ = std::numeric_limits<std::time_t>::min();
   char text_[size] = {};
 };
 

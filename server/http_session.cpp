@@ -97,6 +97,7 @@ void http_session::pump() {
   if (closed_) return;
   if (read_closed_ && slots_.empty() && !writing_) return close();
   send_continue();  // for a request that waited for the answers owed before it
+  if (closed_) return;
   start_read();
   arm_timer();
 }
@@ -121,6 +122,7 @@ void http_session::parse_buffered() {
       // The read timeout runs from a request's first byte, not from the end of the last one.
       request_began_ = clock::now();
       continue_sent_ = false;
+      continue_deferred_ = false;
     }
     const auto data = buffer_.cdata();
     beast::error_code ec;
@@ -143,11 +145,15 @@ void http_session::send_continue() {
   // curl, for one, sends a body over 1 KiB only after "100 Continue", or after a second of
   // silence. It goes out only when no earlier answer is owed, which must come first; pump()
   // calls this again once they are out.
-  if (!awaiting_continue() || !slots_.empty() || writing_) return;
+  if (!awaiting_continue()) return;
+  if (!slots_.empty() || writing_) {
+    continue_deferred_ = true;
+    return;
+  }
   continue_sent_ = true;
-  // The client may have waited for it as long as the earlier answers took: the body's time
-  // to arrive runs from now.
-  request_began_ = clock::now();
+  // A client that waited for it as long as the earlier answers took gets the whole read
+  // timeout for its body from now; one answered at once has its request's timeout as it was.
+  if (continue_deferred_) request_began_ = clock::now();
   static constexpr std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
   // Best effort: a socket that will not take these few bytes now gets none of them, and the
   // client sends its body after its own wait. Part of them would garble the stream.
@@ -250,6 +256,7 @@ void http_session::fail_request(beast::error_code why) {
   ctx_.unanswered.fetch_add(1);
   s.seq = next_seq_++;
   s.keep_alive = false;
+  s.head = partial != nullptr && partial->method == beast::http::verb::head;
   s.request_id = request_id_for(partial);
   s.method = "-";
   s.target = "-";

@@ -125,7 +125,8 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   wire_request request_;                  // the request being read, reused from one to the next
   std::optional<request_parser> parser_;  // engaged from a request's first byte to its last
   clock::time_point request_began_;
-  bool continue_sent_ = false;  // "100 Continue" went out for the request being read
+  bool continue_sent_ = false;      // "100 Continue" went out for the request being read
+  bool continue_deferred_ = false;  // it had to wait for earlier answers
   clock::time_point idle_since_;
   std::string peer_;  // for the access log only
   http_date date_;

@@ -115,10 +115,10 @@ TEST(Connections, ABodyThatWaitsFor100ContinueGetsItAtOnce) {
 // Pipelined behind a job that outlasts the read timeout: the interim answer follows the owed
 // one, and the client's wait for it is not taken for a silent request.
 TEST(Connections, A100ContinueOwedBehindAnEarlierAnswerIsSentOnceThatIsOut) {
-  jobd_process server({"--read-timeout-ms", "200"});
+  jobd_process server({"--read-timeout-ms", "1000"});
   http_client c(server.port(), 5);
   const std::string body = R"({"type":"echo","payload":"after the interim answer"})";
-  c.send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(400)) +
+  c.send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(1500)) +
              "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
              "Content-Length: " +
              std::to_string(body.size()) + "\r\n\r\n");
@@ -148,6 +148,19 @@ TEST(Connections, EmptyLinesBeforeARequestAreSkipped) {
     EXPECT_EQ(r->status, expected) << r->body;
   }
   EXPECT_EQ(c.get("/healthz").status, 200);  // still open
+}
+
+// Refused before the routes see it, a HEAD request's error answer has no body either.
+TEST(Connections, AnErrorAnswerToHeadHasNoBody) {
+  jobd_process server({});
+  http_client c(server.port());
+  c.send_raw("HEAD /healthz HTTP/1.1\r\n\r\n");  // no Host: refused by the parser
+  const auto r = c.read_reply(false);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->header("content-length"), "0");
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_EQ(c.unread(), "");
 }
 
 TEST(Connections, ARequestThatClosesTheConnectionIsTheLastOneRead) {

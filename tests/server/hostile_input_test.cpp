@@ -50,8 +50,8 @@ std::vector<hostile_case> cases() {
       {"HTTP/2.0 version", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 400, "bad_request"},
       {"HTTP/1.2 version", "GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n", 400, "bad_request"},
       {"version garbage", "GET /healthz HTTP/x.y\r\nHost: x\r\n\r\n", 400, "bad_request"},
-      {"unknown method", "BREW /v1/jobs HTTP/1.1\r\nHost: x\r\n\r\n", 501, "not_implemented"},
-      {"lower-case method", "get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 501, "not_implemented"},
+      {"unknown method", "BREW /v1/jobs HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"},
+      {"lower-case method", "get /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"},
       {"known method a route does not take", "PUT /v1/jobs HTTP/1.1\r\nHost: x\r\n\r\n", 405,
        "method_not_allowed"},
       {"space in method", "GE T /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"},
@@ -60,8 +60,8 @@ std::vector<hostile_case> cases() {
       {"NUL in method", std::string("G\0T /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 34), 400},
       {"NUL in target", std::string("GET /heal\0hz HTTP/1.1\r\nHost: x\r\n\r\n", 35), 400},
       {"control byte in target", "GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-      {"request line beyond the header limit", get("/" + std::string(40'000, 'a')), 414,
-       "target_too_long"},
+      {"request line beyond the header limit", get("/" + std::string(40'000, 'a')), 431,
+       "header_too_large"},
       // Headers.
       {"header without colon", "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n", 400, "bad_request"},
       {"space before colon", "GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n", 400, "bad_request"},
@@ -86,6 +86,11 @@ std::vector<hostile_case> cases() {
       {"empty Host", "GET /healthz HTTP/1.1\r\nHost:\r\n\r\n", 200},
       {"Host with a port", "GET /healthz HTTP/1.1\r\nHost: jobd.example:8080\r\n\r\n", 200},
       {"Host as an IPv6 literal", "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200},
+      {"Host as an IPv6 literal with a zone id",
+       "GET /healthz HTTP/1.1\r\nHost: [fe80::1%25eth0]:8080\r\n\r\n", 200},
+      // As jobd --probe sends it when jobd listens on a scoped address.
+      {"Host as an IPv6 literal with a raw zone id",
+       "GET /healthz HTTP/1.1\r\nHost: [fe80::1%eth0]:8080\r\n\r\n", 200},
       {"Host as a bad IPv6 literal", "GET /healthz HTTP/1.1\r\nHost: [::1:8080\r\n\r\n", 400,
        "bad_request"},
       // Body framing.

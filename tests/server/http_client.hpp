@@ -137,6 +137,9 @@ class http_client {
     return r;
   }
 
+  // What was received and not yet read as a reply.
+  const std::string& unread() const { return buffer_; }
+
   // True when the server closed the connection (reads end) within the receive timeout.
   bool closed_by_peer() {
     while (fill()) {

@@ -113,8 +113,8 @@ void http_session::parse_buffered() {
       // with a CRLF it did not count.
       const auto data = buffer_.cdata();
       const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
-      if (const std::size_t blank = std::min(bytes.find_first_not_of("\r\n"), bytes.size())) {
-        buffer_.consume(blank);
+      if (bytes.front() == '\r' || bytes.front() == '\n') {
+        buffer_.consume(std::min(bytes.find_first_not_of("\r\n"), bytes.size()));
         continue;
       }
       parser_.emplace(request_);

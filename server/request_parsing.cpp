@@ -84,8 +84,10 @@ std::optional<std::string> unknown_query_param(std::string_view query,
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (part.empty()) continue;
     const std::string_view raw = part.substr(0, part.find('='));
+    // The usual case, a known name as it is, is decided without decoding anything.
+    if (std::find(known.begin(), known.end(), raw) != known.end()) continue;
     const escapes in_key = scan_escapes(raw);
-    const std::string key = in_key.valid && in_key.any ? decode(raw) : std::string(raw);
+    std::string key = in_key.valid && in_key.any ? decode(raw) : std::string(raw);
     if (std::find(known.begin(), known.end(), key) == known.end()) return key;
   }
   return std::nullopt;

@@ -233,15 +233,21 @@ void app::submit(const http_request& req, std::string_view query, const responde
     respond(with_route(error_response(status, code, message), route));
   };
 
+  // The query is answered for first, but the refusal is counted under the body's priority
+  // when the body says one.
+  auto invalid_query = [&](const std::string& message) {
+    lane = read_submit_body(req.body, settings_.max_timeout).priority;
+    invalid(400, "invalid_field", message);
+  };
   // A submission takes nothing else: a misspelt wait would make it asynchronous unnoticed.
   // Reads ignore what they do not know, as reads do (cache-busting parameters, say).
   if (const auto unknown = unknown_query_param(query, {"wait"})) {
-    return invalid(400, "invalid_field", unknown_param_refusal(*unknown, {"wait"}));
+    return invalid_query(unknown_param_refusal(*unknown, {"wait"}));
   }
   const query_param wait_param = find_query_param(query, "wait");
   const auto wait =
       wait_param.malformed ? std::nullopt : parse_wait(wait_param.value, settings_.max_timeout);
-  if (!wait) return invalid(400, "invalid_field", wait_refusal(wait_param, settings_.max_timeout));
+  if (!wait) return invalid_query(wait_refusal(wait_param, settings_.max_timeout));
 
   submit_body body = read_submit_body(req.body, settings_.max_timeout);
   lane = body.priority;
@@ -477,7 +483,7 @@ http_response app::queue_full(pool::lane lane, const pool::refusal& refused) con
   r.body += pool::to_string(lane);
   r.body += " lane is full ("sv;
   append_decimal(r.body, ls.capacity);
-  r.body += " jobs); retry after "sv;
+  r.body += ls.capacity == 1 ? " job); retry after "sv : " jobs); retry after "sv;
   r.body += retry_text;
   r.body += " s\"}}\n"sv;
   r.headers.emplace_back("Retry-After", std::move(retry_text));

@@ -146,6 +146,20 @@ TEST(MetricsOverHttp, RequestsRefusedBeforeTheRoutesCountUnderTheirRoute) {
   EXPECT_EQ(sample(page, R"(jobd_jobs_rejected_total{priority="normal",reason="invalid"})"), 1);
 }
 
+// The query is checked before the body, but a refusal for it is a refusal of the body's
+// priority, as api.md says of every invalid submission whose body could be read.
+TEST(MetricsOverHttp, ASubmissionRefusedForItsQueryCountsUnderItsBodysPriority) {
+  jobd_process server({});
+  http_client c(server.port());
+  const std::string high = R"({"type":"noop","priority":"high"})";
+  EXPECT_EQ(c.post("/v1/jobs?wiat=true", high).status, 400);
+  EXPECT_EQ(c.post("/v1/jobs?wait=soon", high).status, 400);
+  EXPECT_EQ(c.post("/v1/jobs?wait=soon", "not json").status, 400);
+  const std::string page = "\n" + c.get("/metrics").body;
+  EXPECT_EQ(sample(page, R"(jobd_jobs_rejected_total{priority="high",reason="invalid"})"), 2);
+  EXPECT_EQ(sample(page, R"(jobd_jobs_rejected_total{priority="normal",reason="invalid"})"), 1);
+}
+
 TEST(MetricsOverHttp, PromtoolAcceptsTheOutput) {
   jobd_process server({"--workers", "2"});
   http_client c(server.port());

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "jobd_process.hpp"
@@ -92,19 +93,30 @@ TEST(Connections, AnAnswerToHeadHasNoBodyAndTheNextAnswerFollowsIt) {
   EXPECT_EQ(next->json()["status"], "ok");
 }
 
+// A synchronous submission's head that asks for "100 Continue" before its body.
+std::string head_awaiting_continue(const std::string& body) {
+  return "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n";
+}
+
+// Reads the interim "100 Continue", then sends the body and returns the final answer.
+std::optional<http_reply> body_after_continue(http_client& c, const std::string& body) {
+  const auto interim = c.read_reply();
+  if (!interim || interim->status != 100) {
+    ADD_FAILURE() << "no 100 Continue: " << (interim ? interim->status : 0);
+    return std::nullopt;
+  }
+  c.send_raw(body);
+  return c.read_reply();
+}
+
 TEST(Connections, ABodyThatWaitsFor100ContinueGetsItAtOnce) {
   jobd_process server({});
   http_client c(server.port());
   const std::string body = R"({"type":"echo","payload":")" + std::string(4096, 'x') + "\"}";
-  c.send_raw(
-      "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
-      "Content-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n");
-  const auto interim = c.read_reply();
-  ASSERT_TRUE(interim);
-  EXPECT_EQ(interim->status, 100);
-  c.send_raw(body);
-  const auto r = c.read_reply();
+  c.send_raw(head_awaiting_continue(body));
+  const auto r = body_after_continue(c, body);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->json()["result"].get<std::string>().size(), 4096u);
@@ -119,17 +131,11 @@ TEST(Connections, A100ContinueOwedBehindAnEarlierAnswerIsSentOnceThatIsOut) {
   http_client c(server.port(), 5);
   const std::string body = R"({"type":"echo","payload":"after the interim answer"})";
   c.send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(1500)) +
-             "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
-             "Content-Length: " +
-             std::to_string(body.size()) + "\r\n\r\n");
+             head_awaiting_continue(body));
   const auto slept = c.read_reply();
   ASSERT_TRUE(slept);
   EXPECT_EQ(slept->json()["status"], "succeeded") << slept->body;
-  const auto interim = c.read_reply();
-  ASSERT_TRUE(interim);
-  EXPECT_EQ(interim->status, 100);
-  c.send_raw(body);
-  const auto r = c.read_reply();
+  const auto r = body_after_continue(c, body);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->json()["result"], "after the interim answer");

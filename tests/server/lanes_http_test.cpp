@@ -18,7 +18,7 @@ TEST(LanesOverHttp, HighPriorityJobsStartBeforeQueuedNormalOnes) {
   // echo, not noop: a noop runs at once on the I/O thread when its lane has nothing queued.
   const std::string normal = submit_async(c, R"({"type":"echo"})");
   const std::string high = submit_async(c, R"({"type":"echo","priority":"high"})");
-  EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + blocker).status, 202);
+  cancel_running(c, blocker);
   const json n = wait_terminal(c, normal);
   const json h = wait_terminal(c, high);
   EXPECT_EQ(h["priority"], "high");
@@ -129,7 +129,7 @@ TEST(LanesOverHttp, NoopRunsWithoutAWorkerOnlyWhenItsLaneHasNothingQueued) {
   EXPECT_EQ(pool["lanes"]["normal"]["finished"]["succeeded"], 1);
   EXPECT_EQ(pool["lanes"]["normal"]["rejected"]["queue_full"], 1);
   EXPECT_EQ(pool["workers"]["busy"], 1);
-  EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + blocker).status, 202);
+  cancel_running(c, blocker);
   EXPECT_EQ(wait_terminal(c, queued)["status"], "succeeded");
   EXPECT_EQ(wait_terminal(c, behind.json()["id"])["status"], "succeeded");
 }

@@ -25,6 +25,15 @@ inline nlohmann::json wait_terminal(http_client& c, const std::string& id) {
   return c.get("/v1/jobs/" + id + "?wait=true").json();
 }
 
+// DELETEs a running job and checks the answer: 202 with the job still running, or 200 with it
+// cancelled when it stopped before the answer was made (a sleep stops within microseconds).
+inline void cancel_running(http_client& c, const std::string& id) {
+  const auto r = c.request("DELETE", "/v1/jobs/" + id);
+  const bool stopping = r.status == 202 && r.json()["status"] == "running";
+  const bool stopped = r.status == 200 && r.json()["status"] == "cancelled";
+  EXPECT_TRUE(stopping || stopped) << r.status << " " << r.body;
+}
+
 // Waits until the job has started, by long-polling with a short limit until it runs.
 inline void wait_running(http_client& c, const std::string& id) {
   for (;;) {

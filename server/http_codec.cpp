@@ -38,12 +38,8 @@ std::optional<std::size_t> absolute_form_path(std::string_view target) {
   return std::nullopt;
 }
 
-// RFC 9112 3.2: uri-host [":" port], where uri-host is an IP literal in brackets, an IPv4
-// address or a reg-name (unreserved, percent-encoded and sub-delims characters). Empty is
-// allowed: it says the target has no authority. A literal may carry a zone id (RFC 6874,
-// "[fe80::1%25eth0]"), and jobd's own --probe sends it unencoded ("[fe80::1%eth0]").
-// A table, as this runs on every request: a character test chain per byte cost a 503 about a
-// tenth more instructions.
+// The bytes a part of Host may hold, as a table: the check runs on every request, and a chain
+// of character tests per byte cost a 503 about a tenth more instructions.
 struct char_set {
   constexpr explicit char_set(std::string_view extra) {
     for (unsigned c = 0; c < 128; ++c) {
@@ -64,6 +60,10 @@ bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// RFC 9112 3.2: uri-host [":" port], where uri-host is an IP literal in brackets, an IPv4
+// address or a reg-name (unreserved, percent-encoded and sub-delims characters). Empty is
+// allowed: it says the target has no authority. A literal may carry a zone id (RFC 6874,
+// "[fe80::1%25eth0]"), and jobd's own --probe sends it unencoded ("[fe80::1%eth0]").
 bool valid_host(std::string_view v) {
   if (v.starts_with('[')) {
     const std::size_t close = v.find(']');

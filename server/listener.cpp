@@ -11,6 +11,7 @@
 
 #include "server/app.hpp"
 #include "server/http_codec.hpp"
+#include "server/logging.hpp"
 
 namespace jobd::server {
 
@@ -102,9 +103,8 @@ void listener::refuse(tcp::socket socket) {
   // Counted like any answer given before a request line was read, so that refusals show.
   ctx_.stats.observe_request(answer.route, answer.status, 0.0);
   if (ctx_.settings.access_log) {
-    spdlog::info(
-        "access request_id={} client={} method=- target=- route={} status={} duration_ms=0.000",
-        std::string_view(id.data(), id.size()), peer_text(socket), answer.route, answer.status);
+    log_access({id.data(), id.size()}, peer_text(socket), "-", "-", answer.route, answer.status,
+               0.0);
   }
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   net::async_write(*sock, net::buffer(*out), [sock, out](boost::system::error_code, std::size_t) {

@@ -118,6 +118,15 @@ void log_job_end(std::string_view id, std::string_view type, std::string_view st
   spdlog::debug("job {} (type {}) ended {}: {}: {}", id, type, status, code, printable(message));
 }
 
+void log_access(std::string_view request_id, std::string_view client, std::string_view method,
+                std::string_view target, std::string_view route, unsigned status,
+                double duration_ms) {
+  spdlog::info(
+      "access request_id={} client={} method={} target={} route={} status={} "
+      "duration_ms={:.3f}",
+      request_id, client, method, target, route, status, duration_ms);
+}
+
 namespace {
 
 // `text` with each byte that `keep` refuses written as `prefix` and two hex digits.

@@ -21,6 +21,12 @@ bool debug_enabled();
 void log_job_end(std::string_view id, std::string_view type, std::string_view status,
                  std::string_view code, std::string_view message);
 
+// One access line: a request answered, or a connection refused before one was read ("-" for
+// its method and target). `target` as loggable_target() makes it.
+void log_access(std::string_view request_id, std::string_view client, std::string_view method,
+                std::string_view target, std::string_view route, unsigned status,
+                double duration_ms);
+
 // `text` with its control characters written as \xNN, for text from clients (a job's error
 // message, say) in a log line: it cannot start a line of its own or move a terminal's cursor.
 std::string printable(std::string_view text);

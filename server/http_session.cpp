@@ -128,7 +128,8 @@ void http_session::parse_buffered() {
     beast::error_code ec;
     buffer_.consume(feed(*parser_, {static_cast<const char*>(data.data()), data.size()}, ec));
     if (ec) return fail_request(ec);
-    if (!parser_->is_done()) return send_continue();  // the rest is still on its way
+    // The rest is still on its way; pump() sends a "100 Continue" next if one is wanted.
+    if (!parser_->is_done()) return;
     parser_.reset();
     // A large request's read buffer is not kept for the idle time that may follow.
     if (buffer_.size() == 0 && buffer_.capacity() > idle_read_bytes) buffer_.shrink_to_fit();
@@ -290,10 +291,8 @@ void http_session::write_ready() {
       const double seconds = std::chrono::duration<double>(now - s.start).count();
       ctx_.stats.observe_request(r.route, r.status, seconds);
       if (ctx_.settings.access_log) {
-        spdlog::info(
-            "access request_id={} client={} method={} target={} route={} status={} "
-            "duration_ms={:.3f}",
-            s.request_id_view(), peer_, s.method, s.target, r.route, r.status, seconds * 1000.0);
+        log_access(s.request_id_view(), peer_, s.method, s.target, r.route, r.status,
+                   seconds * 1000.0);
       }
     }
     boost::system::error_code ec;

@@ -99,6 +99,10 @@ TEST(LanesOverHttp, FullLaneRefusesBeforeThePayloadIsCheckedByItsType) {
     const auto r = c.post("/v1/jobs", s.body);
     EXPECT_EQ(r.status, s.status) << s.body;
     EXPECT_EQ(r.json()["error"]["code"], s.code) << s.body;
+    if (r.status == 503) {
+      const std::string message = r.json()["error"]["message"];
+      EXPECT_EQ(message.find("the normal lane is full (1 job); retry after "), 0u) << message;
+    }
   }
   // With room in the lane, the same payload is refused by its type.
   const auto high = c.post("/v1/jobs", R"({"type":"sleep","payload":{"ms":-1},"priority":"high"})");

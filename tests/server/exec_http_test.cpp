@@ -112,7 +112,9 @@ TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
   jobd_process server({"--config", config_.path(), "--workers", "2"});
   http_client c(server.port());
   const std::string id = submit_async(c, R"({"type":"stubborn-cancel"})");
-  while (!any_process_with("987.6543")) std::this_thread::yield();
+  // The shell's own command line holds the marker: only a second process shows that it has
+  // written its line and ignores SIGTERM, which it does before it forks.
+  while (processes_with("987.6543").size() < 2) std::this_thread::yield();
   EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + id).status, 202);
   const json done = wait_terminal(c, id);
   EXPECT_EQ(done["status"], "cancelled");

@@ -402,6 +402,11 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
   } else if (s.auth_healthz || s.auth_readyz || s.auth_metrics) {
     fail("auth_healthz, auth_readyz and auth_metrics need auth_token_file");
   }
+  // An operator who lowers only the ceiling means it for every job: the built-in default
+  // follows it down. A default set on purpose above the ceiling is a mistake, and refused.
+  if (s.default_timeout > s.max_timeout && !sources.contains("default_timeout_ms")) {
+    s.default_timeout = s.max_timeout;
+  }
   if (s.default_timeout > s.max_timeout) {
     fail("default_timeout_ms = " + from("default_timeout_ms", s.default_timeout.count()) +
          ": must not exceed max_timeout_ms = " + from("max_timeout_ms", s.max_timeout.count()));

@@ -122,6 +122,17 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
   EXPECT_NE(error_of({}, {"JOBD_QUEUE_CAPACTY=3"}).find("JOBD_QUEUE_CAPACTY"), std::string::npos);
 }
 
+TEST(Settings, TheBuiltInDefaultTimeoutFollowsALowerCeiling) {
+  EXPECT_EQ(load({"--max-timeout-ms", "5000"}, {}, 2).values.default_timeout,
+            std::chrono::milliseconds(5000));
+  EXPECT_EQ(load({}, {"JOBD_MAX_TIMEOUT_MS=40000"}, 2).values.default_timeout,
+            std::chrono::milliseconds(30'000));
+  // A default given on purpose is never changed behind the operator's back.
+  EXPECT_EQ(load({"--max-timeout-ms", "5000", "--default-timeout-ms", "5000"}, {}, 2)
+                .values.default_timeout,
+            std::chrono::milliseconds(5000));
+}
+
 TEST(Settings, InconsistentSettingsAreRefusedAsAWhole) {
   EXPECT_NE(error_of({"--workers-min", "4", "--workers-max", "2"}).find("workers_max = 2"),
             std::string::npos);

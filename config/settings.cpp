@@ -134,7 +134,9 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) { s.read_timeout = parse_ms(v, 1, 3'600'000); }},
       {"keepalive_timeout_ms", "an idle keep-alive connection is closed after this [60000]",
        [](settings& s, std::string_view v) { s.keepalive_timeout = parse_ms(v, 1, 3'600'000); }},
-      {"default_timeout_ms", "a job's deadline when neither request nor type sets one [30000]",
+      {"default_timeout_ms",
+       "a job's deadline when neither request nor type sets one [30000, or max_timeout_ms if "
+       "lower]",
        [](settings& s, std::string_view v) { s.default_timeout = parse_ms(v, 1, 86'400'000); }},
       {"max_timeout_ms", "the largest timeout_ms a request may ask for [3600000]",
        [](settings& s, std::string_view v) { s.max_timeout = parse_ms(v, 1, 86'400'000); }},

@@ -127,9 +127,20 @@ TEST(Settings, TheBuiltInDefaultTimeoutFollowsALowerCeiling) {
             std::chrono::milliseconds(5000));
   EXPECT_EQ(load({}, {"JOBD_MAX_TIMEOUT_MS=40000"}, 2).values.default_timeout,
             std::chrono::milliseconds(30'000));
-  // A default given on purpose is never changed behind the operator's back.
+  // A default given on purpose is never changed behind the operator's back, wherever it was
+  // given: above the ceiling, it is refused.
   EXPECT_EQ(load({"--max-timeout-ms", "5000", "--default-timeout-ms", "5000"}, {}, 2)
                 .values.default_timeout,
+            std::chrono::milliseconds(5000));
+  EXPECT_EQ(error_of({"--max-timeout-ms", "5000"}, {"JOBD_DEFAULT_TIMEOUT_MS=30000"}),
+            "default_timeout_ms = 30000 (from environment JOBD_DEFAULT_TIMEOUT_MS): must not "
+            "exceed max_timeout_ms = 5000 (from flag --max-timeout-ms)");
+  temp_file f(R"({"default_timeout_ms": 30000, "max_timeout_ms": 5000})");
+  EXPECT_NE(error_of({"--config", f.path()}).find("default_timeout_ms = 30000 (from config file"),
+            std::string::npos);
+  // null in a file is the default, as --check-config writes an unset value.
+  temp_file unset(R"({"default_timeout_ms": null, "max_timeout_ms": 5000})");
+  EXPECT_EQ(load({"--config", unset.path()}, {}, 2).values.default_timeout,
             std::chrono::milliseconds(5000));
 }
 

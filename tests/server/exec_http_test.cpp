@@ -114,7 +114,7 @@ TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
   const std::string id = submit_async(c, R"({"type":"stubborn-cancel"})");
   // The shell's own command line holds the marker: only a second process shows that it has
   // written its line and ignores SIGTERM, which it does before it forks.
-  while (processes_with("987.6543").size() < 2) std::this_thread::yield();
+  ASSERT_TRUE(eventually([] { return processes_with("987.6543").size() >= 2; }));
   EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + id).status, 202);
   const json done = wait_terminal(c, id);
   EXPECT_EQ(done["status"], "cancelled");

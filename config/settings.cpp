@@ -13,8 +13,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "common/checked_json.hpp"
 #include "common/json_limits.hpp"
+#include "common/json_reader.hpp"
+#include "common/json_writer.hpp"
 #include "config/auth_tokens.hpp"
 #include "config/small_file.hpp"
 
@@ -351,7 +352,7 @@ void apply_file(settings& s, const std::string& path, value_sources& sources) {
     } else if (value.is_string()) {
       text = value.get<std::string>();
     } else if (value.is_number() || value.is_boolean()) {
-      text = value.dump();
+      text = json_text(value);
     } else {
       throw config_error(key + " (from config file " + path +
                          "): must be a string, a number or a boolean");
@@ -583,7 +584,7 @@ std::string describe(const settings& s) {
     }
     j["job_types"] = std::move(types);
   }
-  return j.dump(2);
+  return json_text_indented(j, 2);
 }
 
 }  // namespace jobd::config

@@ -4,10 +4,11 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "common/checked_json.hpp"
 #include "common/json_limits.hpp"
+#include "common/json_reader.hpp"
+#include "common/json_writer.hpp"
+#include "common/text.hpp"
 #include "handlers/process.hpp"
-#include "handlers/text.hpp"
 
 namespace jobd::handlers {
 namespace {
@@ -55,7 +56,7 @@ json run_exec(child_processes& children, const config::exec_type& type, const pr
               const json& payload, const pool::job_context& ctx) {
   std::string input;
   if (type.stdin_from == config::exec_type::input::payload) {
-    input = payload.is_string() ? payload.get<std::string>() : payload.dump();
+    input = payload.is_string() ? payload.get<std::string>() : json_text(payload);
   }
   process_result r;
   try {

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "server/json_text.hpp"
+#include "common/json_writer.hpp"
 #include "server/request_parsing.hpp"
 #include "server/submit_body.hpp"
 
@@ -28,7 +28,7 @@ http_response json_response(unsigned status, std::string body) {
 
 http_response json_response(unsigned status, const json& body) {
   // Messages may quote what a client sent, which need not be UTF-8: replace, never throw.
-  return json_response(status, body.dump(-1, ' ', false, json::error_handler_t::replace));
+  return json_response(status, json_text(body));
 }
 
 // For an answer passed straight on: respond(with_route(error_response(...), route)).

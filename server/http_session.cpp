@@ -10,6 +10,7 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 
+#include "common/text.hpp"
 #include "server/logging.hpp"
 #include "server/opaque_id.hpp"
 
@@ -224,7 +225,7 @@ void http_session::dispatch(const wire_request& req, clock::time_point read_at) 
   s.request_id = request_id_for(&req);
   if (ctx_.settings.access_log) {
     s.method = req.method_text;
-    s.target = loggable_target(req.target);
+    s.target = percent_encode_unprintable(req.target);
   }
   s.start = read_at;
   // A request that closes the connection is the client's last one.

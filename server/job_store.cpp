@@ -3,7 +3,7 @@
 #include <random>
 
 #include "handlers/job_error.hpp"
-#include "server/json_text.hpp"
+#include "common/json_writer.hpp"
 #include "server/logging.hpp"
 #include "server/opaque_id.hpp"
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "pool/job.hpp"
-#include "server/json_text.hpp"
+#include "common/json_writer.hpp"
 #include "server/opaque_id.hpp"
 
 namespace jobd::server {

@@ -9,50 +9,20 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/text.hpp"
+#include "common/json_writer.hpp"
+#include "common/text.hpp"
 
 namespace jobd::server {
 namespace {
 
-// %* : the message as a JSON string body, so that any message makes a valid JSON line.
+// %* : the message as a JSON string, so that any message makes a valid JSON line.
 class json_message_flag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    std::string_view text(msg.payload.data(), msg.payload.size());
-    // A JSON string is UTF-8: invalid bytes from anywhere (a path, a peer) become U+FFFD.
-    std::string checked;
-    if (std::any_of(text.begin(), text.end(), [](char c) { return c & 0x80; })) {
-      checked = handlers::valid_utf8(text);
-      text = checked;
-    }
-    for (char c : text) {
-      switch (c) {
-        case '"':
-          dest.append(std::string_view("\\\""));
-          break;
-        case '\\':
-          dest.append(std::string_view("\\\\"));
-          break;
-        case '\n':
-          dest.append(std::string_view("\\n"));
-          break;
-        case '\r':
-          dest.append(std::string_view("\\r"));
-          break;
-        case '\t':
-          dest.append(std::string_view("\\t"));
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            dest.append(std::string_view(buf));
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    std::string text;
+    append_json_string(text, std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(std::string_view(text));
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<json_message_flag>();
@@ -89,7 +59,7 @@ void setup_logging(const config::settings& s) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (s.log_format_ == config::log_format::json) {
     formatter->add_flag<json_message_flag>('*').add_flag<level_flag>('^', 0).set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%^","msg":"%*"})");
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%^","msg":%*})");
   } else {
     formatter->add_flag<level_flag>('^', 5).set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^ %v");
   }
@@ -125,38 +95,6 @@ void log_access(std::string_view request_id, std::string_view client, std::strin
       "access request_id={} client={} method={} target={} route={} status={} "
       "duration_ms={:.3f}",
       request_id, client, method, target, route, status, duration_ms);
-}
-
-namespace {
-
-// `text` with each byte that `keep` refuses written as `prefix` and two hex digits.
-template <class Keep>
-std::string escaped(std::string_view text, Keep keep, std::string_view prefix, const char* digits) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (keep(byte)) {
-      out.push_back(c);
-    } else {
-      out += prefix;
-      out += {digits[byte >> 4], digits[byte & 0xf]};
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string printable(std::string_view text) {
-  return escaped(
-      text, [](unsigned char c) { return c >= 0x20 && c != 0x7f; }, "\\x", "0123456789abcdef");
-}
-
-std::string loggable_target(std::string_view target) {
-  auto plain = [](unsigned char c) { return c > 0x20 && c < 0x7f; };
-  if (std::all_of(target.begin(), target.end(), plain)) return std::string(target);
-  return escaped(target, plain, "%", "0123456789ABCDEF");
 }
 
 }  // namespace jobd::server

@@ -22,18 +22,9 @@ void log_job_end(std::string_view id, std::string_view type, std::string_view st
                  std::string_view code, std::string_view message);
 
 // One access line: a request answered, or a connection refused before one was read ("-" for
-// its method and target). `target` as loggable_target() makes it.
+// its method and target). `target` as percent_encode_unprintable() makes it.
 void log_access(std::string_view request_id, std::string_view client, std::string_view method,
                 std::string_view target, std::string_view route, unsigned status,
                 double duration_ms);
-
-// `text` with its control characters written as \xNN, for text from clients (a job's error
-// message, say) in a log line: it cannot start a line of its own or move a terminal's cursor.
-std::string printable(std::string_view text);
-
-// A request target as the access log shows it: bytes outside printable ASCII (which the parser
-// lets through as obs-text) percent-encoded, so that the line is valid UTF-8 and can carry no
-// terminal escapes. Targets are ASCII in practice: those are copied as they are.
-std::string loggable_target(std::string_view target);
 
 }  // namespace jobd::server

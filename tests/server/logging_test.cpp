@@ -80,10 +80,5 @@ TEST(Logging, JsonLinesAreValidUtf8WhateverTheMessageHolds) {
       << json;
 }
 
-TEST(Logging, PrintableWritesControlCharactersAsEscapes) {
-  EXPECT_EQ(printable("two\nlines\x1b[2J\x7f"), "two\\x0alines\\x1b[2J\\x7f");
-  EXPECT_EQ(printable("caf\xc3\xa9 \"ok\""), "caf\xc3\xa9 \"ok\"");  // UTF-8 and quotes stay
-}
-
 }  // namespace
 }  // namespace jobd::server

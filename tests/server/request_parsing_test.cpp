@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/checked_json.hpp"
+#include "common/json_reader.hpp"
 
 namespace jobd::server {
 namespace {
@@ -49,57 +49,6 @@ TEST(RequestParsing, WaitTakesTrueFalseOrSeconds) {
   EXPECT_FALSE(parse_wait("11", 10s));
   EXPECT_FALSE(parse_wait("nan", 10s));
   EXPECT_FALSE(parse_wait("soon", 10s));
-}
-
-TEST(RequestParsing, CheckedJsonCountsNestingOutsideStringsAndComments) {
-  EXPECT_EQ(parse_checked_json(R"({"a":"[[[[[[[[\"[["})", 1, "x").error, "");
-  EXPECT_EQ(parse_checked_json("// [[[[\n{\"a\":1} /* [[[ */", 1, "x", true).error, "");
-  EXPECT_EQ(parse_checked_json("// c\n{}", 1, "the text").error.find("the text is not valid JSON"),
-            0u);
-}
-
-TEST(RequestParsing, JsonBodiesWithDuplicateKeysAreRefusedAtAnyDepth) {
-  EXPECT_EQ(parse_checked_json(R"({"a":{"x":1},"b":{"x":2}})", 8, "the body").error, "");
-  EXPECT_EQ(parse_checked_json(R"([{"a":1},{"a":2}])", 8, "the body").error, "");
-  EXPECT_NE(parse_checked_json(R"({"a":1,"a":1})", 8, "the body").error.find("\"a\" appears twice"),
-            std::string::npos);
-  EXPECT_NE(parse_checked_json(R"({"p":[{"k":{"z":1,"z":2}}]})", 8, "the body")
-                .error.find("\"z\" appears twice"),
-            std::string::npos);
-}
-
-TEST(RequestParsing, JsonBodiesBuildTheDocumentJsonParseWould) {
-  for (
-      const std::string text :
-      {R"({"type":"noop","payload":{"a":[1,-2,3.5,"x",true,false,null,{},[]],"b":{"c":[[{"d":1}]]}}})",
-       R"([[],[[]],{"k":[{"x":1},{"y":[2,{"z":"\u00e9"}]}]}])", "\"just a string\"",
-       "18446744073709551615", "-9223372036854775808", "1e-300", "null", "{}", "[]"}) {
-    const checked_json got = parse_checked_json(text, 64, "the body");
-    EXPECT_EQ(got.error, "") << text;
-    EXPECT_EQ(got.value, nlohmann::json::parse(text)) << text;
-  }
-}
-
-TEST(RequestParsing, JsonBodiesNestUpToTheBoundAndNoDeeper) {
-  const auto nested = [](std::size_t depth) {
-    return std::string(depth, '[') + std::string(depth, ']');
-  };
-  EXPECT_EQ(parse_checked_json(nested(64), 64, "the body").error, "");
-  EXPECT_EQ(parse_checked_json(nested(65), 64, "the body").error,
-            "the body nests deeper than 64 levels");
-  EXPECT_EQ(parse_checked_json(R"({"a":{"b":{"c":1}}})", 3, "the body").error, "");
-  EXPECT_EQ(parse_checked_json(R"({"a":{"b":{"c":{}}}})", 3, "the body").error,
-            "the body nests deeper than 3 levels");
-}
-
-TEST(RequestParsing, JsonBodyErrorsAreValuesNotExceptions) {
-  const checked_json ok = parse_checked_json(R"({"type":"noop","n":1.5})", 8, "the body");
-  EXPECT_EQ(ok.error, "");
-  EXPECT_EQ(ok.value["n"], 1.5);
-  for (const std::string& bad : std::vector<std::string>{"", "{", "1e400", "[1e400]", "{} {}",
-                                                         "NaN", "\"\xff\"", std::string(65, '[')}) {
-    EXPECT_NE(parse_checked_json(bad, 64, "the body").error, "") << bad;
-  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "server/json_text.hpp"
+#include "common/json_writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-namespace jobd::server {
+namespace jobd {
 namespace {
 
 std::string string_of(std::string_view s) {
@@ -21,15 +21,32 @@ std::string millis_of(std::chrono::nanoseconds d) {
   return out;
 }
 
-TEST(JsonText, StringsAreEscapedAndInvalidUtf8Replaced) {
+TEST(JsonWriter, StringsAreEscapedAndInvalidUtf8Replaced) {
   EXPECT_EQ(string_of("plain text"), "\"plain text\"");
   EXPECT_EQ(string_of("a\"b\\c\n"), R"("a\"b\\c\n")");
   EXPECT_EQ(string_of(std::string("nul\0", 4)), R"("nul\u0000")");
   EXPECT_EQ(nlohmann::json::parse(string_of("caf\xc3\xa9")), "caf\xc3\xa9");
   EXPECT_EQ(nlohmann::json::parse(string_of("bad \xff byte")), "bad \xef\xbf\xbd byte");
+  EXPECT_EQ(string_of("\b\f\x1f\x7f"), R"("\b\f\u001f)"
+                                       "\x7f\"");
 }
 
-TEST(JsonText, MillisecondsAreExactToTheNanosecondAndWholeOnesKeepAFraction) {
+// Each maximal ill-formed subpart is one U+FFFD, as Unicode recommends and nlohmann::json's
+// replacing serialiser writes: a truncated sequence is one, a byte no sequence starts with is one.
+TEST(JsonWriter, IllFormedUtf8IsReplacedAsNlohmannReplacesIt) {
+  using json = nlohmann::json;
+  for (const std::string s :
+       {"\xe2\x82"
+        "A",
+        "\xe2\x82", "\xe0\x80\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf0\x9f\x98",
+        "\xf0\x9f\x98\x80", "\xc0\xaf", "\x80\x80", "\xc3", "a\xc3\xa9\xc3", "\xf5", "\xff\xfe",
+        "\xe2\x82\xac\xe2\x82", "x\xf0\x9f\xc3\xa9"}) {
+    EXPECT_EQ(string_of(s), json(s).dump(-1, ' ', false, json::error_handler_t::replace))
+        << json(s).dump(-1, ' ', true, json::error_handler_t::replace);
+  }
+}
+
+TEST(JsonWriter, MillisecondsAreExactToTheNanosecondAndWholeOnesKeepAFraction) {
   using namespace std::chrono_literals;
   EXPECT_EQ(millis_of(5ms), "5.0");
   EXPECT_EQ(millis_of(0ns), "0.0");
@@ -45,7 +62,7 @@ TEST(JsonText, MillisecondsAreExactToTheNanosecondAndWholeOnesKeepAFraction) {
   EXPECT_DOUBLE_EQ(j.get<double>(), 1.234567);
 }
 
-TEST(JsonText, ValuesAreWrittenAsNlohmannDumpsThem) {
+TEST(JsonWriter, ValuesAreWrittenAsNlohmannDumpsThem) {
   using json = nlohmann::json;
   std::vector<json> values = {
       nullptr,
@@ -77,6 +94,11 @@ TEST(JsonText, ValuesAreWrittenAsNlohmannDumpsThem) {
     std::string out = "x";
     append_json_value(out, v);
     EXPECT_EQ(out, "x" + v.dump(-1, ' ', false, json::error_handler_t::replace)) << out;
+    EXPECT_EQ(json_text(v), v.dump(-1, ' ', false, json::error_handler_t::replace));
+    // Binary values (never read from text) are laid out compactly even there.
+    if (out.find("\"bytes\"") == std::string::npos) {
+      EXPECT_EQ(json_text_indented(v, 2), v.dump(2, ' ', false, json::error_handler_t::replace));
+    }
   }
 }
 
@@ -85,7 +107,7 @@ void append_json_time(std::string& out, std::chrono::system_clock::time_point t)
   json_time_writer().append(out, t);
 }
 
-TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {
+TEST(JsonWriter, TimesAreRfc3339UtcWithMilliseconds) {
   std::string out;
   append_json_time(
       out, std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'171'000'123)));
@@ -100,7 +122,7 @@ TEST(JsonText, TimesAreRfc3339UtcWithMilliseconds) {
   EXPECT_EQ(out, "\"2024-02-29T23:59:59.999Z\"");
 }
 
-TEST(JsonText, ATimeWriterThatRemembersItsLastSecondWritesWhatAFreshOneWrites) {
+TEST(JsonWriter, ATimeWriterThatRemembersItsLastSecondWritesWhatAFreshOneWrites) {
   using std::chrono::milliseconds;
   json_time_writer writer;
   // Within one second, across seconds, across a day, back in time, and the same time again.
@@ -116,5 +138,53 @@ TEST(JsonText, ATimeWriterThatRemembersItsLastSecondWritesWhatAFreshOneWrites) {
   }
 }
 
+TEST(JsonWriter, NumbersAreWrittenAsNlohmannWritesThem) {
+  for (const double d : {0.0, -0.0, 1.0, 100.0, 0.1, 1e15, 1e16, 1e-5, 123.456, 1e300, -2.5e-300}) {
+    std::string out;
+    append_json_number(out, d);
+    EXPECT_EQ(out, nlohmann::json(d).dump()) << d;
+  }
+  std::string out;
+  append_json_number(out, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(out, "null");
+}
+
+TEST(JsonWriter, PutsTheCommasBetweenMembersAndElements) {
+  std::string out;
+  json_writer w(out);
+  w.begin_object()
+      .key("a")
+      .value(1)
+      .key("b")
+      .begin_array()
+      .value("x")
+      .null()
+      .begin_object()
+      .end_object()
+      .begin_array()
+      .end_array()
+      .value(true)
+      .end_array()
+      .key("c")
+      .begin_object()
+      .key("d")
+      .value(std::uint64_t{7})
+      .key("e")
+      .value(-3)
+      .end_object()
+      .key("f")
+      .plain("id")
+      .key("g")
+      .raw("[1,2]")
+      .key("h")
+      .value(nlohmann::json{{"k", "v\n"}})
+      .key("i")
+      .value(0.5)
+      .end_object();
+  EXPECT_EQ(out, R"({"a":1,"b":["x",null,{},[],true],"c":{"d":7,"e":-3},"f":"id","g":[1,2],)"
+                 R"("h":{"k":"v\n"},"i":0.5})");
+  EXPECT_TRUE(nlohmann::json::accept(out));
+}
+
 }  // namespace
-}  // namespace jobd::server
+}  // namespace jobd

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "config/settings.hpp"
+#include "config/config_error.hpp"
 #include "config/small_file.hpp"
 
 namespace jobd::config {

@@ -9,9 +9,10 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "config/config_error.hpp"
 
 namespace jobd::config {
 
@@ -71,13 +72,6 @@ struct settings {
   std::string log_level = "info";
   log_format log_format_ = log_format::text;
   bool access_log = true;
-};
-
-// A setting that cannot be used; the message names the setting, the value, where it came from
-// and what is allowed.
-class config_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 // What the command line asked for besides settings.

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "config/settings.hpp"
+#include "config/config_error.hpp"
 
 namespace jobd::config {
 

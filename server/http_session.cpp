@@ -12,7 +12,7 @@
 
 #include "common/text.hpp"
 #include "server/logging.hpp"
-#include "server/opaque_id.hpp"
+#include "common/opaque_id.hpp"
 
 namespace jobd::server {
 

@@ -5,7 +5,7 @@
 #include "handlers/job_error.hpp"
 #include "common/json_writer.hpp"
 #include "server/logging.hpp"
-#include "server/opaque_id.hpp"
+#include "common/opaque_id.hpp"
 
 namespace jobd::server {
 namespace {

@@ -20,7 +20,7 @@
 
 #include "pool/job.hpp"
 #include "common/json_writer.hpp"
-#include "server/opaque_id.hpp"
+#include "common/opaque_id.hpp"
 
 namespace jobd::server {
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string_view>
 
-namespace jobd::server {
+namespace jobd {
 
 // The 16 characters of an id, held in place: making one allocates nothing.
 class opaque_id_text {
@@ -29,4 +29,4 @@ opaque_id_text opaque_id(std::uint64_t seq, std::uint64_t salt);
 // The number `id` was made from with `salt`; nullopt when it is not an id in form.
 std::optional<std::uint64_t> seq_of_opaque_id(std::string_view id, std::uint64_t salt);
 
-}  // namespace jobd::server
+}  // namespace jobd

@@ -1,6 +1,6 @@
-#include "server/opaque_id.hpp"
+#include "common/opaque_id.hpp"
 
-namespace jobd::server {
+namespace jobd {
 namespace {
 
 constexpr std::uint64_t multiplier = 0x9e3779b97f4a7c15ULL;
@@ -36,4 +36,4 @@ std::optional<std::uint64_t> seq_of_opaque_id(std::string_view id, std::uint64_t
   return (x ^ salt) * inverse;
 }
 
-}  // namespace jobd::server
+}  // namespace jobd

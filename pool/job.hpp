@@ -7,6 +7,7 @@
 #include <memory>
 #include <stop_token>
 #include <string_view>
+#include <utility>
 
 namespace jobd::pool {
 
@@ -76,6 +77,30 @@ namespace detail {
 struct job_state;
 class pool_impl;
 }  // namespace detail
+
+// A place held in a lane for a job not yet handed over: it counts against the lane's bound, so
+// that a job can be admitted, then prepared (its record stored, say), then submitted without
+// being refused at that point. Given back when dropped unused. Move-only; must not outlive its
+// pool.
+class admission {
+ public:
+  admission() = default;
+  admission(admission&& other) noexcept
+      : pool_(std::exchange(other.pool_, nullptr)), lane_(other.lane_) {}
+  admission& operator=(admission&& other) noexcept;
+  admission(const admission&) = delete;
+  admission& operator=(const admission&) = delete;
+  ~admission();
+
+  [[nodiscard]] bool valid() const noexcept { return pool_ != nullptr; }
+  [[nodiscard]] lane priority() const noexcept { return lane_; }
+
+ private:
+  friend class detail::pool_impl;
+  admission(detail::pool_impl* pool, lane l) noexcept : pool_(pool), lane_(l) {}
+  detail::pool_impl* pool_ = nullptr;
+  lane lane_ = lane::normal;
+};
 
 // Refers to an accepted job, for cancel(). Cheap to copy; keeps no thread or queue slot alive.
 class job_handle {

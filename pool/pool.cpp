@@ -76,15 +76,21 @@ class pool_impl {
   pool_impl(const pool_impl&) = delete;
   pool_impl& operator=(const pool_impl&) = delete;
 
-  submit_result try_submit(job_request req);
-  submit_result try_run_here(job_request req);
-  cancel_result cancel(const std::shared_ptr<job_state>& job);
-  std::optional<refusal> refuse_if_full(lane l) {
+  admit_result admit(lane l) {
     lock lk(mu_);
-    const auto why = refusal_locked(l);
-    if (!why) return std::nullopt;
-    return refusal{.why = *why, .load = load_locked(l)};
+    if (const auto why = refusal_locked(l)) return refusal{.why = *why, .load = load_locked(l)};
+    ++admitted_[index_of(l)];
+    return admission(this, l);
   }
+  // An admission dropped unused.
+  void release(lane l) {
+    lock lk(mu_);
+    --admitted_[index_of(l)];
+    notify_drain_locked();
+  }
+  job_handle submit(admission&& place, job_request req);
+  job_handle run_here(admission&& place, job_request req);
+  cancel_result cancel(const std::shared_ptr<job_state>& job);
   lane_load load(lane l) const {
     lock lk(mu_);
     return load_locked(l);
@@ -111,9 +117,14 @@ class pool_impl {
   void drain_once(std::chrono::milliseconds grace);
 
   static std::shared_ptr<job_state> make_job(job_request& req);
+  // Takes the place `place` held (it is then spent) and gives the job its lane and deadline. A
+  // pool already stopped ends the job cancelled here and returns false.
+  bool take_place(lock& lk, admission& place, const std::shared_ptr<job_state>& job,
+                  clock::duration timeout);
   std::optional<submit_error> refusal_locked(lane l);
   lane_load load_locked(lane l) const;
-  void enqueue(lock& lk, const std::shared_ptr<job_state>& job, clock::duration timeout);
+  // Queues a job whose place was taken; unlocks `lk`.
+  void enqueue(lock& lk, const std::shared_ptr<job_state>& job);
   static std::exception_ptr call_work(job_state& job) noexcept;
   static job_status status_after_run(const job_state& job, clock::time_point end, bool threw);
   bool has_work_locked(worker_kind kind) const;
@@ -132,8 +143,11 @@ class pool_impl {
   std::condition_variable timer_cv_;     // the timer thread: deadlines, spawns, exits
   std::condition_variable drained_cv_;   // drain(): queues empty, workers idle or gone
 
-  pool_state state_ = pool_state::running;         // guarded by mu_
-  std::array<job_list, lane_count> lanes_;         // guarded by mu_
+  pool_state state_ = pool_state::running;  // guarded by mu_
+  std::array<job_list, lane_count> lanes_;  // guarded by mu_
+  // Places admit() gave that are not yet submitted or given back; they count against the
+  // lanes' bounds. Guarded by mu_.
+  std::array<std::size_t, lane_count> admitted_{};
   job_list running_;                               // guarded by mu_
   deadline_index deadlines_;                       // guarded by mu_
   std::array<lane_stats, lane_count> lane_stats_;  // guarded by mu_
@@ -141,8 +155,8 @@ class pool_impl {
   std::size_t starting_ = 0;            // counted in workers_, not yet looking for work; by mu_
   std::size_t reserved_launching_ = 0;  // reserved threads made, not yet looking; by mu_
   std::size_t busy_ = 0;                // guarded by mu_
-  // Jobs run or ended on a caller's thread (try_run_here, cancel) whose completion has not
-  // returned: a drain waits for them too. Guarded by mu_.
+  // Jobs run or ended on a caller's thread (run_here, cancel, a submit after the drain) whose
+  // completion has not returned: a drain waits for them too. Guarded by mu_.
   std::size_t on_callers_threads_ = 0;
   std::size_t idle_reserved_ = 0;      // waiting on reserved_cv_; guarded by mu_
   std::size_t idle_shared_ = 0;        // waiting on shared_cv_; guarded by mu_
@@ -179,34 +193,57 @@ std::optional<submit_error> pool_impl::refusal_locked(lane l) {
     ++ls.rejected_shutting_down;
     return submit_error::shutting_down;
   }
-  if (lanes_[index_of(l)].size() >= ls.capacity) {
+  if (lanes_[index_of(l)].size() + admitted_[index_of(l)] >= ls.capacity) {
     ++ls.rejected_queue_full;
     return submit_error::queue_full;
   }
   return std::nullopt;
 }
 
-submit_result pool_impl::try_submit(job_request req) {
+bool pool_impl::take_place(lock& lk, admission& place, const std::shared_ptr<job_state>& job,
+                           clock::duration timeout) {
+  const lane l = place.lane_;
+  place.pool_ = nullptr;  // spent: its place is the job's now
+  --admitted_[index_of(l)];
+  job->priority = l;
+  const auto now = clock::now();
+  job->submitted = now;
+  job->deadline = deadline_after(now, timeout);
+  if (state_ != pool_state::stopped) return true;
+  // Admitted before a drain that has ended since: the job was accepted, so it ends like the
+  // other jobs the drain gave up on.
+  ++lane_stats_[index_of(l)].submitted;
+  job_outcome outcome = finish_locked(*job, job_status::cancelled, now);
+  ++on_callers_threads_;
+  lk.unlock();
+  deliver(job->on_done, outcome);
+  lk.lock();
+  --on_callers_threads_;
+  notify_drain_locked();
+  return false;
+}
+
+job_handle pool_impl::submit(admission&& place, job_request req) {
+  if (place.pool_ != this) throw std::invalid_argument("pool: submit() without a valid admission");
   auto job = make_job(req);
   lock lk(mu_);
-  if (auto refused = refusal_locked(req.priority)) return *refused;
-  enqueue(lk, job, req.timeout);
+  if (take_place(lk, place, job, req.timeout)) enqueue(lk, job);
   return job_handle(std::move(job));
 }
 
-submit_result pool_impl::try_run_here(job_request req) {
+job_handle pool_impl::run_here(admission&& place, job_request req) {
+  if (place.pool_ != this) {
+    throw std::invalid_argument("pool: run_here() without a valid admission");
+  }
   auto job = make_job(req);
   lock lk(mu_);
-  if (auto refused = refusal_locked(req.priority)) return *refused;
-  if (!lanes_[index_of(req.priority)].empty()) {
-    enqueue(lk, job, req.timeout);
+  if (!take_place(lk, place, job, req.timeout)) return job_handle(std::move(job));
+  if (!lanes_[index_of(job->priority)].empty()) {
+    enqueue(lk, job);
     return job_handle(std::move(job));
   }
-  const auto now = clock::now();
-  job->submitted = now;
-  job->deadline = deadline_after(now, req.timeout);
   job->phase = job_phase::running;
-  job->started = now;
+  job->started = job->submitted;
   lane_stats& ls = lane_stats_[index_of(job->priority)];
   ++ls.submitted;
   ls.queue_wait.observe(0.0);
@@ -228,11 +265,9 @@ submit_result pool_impl::try_run_here(job_request req) {
   return job_handle(std::move(job));
 }
 
-void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, clock::duration timeout) {
+void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job) {
   lane_stats& ls = lane_stats_[index_of(job->priority)];
   job_list& queue = lanes_[index_of(job->priority)];
-  job->submitted = clock::now();
-  job->deadline = deadline_after(job->submitted, timeout);
   queue.push_back(job);
   job->position = std::prev(queue.end());
   job->deadline_entry = deadlines_.emplace(job->deadline, job.get());
@@ -569,7 +604,8 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
   lock lk(mu_);
   if (state_ == pool_state::running) state_ = pool_state::draining;
   drained_cv_.wait_for(lk, grace, [&] {
-    return lanes_[0].empty() && lanes_[1].empty() && busy_ == 0 && on_callers_threads_ == 0;
+    return lanes_[0].empty() && lanes_[1].empty() && admitted_[0] == 0 && admitted_[1] == 0 &&
+           busy_ == 0 && on_callers_threads_ == 0;
   });
 
   // Out of time: what is queued is cancelled here, what runs is asked to stop.
@@ -610,20 +646,39 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
 
 }  // namespace detail
 
+admission& admission::operator=(admission&& other) noexcept {
+  if (this != &other) {
+    if (pool_ != nullptr) pool_->release(lane_);
+    pool_ = std::exchange(other.pool_, nullptr);
+    lane_ = other.lane_;
+  }
+  return *this;
+}
+
+admission::~admission() {
+  if (pool_ != nullptr) pool_->release(lane_);
+}
+
 pool::pool(pool_config cfg) : impl_(std::make_unique<detail::pool_impl>(std::move(cfg))) {}
 
 pool::~pool() = default;
 
+admit_result pool::admit(lane l) {
+  return impl_->admit(l);
+}
+
+job_handle pool::submit(admission&& place, job_request req) {
+  return impl_->submit(std::move(place), std::move(req));
+}
+
+job_handle pool::run_here(admission&& place, job_request req) {
+  return impl_->run_here(std::move(place), std::move(req));
+}
+
 submit_result pool::try_submit(job_request req) {
-  return impl_->try_submit(std::move(req));
-}
-
-submit_result pool::try_run_here(job_request req) {
-  return impl_->try_run_here(std::move(req));
-}
-
-std::optional<refusal> pool::refuse_if_full(lane l) {
-  return impl_->refuse_if_full(l);
+  admit_result admitted = impl_->admit(req.priority);
+  if (!admitted) return admitted.refused().why;
+  return impl_->submit(admitted.take(), std::move(req));
 }
 
 lane_load pool::load(lane l) const {

@@ -62,24 +62,29 @@ class pool {
   pool(const pool&) = delete;
   pool& operator=(const pool&) = delete;
 
-  // Never blocks. Refuses with queue_full when the job's lane is at its bound (even if the other
-  // lane has room), shutting_down once drain() has begun. On refusal, `on_done` is not called.
-  // Throws std::invalid_argument for a request without work or on_done, or a timeout <= 0.
+  // Never blocks. A place in lane `l` for a job to come (see admission), or a refusal, counted:
+  // queue_full when the lane's queued and admitted jobs are at its bound (even if the other lane
+  // has room), shutting_down once stop_accepting() or drain() has begun. The refusal carries the
+  // lane's load read under the same lock, for a Retry-After.
+  [[nodiscard]] admit_result admit(lane l);
+
+  // Hands an admitted job to its place's lane (its request's priority is ignored). Never
+  // refused: the place was held for it. If a drain has ended meanwhile, the job ends cancelled
+  // at once, its completion run before this returns. Throws std::invalid_argument for an
+  // admission already used, a request without work or on_done, or a timeout <= 0.
+  job_handle submit(admission&& place, job_request req);
+
+  // Like submit, but when the lane has nothing queued the job runs at once on the calling
+  // thread, and its completion has run when this returns. For job types far cheaper than a
+  // hand-off to a worker (microseconds, never blocking): they skip two thread wake-ups. The
+  // counters, the deadline and the outcome are submit's; a lane with jobs queued queues this one
+  // behind them, so order within a lane holds. Such a job runs on no worker, so `busy` does not
+  // count it, and it cannot be cancelled (it is over first).
+  job_handle run_here(admission&& place, job_request req);
+
+  // admit() and submit() in one: the job, or why it was refused. On refusal, `on_done` is not
+  // called.
   [[nodiscard]] submit_result try_submit(job_request req);
-
-  // Like try_submit, but when the job's lane has nothing queued the job runs at once on the
-  // calling thread, and its completion has run when this returns. For job types far cheaper
-  // than a hand-off to a worker (microseconds, never blocking): they skip two thread wake-ups.
-  // The lane's bound, the counters, the deadline and the outcome are try_submit's; a lane with
-  // jobs queued queues this one behind them, so order within a lane holds. Such a job runs on
-  // no worker, so `busy` does not count it, and it cannot be cancelled (it is over first).
-  [[nodiscard]] submit_result try_run_here(job_request req);
-
-  // Refuses at once, as try_submit would, when the lane is full or the pool drains, and counts
-  // the refusal; nullopt when the lane has room at this instant (try_submit looks again and may
-  // still refuse). Lets a caller under overload skip building a job the pool would refuse, and
-  // gives the lane's load read under the same lock, for its Retry-After.
-  [[nodiscard]] std::optional<refusal> refuse_if_full(lane l);
 
   // One lane's load, cheaper than a whole stats() snapshot.
   [[nodiscard]] lane_load load(lane l) const;
@@ -89,12 +94,14 @@ class pool {
 
   [[nodiscard]] pool_stats stats() const;
 
-  // From now on try_submit refuses with shutting_down; queued and running jobs go on. Never
-  // blocks, so it can be called where drain() cannot (an I/O thread, a signal handler's callback).
+  // From now on admit() refuses with shutting_down; queued and running jobs go on, and so do
+  // admitted ones. Never blocks, so it can be called where drain() cannot (an I/O thread, a
+  // signal handler's callback).
   void stop_accepting();
 
-  // Stops accepting, waits up to `grace` for queued and running jobs to finish, then cancels the
-  // queued rest and asks the running rest to stop, waits for them, and joins every thread.
+  // Stops accepting, waits up to `grace` for queued, admitted and running jobs to finish, then
+  // cancels the queued rest and asks the running rest to stop, waits for them, and joins every
+  // thread.
   // Every accepted job is terminal and its completion has run when this returns. A job that
   // ignores its stop token delays the return until it ends. Later calls return at once.
   void drain(std::chrono::milliseconds grace);

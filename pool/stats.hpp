@@ -40,10 +40,28 @@ struct lane_load {
   std::size_t serving_workers = 0;  // workers_max, less the reserved ones for the normal lane
 };
 
-// A refusal by refuse_if_full(), with the lane's load at that instant: all a 503 needs to say.
+// A refusal by admit(), with the lane's load at that instant: all a 503 needs to say.
 struct refusal {
   submit_error why = submit_error::queue_full;
   lane_load load;
+};
+
+// What admit() gives: a place in the lane, or why there is none.
+class [[nodiscard]] admit_result {
+ public:
+  admit_result(admission place) : place_(std::move(place)) {}  // NOLINT: implicit by design
+  admit_result(refusal why) : refused_(why) {}                 // NOLINT: implicit by design
+
+  [[nodiscard]] bool admitted() const noexcept { return place_.valid(); }
+  explicit operator bool() const noexcept { return admitted(); }
+  // Meaningful only when admitted(); taken once.
+  [[nodiscard]] admission take() noexcept { return std::move(place_); }
+  // Meaningful only when !admitted().
+  [[nodiscard]] const refusal& refused() const noexcept { return refused_; }
+
+ private:
+  admission place_;
+  refusal refused_;
 };
 
 // A consistent snapshot: every field was read under one lock at one instant.

@@ -261,9 +261,8 @@ void app::submit(const http_request& req, std::string_view query, const responde
       type->default_timeout.count() > 0 ? type->default_timeout : settings_.default_timeout);
   // Under overload most submissions are refused: refuse those before the payload is built and
   // checked by its type, the dearest part of a submission, and before building a job.
-  if (const auto refused = pool_.refuse_if_full(lane)) {
-    return respond(with_route(queue_full(lane, *refused), route));
-  }
+  pool::admit_result admitted = pool_.admit(lane);
+  if (!admitted) return respond(with_route(queue_full(lane, admitted.refused()), route));
   json payload = take_payload(body);
   if (type->validate) {
     try {
@@ -286,14 +285,9 @@ void app::submit(const http_request& req, std::string_view query, const responde
             metrics_.observe_run(rec->type, outcome);
             store_.finish(*rec, outcome);
           }};
-  auto submitted =
-      type->cheap ? pool_.try_run_here(std::move(job)) : pool_.try_submit(std::move(job));
-  if (!submitted) {
-    // The lane filled since refuse_if_full looked.
-    const pool::refusal refused{.why = submitted.error(), .load = pool_.load(lane)};
-    return respond(with_route(queue_full(lane, refused), route));
-  }
-  store_.insert(rec, submitted.handle());
+  const pool::job_handle handle = type->cheap ? pool_.run_here(admitted.take(), std::move(job))
+                                              : pool_.submit(admitted.take(), std::move(job));
+  store_.insert(rec, handle);
 
   if (!wait->wanted) return respond(job_response(*rec, 202, route, true));
   // Without a limit the job's deadline bounds the wait: handlers return once stopped.

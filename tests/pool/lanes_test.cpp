@@ -46,25 +46,25 @@ TEST(PoolLanes, EachLaneRefusesExactlyPastItsOwnBound) {
   EXPECT_FALSE(rec.started("h-extra"));
 }
 
-TEST(PoolLanes, RefuseIfFullAnswersAsTrySubmitWouldAndCountsOnlyRefusals) {
+TEST(PoolLanes, AdmitRefusesAsTrySubmitWouldAndCountsOnlyRefusals) {
   recorder rec;
   gate g;
   pool p({.workers_min = 2, .workers_max = 3, .reserved_high = 1, .normal_capacity = 1});
   ASSERT_TRUE(p.try_submit(rec.request("blocker", lane::normal, &g)));
   rec.wait_started("blocker");
-  EXPECT_EQ(p.refuse_if_full(lane::normal), std::nullopt);
+  EXPECT_TRUE(p.admit(lane::normal));  // a place, given back at once
   ASSERT_TRUE(p.try_submit(rec.request("queued", lane::normal, &g)));
   // The shared worker may or may not have taken "queued" yet; hold it queued to be sure.
   while (p.stats().of(lane::normal).depth == 0) {
     ASSERT_TRUE(p.try_submit(rec.request("filler", lane::normal, &g)));
   }
-  const auto full = p.refuse_if_full(lane::normal);
-  ASSERT_TRUE(full);
-  EXPECT_EQ(full->why, submit_error::queue_full);
-  EXPECT_EQ(p.refuse_if_full(lane::high), std::nullopt);
+  const admit_result full = p.admit(lane::normal);
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.refused().why, submit_error::queue_full);
+  EXPECT_TRUE(p.admit(lane::high));
 
   // The refusal carries the lane's load, as load() reads it.
-  for (const lane_load& normal : {full->load, p.load(lane::normal)}) {
+  for (const lane_load& normal : {full.refused().load, p.load(lane::normal)}) {
     EXPECT_EQ(normal.depth, 1u);
     EXPECT_EQ(normal.capacity, 1u);
     EXPECT_EQ(normal.serving_workers, 2u);  // three, less the one reserved for high
@@ -75,11 +75,64 @@ TEST(PoolLanes, RefuseIfFullAnswersAsTrySubmitWouldAndCountsOnlyRefusals) {
   EXPECT_EQ(s.of(lane::normal).rejected_queue_full, 1u);
   EXPECT_EQ(s.of(lane::high).rejected_queue_full, 0u);
   p.stop_accepting();
-  const auto draining = p.refuse_if_full(lane::high);
-  ASSERT_TRUE(draining);
-  EXPECT_EQ(draining->why, submit_error::shutting_down);
+  const admit_result draining = p.admit(lane::high);
+  ASSERT_FALSE(draining);
+  EXPECT_EQ(draining.refused().why, submit_error::shutting_down);
   EXPECT_EQ(p.stats().of(lane::high).rejected_shutting_down, 1u);
   g.open();
+}
+
+// An admitted job is prepared (its record stored, say) before it is submitted: meanwhile its
+// place counts against the lane, so that its submit can never be refused.
+TEST(PoolLanes, AnAdmittedPlaceCountsAgainstTheBoundUntilUsedOrDropped) {
+  recorder rec;
+  gate g;
+  pool p({.workers_min = 1, .workers_max = 1, .normal_capacity = 1});
+  ASSERT_TRUE(p.try_submit(rec.request("blocker", lane::normal, &g)));
+  rec.wait_started("blocker");
+
+  admit_result held = p.admit(lane::normal);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(p.try_submit(rec.request("refused")).error(), submit_error::queue_full);
+  {
+    admit_result dropped = std::move(held);
+    (void)dropped;
+    EXPECT_FALSE(p.admit(lane::normal));
+  }
+  // Dropped unused: the place is free again.
+  admit_result again = p.admit(lane::normal);
+  ASSERT_TRUE(again);
+  // The lane's bound holds even across stop_accepting: the admitted job still goes in.
+  p.stop_accepting();
+  const job_handle h = p.submit(again.take(), rec.request("admitted"));
+  EXPECT_TRUE(h.valid());
+  EXPECT_EQ(p.stats().of(lane::normal).depth, 1u);
+  EXPECT_THROW((void)p.submit(admission{}, rec.request("no place")), std::invalid_argument);
+  g.open();
+  p.drain(20s);
+  EXPECT_EQ(rec.completions("admitted"), 1u);
+  EXPECT_EQ(rec.wait_done("admitted").status, job_status::succeeded);
+  EXPECT_EQ(rec.completions("refused"), 0u);
+}
+
+// A drain waits for admitted places too; one submitted after the drain gave up still ends, once,
+// cancelled, as the queued jobs it gave up on do.
+TEST(PoolLanes, AJobAdmittedBeforeADrainEndsOnceWhenSubmittedAfterIt) {
+  recorder rec;
+  pool p({.workers_min = 1, .workers_max = 1});
+  admit_result late = p.admit(lane::high);
+  ASSERT_TRUE(late);
+  p.drain(0ms);
+  EXPECT_EQ(p.stats().state, pool_state::stopped);
+  (void)p.submit(late.take(), rec.request("late", lane::normal));
+  EXPECT_EQ(rec.completions("late"), 1u);
+  EXPECT_EQ(rec.wait_done("late").status, job_status::cancelled);
+  EXPECT_FALSE(rec.started("late"));
+  // Its lane is its admission's, whatever the request said.
+  const pool_stats s = p.stats();
+  EXPECT_EQ(s.of(lane::high).submitted, 1u);
+  EXPECT_EQ(s.of(lane::high).finished[static_cast<std::size_t>(job_status::cancelled)], 1u);
+  EXPECT_EQ(s.of(lane::normal).submitted, 0u);
 }
 
 TEST(PoolLanes, RefusesWithShuttingDownOnceDrainHasBegun) {

@@ -128,11 +128,6 @@ void json_reader::skip_space_slowly() {
   }
 }
 
-char json_reader::peek() {
-  skip_space();
-  return p_ == end_ || failed() ? '\0' : *p_;
-}
-
 bool json_reader::at_end() {
   skip_space();
   if (failed()) return false;
@@ -201,23 +196,11 @@ bool json_reader::value_text(std::string_view& out) {
 }
 
 bool json_reader::literal(std::string_view word) {
-  if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-      std::string_view(p_, word.size()) != word) {
-    return fail("a value that is not JSON (true, false and null are its only words)");
-  }
+  // Compared here rather than by memcmp: the words are four or five letters.
+  const bool whole = static_cast<std::size_t>(end_ - p_) >= word.size() &&
+                     std::equal(word.begin(), word.end(), p_);
+  if (!whole) return fail("a value that is not JSON (true, false and null are its only words)");
   p_ += word.size();
-  return true;
-}
-
-bool json_reader::member_key(std::string_view& key, std::string& scratch) {
-  if (peek() != '"') return failed() ? false : fail_unexpected("a key in double quotes");
-  ++p_;
-  std::string_view plain;
-  scratch.clear();
-  if (!string_rest(&scratch, &plain)) return false;
-  key = plain.data() != nullptr ? plain : std::string_view(scratch);
-  if (peek() != ':') return failed() ? false : fail_unexpected("':' after a key");
-  ++p_;
   return true;
 }
 
@@ -278,39 +261,6 @@ bool json_reader::begin_object() {
   if (!enter()) return false;
   ++p_;
   first_member_ = true;
-  return true;
-}
-
-bool json_reader::next_member(std::string_view& key) {
-  if (failed()) return false;
-  // After the first member, a ',' or the end of the object.
-  if (!first_member_) {
-    const char c = peek();
-    if (c == '}') {
-      ++p_;
-      --depth_;
-      return false;
-    }
-    if (c != ',') return failed() ? false : fail_unexpected("',' or '}' after a member");
-    ++p_;
-  } else if (peek() == '}') {
-    ++p_;
-    --depth_;
-    return false;
-  }
-  first_member_ = false;
-  if (!member_key(key, member_scratch_)) return false;
-  if (!members_.insert(key, key.data() == member_scratch_.data())) return fail_duplicate(key);
-  return true;
-}
-
-bool json_reader::string(std::string_view& out, std::string& scratch) {
-  if (peek() != '"') return failed() ? false : fail_unexpected("a string");
-  ++p_;
-  std::string_view plain;
-  scratch.clear();
-  if (!string_rest(&scratch, &plain)) return false;
-  out = plain.data() != nullptr ? plain : std::string_view(scratch);
   return true;
 }
 

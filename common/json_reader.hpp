@@ -132,11 +132,15 @@ class json_reader {
   // A string's contents after its opening quote: *plain views them when they need no
   // decoding, else they are decoded into *decoded (unless it is null: only checked).
   bool string_rest(std::string* decoded, std::string_view* plain) {
+    // In locals: a char read may alias the members, which would be read again each byte.
     const char* const start = p_;
-    while (p_ != end_ && detail::plain_string_bytes[static_cast<unsigned char>(*p_)]) ++p_;
-    if (p_ != end_ && *p_ == '"') {
-      if (plain != nullptr) *plain = std::string_view(start, static_cast<std::size_t>(p_ - start));
-      ++p_;
+    const char* p = start;
+    const char* const end = end_;
+    while (p != end && detail::plain_string_bytes[static_cast<unsigned char>(*p)]) ++p;
+    p_ = p;
+    if (p != end && *p == '"') {
+      if (plain != nullptr) *plain = std::string_view(start, static_cast<std::size_t>(p - start));
+      p_ = p + 1;
       return true;
     }
     return string_rest_slowly(start, decoded, plain);
@@ -162,6 +166,52 @@ class json_reader {
   bool first_member_ = true;
   detail::json_key_set members_;
 };
+
+// The calls every member of every body makes, inline.
+
+inline char json_reader::peek() {
+  skip_space();
+  return p_ == end_ || failed() ? '\0' : *p_;
+}
+
+inline bool json_reader::member_key(std::string_view& key, std::string& scratch) {
+  if (peek() != '"') return failed() ? false : fail_unexpected("a key in double quotes");
+  ++p_;
+  std::string_view plain;
+  if (!string_rest(&scratch, &plain)) return false;
+  key = plain.data() != nullptr ? plain : std::string_view(scratch);
+  if (peek() != ':') return failed() ? false : fail_unexpected("':' after a key");
+  ++p_;
+  return true;
+}
+
+inline bool json_reader::next_member(std::string_view& key) {
+  if (failed()) return false;
+  const char c = peek();
+  if (c == '}') {
+    ++p_;
+    --depth_;
+    return false;
+  }
+  // After the first member, a ',' before each.
+  if (!first_member_) {
+    if (c != ',') return failed() ? false : fail_unexpected("',' or '}' after a member");
+    ++p_;
+  }
+  first_member_ = false;
+  if (!member_key(key, member_scratch_)) return false;
+  if (!members_.insert(key, key.data() == member_scratch_.data())) return fail_duplicate(key);
+  return true;
+}
+
+inline bool json_reader::string(std::string_view& out, std::string& scratch) {
+  if (peek() != '"') return failed() ? false : fail_unexpected("a string");
+  ++p_;
+  std::string_view plain;
+  if (!string_rest(&scratch, &plain)) return false;
+  out = plain.data() != nullptr ? plain : std::string_view(scratch);
+  return true;
+}
 
 struct checked_json {
   nlohmann::json value;

@@ -156,28 +156,26 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   const char* p = s.data();
   const char* const end = p + s.size();
-  const char* run = p;  // the start of the bytes to copy as they are
-  while (p != end) {
+  for (;;) {
+    // Runs of bytes that need nothing are copied whole: most strings are one run.
+    const char* run = p;
+    while (p != end && plain_bytes[static_cast<unsigned char>(*p)]) ++p;
+    out.append(run, p);
+    if (p == end) break;
     const auto c = static_cast<unsigned char>(*p);
-    if (plain_bytes[c]) {
+    if (c < 0x80) {
+      append_escape(out, c);
       ++p;
       continue;
     }
-    if (c >= 0x80) {
-      const utf8_sequence seq = utf8_at(p, end);
-      if (!seq.valid) {
-        out.append(run, p);
-        out += "\xEF\xBF\xBD";
-        run = p + seq.length;
-      }
-      p += seq.length;
-      continue;
+    const utf8_sequence seq = utf8_at(p, end);
+    if (seq.valid) {
+      out.append(p, seq.length);
+    } else {
+      out += "\xEF\xBF\xBD";
     }
-    out.append(run, p);
-    append_escape(out, c);
-    run = ++p;
+    p += seq.length;
   }
-  out.append(run, p);
   out += '"';
 }
 
@@ -310,7 +308,25 @@ json_writer& json_writer::end_array() {
 
 json_writer& json_writer::key(std::string_view plain_key) {
   element();
-  append_json_plain(out_, plain_key);
+  // One append: this is on every member of every answer.
+  char text[64];
+  if (plain_key.size() + 3 <= sizeof text) {
+    text[0] = '"';
+    std::memcpy(text + 1, plain_key.data(), plain_key.size());
+    text[plain_key.size() + 1] = '"';
+    text[plain_key.size() + 2] = ':';
+    out_.append(text, plain_key.size() + 3);
+  } else {
+    append_json_plain(out_, plain_key);
+    out_ += ':';
+  }
+  after_key_ = true;
+  return *this;
+}
+
+json_writer& json_writer::escaped_key(std::string_view key) {
+  element();
+  append_json_string(out_, key);
   out_ += ':';
   after_key_ = true;
   return *this;

@@ -69,9 +69,12 @@ class json_writer {
   json_writer& end_array();
   // The next member's key: the member's value follows.
   json_writer& key(std::string_view plain_key);
+  // A key that may need escaping: one a client or a job chose.
+  json_writer& escaped_key(std::string_view key);
 
   json_writer& value(std::string_view s);
   json_writer& value(const char* s) { return value(std::string_view(s)); }
+  json_writer& value(const std::string& s) { return value(std::string_view(s)); }
   json_writer& value(bool b);
   template <std::integral Integer>
   requires(!std::same_as<Integer, bool>) json_writer& value(Integer n) {

@@ -11,8 +11,8 @@
 #include "handlers/exec.hpp"
 #include "handlers/process.hpp"
 #include "handlers/registry.hpp"
-#include "server/logging.hpp"
-#include "server/probe.hpp"
+#include "server/http/probe.hpp"
+#include "server/obs/logging.hpp"
 #include "server/server.hpp"
 
 extern char** environ;

@@ -13,10 +13,12 @@
 #include <thread>
 #include <vector>
 
-#include "server/app.hpp"
-#include "server/listener.hpp"
-#include "server/logging.hpp"
+#include "jobs/service.hpp"
+#include "server/api/routes.hpp"
+#include "server/http/listener.hpp"
+#include "server/obs/logging.hpp"
 #include "server/shutdown_signals.hpp"
+#include "store/memory_store.hpp"
 
 namespace jobd::server {
 
@@ -54,28 +56,22 @@ std::vector<int> shutdown_signal_numbers() {
   return signals;
 }
 
-// A steady_timer that may be cancelled from a worker thread: after its one async_wait, cancel is
-// the only call made on it, and the reactor's lock guards the queue it is taken from.
-struct asio_wait final : timer_wait {
-  asio_wait(net::io_context& ioc, std::chrono::milliseconds delay) : timer(ioc, delay) {}
-  void cancel() override { timer.cancel(); }
-  net::steady_timer timer;
-};
-
 }  // namespace
 
-class server_impl final : public timer_service {
+class server_impl {
  public:
   server_impl(const config::settings& settings, const handlers::registry& types,
               handlers::child_processes& children)
       : settings_(settings),
         children_(children),
-        store_(settings.retain_jobs, settings.retain_seconds),
+        store_({.keep_newest = settings.retain_jobs, .keep_for = settings.retain_seconds}),
         ioc_(std::in_place, static_cast<int>(settings.io_threads)),
         signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
         pool_(pool_config_from(settings)),
-        app_(settings_, types, pool_, store_, metrics_, *this),
-        ctx_{app_, metrics_, settings_} {
+        jobs_({.default_timeout = settings.default_timeout, .max_timeout = settings.max_timeout},
+              types, pool_, store_),
+        routes_(settings_, jobs_, metrics_),
+        ctx_{routes_, metrics_, settings_} {
     ctx_.request_id_salt =
         (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
     boost::system::error_code bad_address;
@@ -88,10 +84,10 @@ class server_impl final : public timer_service {
         *ioc_, net::ip::tcp::endpoint(address, settings.listen_port), ctx_);
   }
 
-  ~server_impl() override {
+  ~server_impl() {
     // Order matters: no job may complete into a torn-down server, and the sessions that the
     // I/O context still holds refer to ctx_ and metrics_.
-    pool_.drain(0ms);
+    jobs_.drain(0ms);
     signals_.reset();
     listener_.reset();
     ioc_.reset();
@@ -99,15 +95,6 @@ class server_impl final : public timer_service {
 
   server_impl(const server_impl&) = delete;
   server_impl& operator=(const server_impl&) = delete;
-
-  std::shared_ptr<timer_wait> after(std::chrono::milliseconds delay,
-                                    std::function<void()> fn) override {
-    auto wait = std::make_shared<asio_wait>(*ioc_, delay);
-    wait->timer.async_wait([wait, fn = std::move(fn)](boost::system::error_code ec) {
-      if (!ec) fn();
-    });
-    return wait;
-  }
 
   int run() {
     const auto ep = listener_->local_endpoint();
@@ -179,8 +166,8 @@ class server_impl final : public timer_service {
       }
       shutting_down_ = true;
       // Refuse new jobs before anything else, so that nothing is accepted after the signal.
-      pool_.stop_accepting();
-      app_.begin_shutdown();
+      jobs_.stop_accepting();
+      routes_.begin_shutdown();
       spdlog::info("signal {}: draining (up to {} ms), then stopping", signo,
                    settings_.drain_timeout.count());
       wait_for_signal();
@@ -188,7 +175,7 @@ class server_impl final : public timer_service {
       // waiting clients' answers need.
       drainer_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "jobd-drain");
-        pool_.drain(settings_.drain_timeout);
+        jobs_.drain(settings_.drain_timeout);
         net::post(*ioc_, [this] {
           listener_->stop();
           flush_then_stop(std::chrono::steady_clock::now() + flush_limit);
@@ -207,6 +194,14 @@ class server_impl final : public timer_service {
     after(period, [this, period] { reap_strays_every(period); });
   }
 
+  // Runs `fn` on an I/O thread after `delay`.
+  void after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    auto timer = std::make_shared<net::steady_timer>(*ioc_, delay);
+    timer->async_wait([timer, fn = std::move(fn)](boost::system::error_code ec) {
+      if (!ec) fn();
+    });
+  }
+
   // Every job is terminal and every waiter answered; give the answers time to be written.
   void flush_then_stop(std::chrono::steady_clock::time_point limit) {
     if (ctx_.unanswered.load() == 0 || std::chrono::steady_clock::now() >= limit) {
@@ -221,12 +216,13 @@ class server_impl final : public timer_service {
   const config::settings settings_;
   handlers::child_processes& children_;
   metrics metrics_;
-  job_store store_;
+  store::memory_store store_;
   std::optional<net::io_context> ioc_;
   // Before the pool: its threads are started with these signals blocked.
   std::optional<shutdown_signals> signals_;
   pool::pool pool_;
-  app app_;
+  jobs::service jobs_;
+  routes routes_;
   session_context ctx_;
   std::shared_ptr<listener> listener_;
   bool shutting_down_ = false;  // touched only by the signal handler

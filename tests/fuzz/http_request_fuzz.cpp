@@ -28,10 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!ec && !parser.is_done()) ec = jobd::server::end_of_input(&parser);
     if (ec) {
       if (auto answer = answer_to_read_error(ec, f.settings))
-        jobd::fuzz::write_answer()(std::move(*answer));
+        f.sink->deliver(0, std::move(*answer));
       return 0;  // the session stops reading after an error
     }
-    f.routes.handle(jobd::server::to_route_request(req), jobd::fuzz::write_answer());
+    f.handle(jobd::server::to_route_request(req));
   }
   return 0;
 }

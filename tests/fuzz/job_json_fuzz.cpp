@@ -9,7 +9,7 @@
 
 #include "../server/submit_body_reference.hpp"
 #include "app_fixture.hpp"
-#include "server/submit_body.hpp"
+#include "server/api/submit_body.hpp"
 
 namespace {
 
@@ -39,6 +39,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto& f = jobd::fuzz::fixture();
   const std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (!agrees(body, f.settings.max_timeout)) std::abort();
-  f.routes.handle({"POST", targets[data[0] % 4], body, ""}, jobd::fuzz::write_answer());
+  f.handle({"POST", targets[data[0] % 4], body, ""});
   return 0;
 }

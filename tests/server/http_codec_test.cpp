@@ -1,8 +1,8 @@
-#include "server/http_codec.hpp"
+#include "server/http/http_codec.hpp"
 
 #include <gtest/gtest.h>
 
-#include "server/http_date.hpp"
+#include "server/http/http_date.hpp"
 
 namespace jobd::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/logging.hpp"
+#include "server/obs/logging.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>

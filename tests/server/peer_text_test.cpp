@@ -6,7 +6,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <string>
 
-#include "server/http_session.hpp"
+#include "server/http/http_session.hpp"
 
 namespace jobd::server {
 namespace {

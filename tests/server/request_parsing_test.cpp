@@ -1,4 +1,4 @@
-#include "server/request_parsing.hpp"
+#include "server/http/request_parsing.hpp"
 
 #include <gtest/gtest.h>
 

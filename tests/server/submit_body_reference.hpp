@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "server/submit_body.hpp"
+#include "server/api/submit_body.hpp"
 
 namespace jobd::server {
 

@@ -1,4 +1,4 @@
-#include "server/submit_body.hpp"
+#include "server/api/submit_body.hpp"
 
 #include <gtest/gtest.h>
 

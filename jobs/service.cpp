@@ -1,0 +1,501 @@
+#include "jobs/service.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
+#include <cmath>
+#include <thread>
+
+#include "common/json_reader.hpp"
+#include "common/json_writer.hpp"
+#include "common/opaque_id.hpp"
+#include "handlers/job_error.hpp"
+#include "jobs/job_log.hpp"
+
+namespace jobd::jobs {
+namespace {
+
+namespace net = boost::asio;
+using json = nlohmann::json;
+using system_clock = std::chrono::system_clock;
+
+store::job_priority priority_of(pool::lane l) {
+  return l == pool::lane::high ? store::job_priority::high : store::job_priority::normal;
+}
+
+// A new version of `rec`, to make one change in.
+std::shared_ptr<store::job_record> next_version(const store::job_record& rec) {
+  auto next = std::make_shared<store::job_record>(rec);
+  ++next->version;
+  return next;
+}
+
+store::job_failure failure_of(const std::exception_ptr& error) {
+  if (!error) return {"job_failed", "the job failed", nullptr};
+  try {
+    std::rethrow_exception(error);
+  } catch (const handlers::job_error& e) {
+    auto details = e.details().is_object() ? std::make_shared<const json>(e.details()) : nullptr;
+    return {e.code(), e.what(), std::move(details)};
+  } catch (const std::exception& e) {
+    return {"job_failed", e.what(), nullptr};
+  } catch (...) {
+    return {"job_failed", "the job threw a non-standard exception", nullptr};
+  }
+}
+
+// What a job said while it was being stopped (an exec job: how its group ended, and its
+// stderr), kept in its timed_out or cancelled error: why a job hung is often on its stderr.
+store::job_failure stopped(std::string code, std::string why, const std::exception_ptr& error) {
+  if (!error) return {std::move(code), std::move(why), nullptr};
+  store::job_failure said = failure_of(error);
+  return {std::move(code), std::move(why) + ": " + said.message, std::move(said.details)};
+}
+
+std::optional<store::store_error> error_of(const store::store_error* e) {
+  return e != nullptr ? std::optional(*e) : std::nullopt;
+}
+
+// Where a result the service waited on goes: straight to its handler when it arrives within
+// the call that asked for it, on that call's thread (a store that answers at once); otherwise
+// posted to the caller's executor. `returned` is set by the asking call as it returns, and
+// read and written only on its thread; its owner keeps it for as long as the handoff lives.
+class handoff {
+ public:
+  handoff(const executor& ex, const bool* returned)
+      : ex_(ex), caller_(std::this_thread::get_id()), returned_(returned) {}
+
+  [[nodiscard]] bool within_call() const {
+    return std::this_thread::get_id() == caller_ && !*returned_;
+  }
+
+  template <class Handler, class... Values>
+  void deliver(Handler done, Values... values) const {
+    if (within_call()) return done(std::move(values)...);
+    net::post(ex_, [done = std::move(done), ... values = std::move(values)]() mutable {
+      done(std::move(values)...);
+    });
+  }
+
+ private:
+  executor ex_;
+  std::thread::id caller_;
+  const bool* returned_;
+};
+
+// A store read's way back: the handoff, and the flag it reads, which the callback keeps.
+struct read_site {
+  explicit read_site(const executor& ex)
+      : returned(std::make_shared<bool>(false)), site(ex, returned.get()) {}
+  std::shared_ptr<bool> returned;
+  handoff site;
+};
+
+}  // namespace
+
+// A request waiting for a job's end, or for its limit, whichever comes first. Both are handled
+// on `ex`, which owns the timer.
+struct service::pending_wait {
+  pending_wait(const executor& e, lookup_handler d) : ex(e), done(std::move(d)) {}
+  executor ex;
+  lookup_handler done;
+  std::optional<net::steady_timer> timer;  // when the wait has a limit
+  bool answered = false;                   // only touched on `ex`
+};
+
+// A job that is not yet terminal: what its record does not hold. Its first write (the queued
+// record) tells it when that is stored, and only then is it handed to the pool.
+struct service::live_job final : store::write_listener {
+  service* owner = nullptr;
+  std::weak_ptr<live_job> self;
+  const handlers::job_type* type = nullptr;
+  std::shared_ptr<const json> payload;
+  pool::clock::time_point created_steady;
+  // Set by the job's work and read by its completion, which the pool runs after the work, on
+  // the same thread.
+  std::shared_ptr<const json> result;
+  // Until the first write is stored: the lane's place, and who waits for the answer.
+  pool::admission place;
+  bool submit_returned = false;  // see handoff
+  std::optional<handoff> submitter;
+  submit_handler on_accepted;
+
+  // ---- guarded by the service's mutex
+  store::record_ptr record;
+  pool::job_handle handle;
+  bool cancel_requested = false;
+  boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
+
+  void written(const store::store_error* error) override;
+};
+
+service::service(service_config config, const handlers::registry& types, pool::pool& pool,
+                 store::job_store& store)
+    : config_(config),
+      types_(types),
+      pool_(pool),
+      store_(store),
+      id_salt_(store.id_salt()),
+      next_seq_(store.recover().last_seq + 1) {}
+
+service::~service() = default;
+
+std::optional<std::uint64_t> service::seq_of(std::string_view id) const {
+  return seq_of_opaque_id(id, id_salt_);
+}
+
+std::pair<std::shared_ptr<service::live_job>, store::record_ptr> service::find_live(
+    std::uint64_t seq) const {
+  std::lock_guard lk(mu_);
+  const auto it = live_.find(seq);
+  if (it == live_.end()) return {};
+  return {it->second, it->second->record};
+}
+
+std::chrono::milliseconds service::timeout_of(const handlers::job_type& type,
+                                              const submit_request& request) const {
+  if (request.timeout) return *request.timeout;
+  return type.default_timeout.count() > 0 ? type.default_timeout : config_.default_timeout;
+}
+
+refusal service::lane_refusal(pool::lane lane, const pool::refusal& refused) const {
+  if (refused.why == pool::submit_error::shutting_down) {
+    return {.why = refusal::kind::shutting_down,
+            .message = "the server is draining for shutdown; retry elsewhere",
+            .retry_after = std::chrono::seconds(5)};
+  }
+  // The time the lane needs to drain at its recent pace: depth x recent mean run time / workers
+  // serving the lane, clamped to [1, 60] s.
+  const pool::lane_load& load = refused.load;
+  const double seconds = static_cast<double>(load.depth) * load.recent_run_seconds /
+                         static_cast<double>(std::max<std::size_t>(load.serving_workers, 1));
+  const long retry = std::clamp(static_cast<long>(std::ceil(seconds)), 1L, 60L);
+  return {.why = refusal::kind::queue_full,
+          .retry_after = std::chrono::seconds(retry),
+          .lane = lane,
+          .lane_capacity = load.capacity};
+}
+
+void refusal::append_message(std::string& out) const {
+  using namespace std::string_view_literals;
+  if (why != kind::queue_full) {
+    out += message;
+    return;
+  }
+  out += "the "sv;
+  out += pool::to_string(lane);
+  out += " lane is full ("sv;
+  append_decimal(out, std::uint64_t{lane_capacity});
+  out += lane_capacity == 1 ? " job); retry after "sv : " jobs); retry after "sv;
+  append_decimal(out, static_cast<std::uint64_t>(retry_after.count()));
+  out += " s"sv;
+}
+
+void service::submit(submit_request request, const executor& ex, submit_handler done) {
+  const handlers::job_type* type = types_.find(request.type);
+  if (type == nullptr) {
+    return done(refusal{refusal::kind::unknown_type, "unknown job type \"" + request.type +
+                                                         "\"; known types: " + types_.names()});
+  }
+  const std::chrono::milliseconds timeout = timeout_of(*type, request);
+  if (timeout.count() < 1 || timeout > config_.max_timeout) {
+    return done(refusal{refusal::kind::invalid, "timeout_ms must be an integer 1.." +
+                                                    std::to_string(config_.max_timeout.count())});
+  }
+  // Under overload most submissions are refused: refuse those before the payload is built and
+  // checked by its type, the dearest part of a submission.
+  pool::admit_result admitted = pool_.admit(request.priority);
+  if (!admitted) return done(lane_refusal(request.priority, admitted.refused()));
+
+  auto job = std::make_shared<live_job>();
+  if (!request.payload_json.empty()) {
+    checked_json parsed = parse_checked_json(request.payload_json, max_json_depth, "the payload");
+    if (!parsed.error.empty()) return done(refusal{refusal::kind::invalid, parsed.error});
+    if (!parsed.value.is_null()) {
+      job->payload = std::make_shared<const json>(std::move(parsed.value));
+    }
+  }
+  if (type->validate) {
+    try {
+      type->validate(job->payload ? *job->payload : json());
+    } catch (const handlers::job_error& e) {
+      return done(refusal{refusal::kind::invalid, e.what()});
+    }
+  }
+
+  auto rec = std::make_shared<store::job_record>();
+  rec->seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  rec->id = opaque_id(rec->seq, id_salt_);
+  rec->type = std::move(request.type);
+  rec->priority = priority_of(request.priority);
+  rec->timeout = timeout;
+  rec->created_at = system_clock::now();
+  rec->payload = job->payload;
+  job->owner = this;
+  job->self = job;
+  job->type = type;
+  job->created_steady = pool::clock::now();
+  job->place = admitted.take();
+  job->submitter.emplace(ex, &job->submit_returned);
+  job->on_accepted = std::move(done);
+  job->record = rec;
+  {
+    std::lock_guard lk(mu_);
+    live_.emplace(rec->seq, job);
+  }
+  // Stored before it can run: with a durable store, the submission is answered once it is.
+  const store::record_ptr first = std::move(rec);
+  store_.write({&first, 1}, job);
+  job->submit_returned = true;
+}
+
+void service::live_job::written(const store::store_error* error) {
+  service& svc = *owner;
+  submit_handler done = std::move(on_accepted);
+  const handoff site = *submitter;
+  if (error != nullptr) {
+    // Not stored, so not accepted: it must never run, and its place is given back.
+    {
+      std::lock_guard lk(svc.mu_);
+      svc.live_.erase(record->seq);
+    }
+    place = pool::admission{};
+    return site.deliver(
+        std::move(done),
+        submit_outcome(refusal{.why = refusal::kind::store_unavailable,
+                               .message = "the job store is unavailable: " + error->message,
+                               .retry_after = std::chrono::seconds(1)}));
+  }
+  // Only within the submission's call, on its thread, may a cheap job run at once.
+  store::record_ptr shown = svc.start(self.lock(), std::move(place), site.within_call());
+  site.deliver(std::move(done), submit_outcome(std::move(shown)));
+}
+
+store::record_ptr service::start(const std::shared_ptr<live_job>& job, pool::admission place,
+                                 bool here) {
+  // The service's index keeps the job until it ends: the pool's lambdas hold a plain pointer,
+  // which std::function keeps in place rather than on the heap.
+  live_job* const live = job.get();
+  pool::job_request request{
+      .timeout = job->record->timeout,
+      .work =
+          [live](const pool::job_context& ctx) {
+            live->owner->mark_running(*live);
+            json result = live->type->run(live->payload ? *live->payload : json(), ctx);
+            if (!result.is_null()) live->result = std::make_shared<const json>(std::move(result));
+          },
+      .on_done = [live](const pool::job_outcome& outcome) { live->owner->finish(*live, outcome); }};
+  const pool::job_handle handle = job->type->cheap && here
+                                      ? pool_.run_here(std::move(place), std::move(request))
+                                      : pool_.submit(std::move(place), std::move(request));
+  store::record_ptr shown;
+  bool cancel_now = false;
+  {
+    std::lock_guard lk(mu_);
+    // A job over already (run here, or its deadline passed) keeps no handle: it would close a
+    // loop, the pool's job holding this one through its unrun work.
+    if (!store::is_terminal(job->record->status)) {
+      job->handle = handle;
+      cancel_now = job->cancel_requested;
+    }
+    shown = job->record;
+  }
+  // Asked to stop while its record was being stored.
+  if (cancel_now) (void)pool_.cancel(handle);
+  return shown;
+}
+
+void service::mark_running(live_job& job) {
+  const auto now = pool::clock::now();
+  store::record_ptr changed;
+  {
+    std::lock_guard lk(mu_);
+    if (job.record->status != store::job_status::queued) return;
+    auto next = next_version(*job.record);
+    next->status = store::job_status::running;
+    next->started_at = system_clock::now();
+    next->queue_time = now - job.created_steady;
+    job.record = next;
+    changed = std::move(next);
+  }
+  store_.write({&changed, 1}, nullptr);
+}
+
+void service::finish(live_job& ended, const pool::job_outcome& outcome) {
+  const auto now = pool::clock::now();
+  store::record_ptr changed;
+  boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
+  // Out of the index, which held it: kept until this returns.
+  std::shared_ptr<live_job> keep;
+  {
+    std::lock_guard lk(mu_);
+    if (auto node = live_.extract(ended.record->seq)) keep = std::move(node.mapped());
+    live_job* const job = &ended;
+    auto next = next_version(*job->record);
+    next->finished_at = system_clock::now();
+    // A started job's queue time was fixed when it started, so that it never changes once it
+    // is shown as final.
+    if (outcome.started) {
+      next->run_time = outcome.run_time;
+      run_seconds_[job->type].observe(std::chrono::duration<double>(outcome.run_time).count());
+    } else {
+      next->queue_time = now - job->created_steady;
+    }
+    const char* where = outcome.started ? "running" : "queued";
+    switch (outcome.status) {
+      case pool::job_status::succeeded:
+        next->status = store::job_status::succeeded;
+        next->result = std::move(job->result);
+        break;
+      case pool::job_status::failed:
+        next->status = store::job_status::failed;
+        next->error = failure_of(outcome.error);
+        break;
+      case pool::job_status::timed_out:
+        next->status = store::job_status::timed_out;
+        next->error = stopped("timed_out",
+                              "the job's deadline of " + std::to_string(next->timeout.count()) +
+                                  " ms passed while it was " + where,
+                              outcome.error);
+        break;
+      case pool::job_status::cancelled:
+        next->status = store::job_status::cancelled;
+        next->error = stopped("cancelled",
+                              std::string(job->cancel_requested ? "cancelled by request while "
+                                                                : "cancelled at shutdown while ") +
+                                  where,
+                              outcome.error);
+        break;
+    }
+    job->record = next;
+    job->handle = {};
+    waiters.swap(job->waiters);
+    changed = std::move(next);
+  }
+  store_.write({&changed, 1}, nullptr);
+  log_job_end(*changed);
+  for (auto& w : waiters) {
+    net::post(w->ex, [w, changed] {
+      if (w->answered) return;
+      w->answered = true;
+      if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
+      w->done(lookup{changed, std::nullopt});
+    });
+  }
+}
+
+void service::get(std::string_view id, const executor& ex, lookup_handler done) {
+  const auto seq = seq_of(id);
+  if (!seq) return done(lookup{});
+  if (auto [job, rec] = find_live(*seq); job) return done(lookup{std::move(rec), std::nullopt});
+  // Over, or never made: the store answers.
+  read_site back(ex);
+  store_.find(*seq, [back, done = std::move(done)](store::record_ptr rec,
+                                                   const store::store_error* error) mutable {
+    back.site.deliver(std::move(done), lookup{std::move(rec), error_of(error)});
+  });
+  *back.returned = true;
+}
+
+void service::list(const store::list_query& query, const executor& ex, list_handler done) {
+  read_site back(ex);
+  store_.list(query, [back, done = std::move(done)](std::vector<store::record_ptr> jobs,
+                                                    const store::store_error* error) mutable {
+    back.site.deliver(std::move(done), std::move(jobs), error_of(error));
+  });
+  *back.returned = true;
+}
+
+void service::cancel(std::string_view id, const executor& ex, cancel_handler done) {
+  const auto seq = seq_of(id);
+  if (!seq) return done(cancel_outcome{});
+  auto [job, rec] = find_live(*seq);
+  if (!job) {
+    // Over already, or never made: the store tells which.
+    read_site back(ex);
+    store_.find(*seq, [back, done = std::move(done)](store::record_ptr found,
+                                                     const store::store_error* error) mutable {
+      cancel_outcome out{
+          found ? cancel_outcome::kind::already_finished : cancel_outcome::kind::not_found,
+          std::move(found), error_of(error)};
+      back.site.deliver(std::move(done), std::move(out));
+    });
+    *back.returned = true;
+    return;
+  }
+  pool::job_handle handle;
+  {
+    std::lock_guard lk(mu_);
+    job->cancel_requested = true;
+    handle = job->handle;
+  }
+  // Not handed to the pool yet (its record is being stored): it is stopped once it is.
+  if (!handle.valid()) return done(cancel_outcome{cancel_outcome::kind::stopping, rec, {}});
+  const pool::cancel_result result = pool_.cancel(handle);
+  {
+    std::lock_guard lk(mu_);
+    rec = job->record;
+  }
+  switch (result) {
+    case pool::cancel_result::cancelled:
+      return done(cancel_outcome{cancel_outcome::kind::cancelled, std::move(rec), {}});
+    case pool::cancel_result::stopping:
+      // The pool started it an instant before its work could say so.
+      mark_running(*job);
+      {
+        std::lock_guard lk(mu_);
+        rec = job->record;
+      }
+      return done(cancel_outcome{cancel_outcome::kind::stopping, std::move(rec), {}});
+    case pool::cancel_result::already_finished:
+      return done(cancel_outcome{cancel_outcome::kind::already_finished, std::move(rec), {}});
+  }
+}
+
+void service::wait(std::string_view id, std::optional<std::chrono::milliseconds> limit,
+                   const executor& ex, lookup_handler done) {
+  const auto seq = seq_of(id);
+  if (!seq) return done(lookup{});
+  auto [job, rec] = find_live(*seq);
+  if (!job) return get(id, ex, std::move(done));
+  auto w = std::make_shared<pending_wait>(ex, std::move(done));
+  {
+    std::lock_guard lk(mu_);
+    rec = job->record;
+    if (!store::is_terminal(rec->status)) job->waiters.push_back(w);
+  }
+  if (store::is_terminal(rec->status)) return w->done(lookup{std::move(rec), std::nullopt});
+  if (!limit) return;
+  // The job's end is posted to `ex`, where this runs now: it cannot look at the timer before
+  // it is armed.
+  w->timer.emplace(ex, *limit);
+  w->timer->async_wait([this, w, job = job](boost::system::error_code ec) {
+    if (ec || w->answered) return;
+    w->answered = true;
+    store::record_ptr now;
+    {
+      std::lock_guard lk(mu_);
+      now = job->record;
+    }
+    w->done(lookup{std::move(now), std::nullopt});
+  });
+}
+
+std::vector<job_type_info> service::job_types() const {
+  std::vector<job_type_info> out;
+  for (const handlers::job_type* t : types_.all()) {
+    out.push_back({t->name, t->kind,
+                   t->default_timeout.count() > 0 ? t->default_timeout : config_.default_timeout});
+  }
+  return out;
+}
+
+std::map<std::string, pool::histogram, std::less<>> service::run_seconds() const {
+  std::map<std::string, pool::histogram, std::less<>> out;
+  std::lock_guard lk(mu_);
+  for (const auto& [type, h] : run_seconds_) out.emplace(type->name, h);
+  return out;
+}
+
+}  // namespace jobd::jobs

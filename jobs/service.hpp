@@ -1,0 +1,194 @@
+#pragma once
+
+// The job service: where a job's life is decided, away from HTTP. It takes submissions (checks
+// them, admits them to a lane, stores their record, hands them to the pool), answers for jobs
+// (get, list, wait), cancels them, and drains at shutdown. The pool runs jobs and knows no
+// records; the store keeps records and runs nothing; this joins the two.
+//
+//   service jobs({...}, registry, pool, store);
+//   jobs.submit({.type = "sleep", .payload_json = R"({"ms":10})"}, ex, [](submit_outcome o) {
+//     if (!o.accepted()) return refuse(o.refused());
+//     show(*o.job());
+//   });
+//
+// Results come back through the handler given, on the executor given (a session's strand,
+// say), as Asio's completion handlers do. One known when the call is made (a refusal; a job the
+// memory store answers for) is handed over before the call returns, on the calling thread,
+// which must be running on that executor; one that comes later (a job's end, a wait's limit, a
+// durable store's commit) is posted to it. A handler must not block.
+//
+// Thread-safety: every member may be called from any thread, concurrently.
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/unique_function.hpp"
+#include "handlers/registry.hpp"
+#include "pool/pool.hpp"
+#include "store/job_store.hpp"
+
+namespace jobd::jobs {
+
+using executor = boost::asio::any_io_executor;
+
+struct service_config {
+  // For a job whose request and type name no timeout.
+  std::chrono::milliseconds default_timeout{30'000};
+  // The most any job may ask for.
+  std::chrono::milliseconds max_timeout{3'600'000};
+};
+
+struct submit_request {
+  std::string type;
+  // The payload as JSON text; empty for a null payload. Read only during the call.
+  std::string_view payload_json;
+  pool::lane priority = pool::lane::normal;
+  // Empty: the type's default, else the service's.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+// Why a submission was refused. A refused job was never stored, queued or run.
+struct refusal {
+  enum class kind : std::uint8_t {
+    queue_full,     // its lane is at its bound
+    shutting_down,  // the service drains
+    invalid,        // a field is out of its range, or the type refused the payload
+    unknown_type,
+    store_unavailable,  // its record could not be stored
+  };
+  kind why = kind::invalid;
+  // For people, naming the field and what is allowed (the known types, for unknown_type).
+  // Empty for queue_full, the refusal of most submissions under overload: append_message()
+  // words it from the fields below, only when an answer is written.
+  std::string message;
+  // When a client should try again (queue_full: the lane's drain time at its recent pace;
+  // shutting_down: elsewhere, soon); zero for the others.
+  std::chrono::seconds retry_after{0};
+  pool::lane lane = pool::lane::normal;  // queue_full: the lane that is full
+  std::size_t lane_capacity = 0;         // queue_full: its bound
+
+  // The message, for every kind: plain ASCII for queue_full.
+  void append_message(std::string& out) const;
+};
+
+class submit_outcome {
+ public:
+  submit_outcome(store::record_ptr job) : job_(std::move(job)) {}  // NOLINT: implicit by design
+  submit_outcome(refusal why) : refused_(std::move(why)) {}        // NOLINT: implicit by design
+
+  [[nodiscard]] bool accepted() const noexcept { return job_ != nullptr; }
+  // The accepted job as it stood when the answer was made: queued, or later.
+  [[nodiscard]] const store::record_ptr& job() const noexcept { return job_; }
+  // Meaningful only when !accepted().
+  [[nodiscard]] const refusal& refused() const noexcept { return refused_; }
+
+ private:
+  store::record_ptr job_;
+  refusal refused_;
+};
+
+// A job looked up: the job, or none (never made, or forgotten), or why the store could not say.
+struct lookup {
+  store::record_ptr job;
+  std::optional<store::store_error> error;
+};
+
+struct cancel_outcome {
+  enum class kind : std::uint8_t {
+    not_found,
+    already_finished,  // it was terminal before the cancel; `job` shows how it ended
+    cancelled,         // it was queued: it is cancelled now
+    stopping,          // it was running: it is asked to stop, and ends soon
+  };
+  kind what = kind::not_found;
+  store::record_ptr job;  // as it stands after the cancel; null for not_found
+  std::optional<store::store_error> error;
+};
+
+struct job_type_info {
+  std::string name;
+  std::string kind;
+  std::chrono::milliseconds default_timeout;  // the type's own, else the service's
+};
+
+class service {
+ public:
+  using submit_handler = unique_function<void(submit_outcome)>;
+  using lookup_handler = unique_function<void(lookup)>;
+  using list_handler =
+      unique_function<void(std::vector<store::record_ptr>, std::optional<store::store_error>)>;
+  using cancel_handler = unique_function<void(cancel_outcome)>;
+
+  // `types`, `pool` and `store` must outlive the service; the pool must be drained (drain())
+  // before it is destroyed, so that no job ends into a service that is gone.
+  service(service_config config, const handlers::registry& types, pool::pool& pool,
+          store::job_store& store);
+  ~service();
+  service(const service&) = delete;
+  service& operator=(const service&) = delete;
+
+  void submit(submit_request request, const executor& ex, submit_handler done);
+  void get(std::string_view id, const executor& ex, lookup_handler done);
+  void list(const store::list_query& query, const executor& ex, list_handler done);
+  void cancel(std::string_view id, const executor& ex, cancel_handler done);
+  // Completes once the job is terminal, or after `limit` if one is given, with the job as it
+  // stands then (null when there is no such job). Without a limit, the job's deadline bounds
+  // the wait: a job is terminal soon after it.
+  void wait(std::string_view id, std::optional<std::chrono::milliseconds> limit, const executor& ex,
+            lookup_handler done);
+
+  // Sorted by name.
+  [[nodiscard]] std::vector<job_type_info> job_types() const;
+  [[nodiscard]] pool::pool_stats pool_stats() const { return pool_.stats(); }
+  // Run times of the jobs that started, by type: only types that have run appear.
+  [[nodiscard]] std::map<std::string, pool::histogram, std::less<>> run_seconds() const;
+
+  // From now on submissions are refused with shutting_down; jobs taken go on. Never blocks.
+  void stop_accepting() { pool_.stop_accepting(); }
+  // Lets the jobs taken finish within `grace`, then cancels the rest. Every job is terminal
+  // and every waiter answered when this returns. Blocks: not for an I/O thread.
+  void drain(std::chrono::milliseconds grace) { pool_.drain(grace); }
+
+ private:
+  struct live_job;
+  struct pending_wait;
+
+  [[nodiscard]] std::optional<std::uint64_t> seq_of(std::string_view id) const;
+  // The job under way with that number and its record as it stands; both null when it is not
+  // under way (over, or never made).
+  std::pair<std::shared_ptr<live_job>, store::record_ptr> find_live(std::uint64_t seq) const;
+  std::chrono::milliseconds timeout_of(const handlers::job_type& type,
+                                       const submit_request& request) const;
+  refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
+  // Hands a job whose record is stored to the pool; `here` when on the submitter's thread,
+  // within its call, where a cheap job may run at once.
+  store::record_ptr start(const std::shared_ptr<live_job>& job, pool::admission place, bool here);
+  void mark_running(live_job& job);
+  void finish(live_job& ended, const pool::job_outcome& outcome);
+
+  const service_config config_;
+  const handlers::registry& types_;
+  pool::pool& pool_;
+  store::job_store& store_;
+  const std::uint64_t id_salt_;
+
+  std::atomic<std::uint64_t> next_seq_;
+
+  mutable std::mutex mu_;
+  // Jobs not yet terminal, by sequence number: their pool handle, their waiters. Guarded by mu_.
+  std::unordered_map<std::uint64_t, std::shared_ptr<live_job>> live_;
+  // By type; the types are the registry's, so their addresses name them. Guarded by mu_.
+  std::map<const handlers::job_type*, pool::histogram> run_seconds_;
+};
+
+}  // namespace jobd::jobs

@@ -1,0 +1,500 @@
+#include "server/api/routes.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "jobs/job_object.hpp"
+#include "server/api/submit_body.hpp"
+#include "server/http/request_parsing.hpp"
+
+namespace jobd::server {
+namespace {
+
+constexpr std::size_t default_list_limit = 100;
+constexpr std::size_t max_list_limit = 1000;
+constexpr std::string_view id_segment = "{id}";
+
+http_response json_response(unsigned status, std::string body, std::string_view route) {
+  http_response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.body += '\n';
+  r.route = route;
+  return r;
+}
+
+// For an answer passed straight on: respond(with_route(error_response(...), route)).
+http_response&& with_route(http_response&& r, std::string_view route) {
+  r.route = route;
+  return std::move(r);
+}
+
+http_response method_not_allowed(std::string_view allow, std::string_view route) {
+  http_response r =
+      error_response(405, "method_not_allowed", "this path allows only " + std::string(allow));
+  r.headers.emplace_back("Allow", allow);
+  r.route = route;
+  return r;
+}
+
+http_response not_found(std::string_view id, std::string_view route) {
+  return with_route(error_response(404, "not_found", "no job with id " + std::string(id)), route);
+}
+
+// The status code of a finished job in sync mode: the one table for it.
+unsigned sync_status(store::job_status s) {
+  switch (s) {
+    case store::job_status::succeeded:
+      return 200;
+    case store::job_status::failed:
+      return 500;
+    case store::job_status::timed_out:
+      return 504;
+    case store::job_status::cancelled:
+      return 409;
+    case store::job_status::queued:
+    case store::job_status::running:
+      return 202;
+  }
+  return 500;
+}
+
+// Why a `wait` query parameter is refused, with what is allowed.
+std::string wait_refusal(const query_param& wait, std::chrono::milliseconds max) {
+  if (wait.malformed) return "the query string has a malformed %-escape";
+  return "query parameter wait must be true, false or a number of seconds in (0, " +
+         std::to_string(max.count() / 1000) + "]";
+}
+
+std::optional<wait_spec> wait_of(const query_param& wait, std::chrono::milliseconds max) {
+  return wait.malformed ? std::nullopt : parse_wait(wait.value, max);
+}
+
+}  // namespace
+
+routes::routes(const config::settings& settings, jobs::service& jobs, metrics& metrics)
+    : settings_(settings), jobs_(jobs), metrics_(metrics), auth_(settings.auth_tokens) {}
+
+const routes::route_entry routes::table[] = {
+    {"/v1/jobs", "GET, HEAD, POST", &routes::list_jobs, &routes::submit, nullptr},
+    {"/v1/jobs/{id}", "GET, HEAD, DELETE", &routes::get_job, nullptr, &routes::cancel_job},
+    {"/v1/job-types", "GET, HEAD", &routes::job_types, nullptr, nullptr},
+    {"/v1/pool", "GET, HEAD", &routes::pool_snapshot, nullptr, nullptr},
+    {"/metrics", "GET, HEAD", &routes::metrics_text, nullptr, nullptr},
+    {"/healthz", "GET, HEAD", &routes::health, nullptr, nullptr},
+    {"/readyz", "GET, HEAD", &routes::readiness, nullptr, nullptr},
+};
+
+const routes::route_entry* routes::match(std::string_view path, std::string_view& id) {
+  for (const route_entry& r : table) {
+    if (!r.path.ends_with(id_segment)) {
+      if (path == r.path) return &r;
+      continue;
+    }
+    const std::string_view prefix = r.path.substr(0, r.path.size() - id_segment.size());
+    if (path.starts_with(prefix) && path.size() > prefix.size() &&
+        path.find('/', prefix.size()) == std::string_view::npos) {
+      id = path.substr(prefix.size());
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+// The metrics label of a path: one of a fixed set, never the raw path, so that ids and stray
+// paths do not each make a series.
+std::string_view routes::route_label(std::string_view path) {
+  std::string_view id;
+  const route_entry* r = match(path, id);
+  return r != nullptr ? r->path : "other";
+}
+
+bool routes::needs_token(std::string_view path) const {
+  if (!auth_.enabled()) return false;
+  if (path == "/healthz") return settings_.auth_healthz;
+  if (path == "/readyz") return settings_.auth_readyz;
+  if (path == "/metrics") return settings_.auth_metrics;
+  return path == "/v1" || path.starts_with("/v1/");
+}
+
+void routes::handle(http_request req, responder respond) {
+  try {
+    dispatch(req, respond);
+  } catch (const std::exception& e) {
+    // A bug in a route must cost one request, not the server. A route that already answered
+    // makes this a second answer, which the session ignores.
+    spdlog::error("internal error on {} {}: {}", req.method, req.target, e.what());
+    respond(error_response(500, "internal_error", "internal error; see the server log"));
+  }
+}
+
+void routes::note_unread(std::string_view method, std::string_view target, http_response& answer) {
+  answer.route = route_label(target.substr(0, target.find('?')));
+  // Its body unread, the submission's priority is not known.
+  if (answer.route == "/v1/jobs" && method == "POST") metrics_.count_invalid(pool::lane::normal);
+}
+
+void routes::dispatch(const http_request& req, const responder& respond) {
+  const std::string_view target = req.target;
+  const auto qmark = target.find('?');
+  const std::string_view path = target.substr(0, qmark);
+  const std::string_view query = qmark == std::string_view::npos ? "" : target.substr(qmark + 1);
+  const std::string_view m = req.method;
+
+  if (needs_token(path) && !auth_.accepts(req.authorization)) {
+    // RFC 6750: say which scheme is wanted, and that the token was wrong if one was sent.
+    const bool bearer = authenticator::is_bearer(req.authorization);
+    http_response r = error_response(
+        401, "unauthorized",
+        req.authorization.empty() ? "this route needs an \"Authorization: Bearer TOKEN\" header"
+        : bearer                  ? "the bearer token is not valid"
+                                  : "the Authorization header is not of the form \"Bearer TOKEN\"");
+    r.headers.emplace_back("WWW-Authenticate", bearer
+                                                   ? R"(Bearer realm="jobd", error="invalid_token")"
+                                                   : R"(Bearer realm="jobd")");
+    // Refused before its body is read, like the session's own refusals.
+    note_unread(m, target, r);
+    return respond(std::move(r));
+  }
+
+  std::string_view id;
+  const route_entry* r = match(path, id);
+  if (r == nullptr) {
+    return respond(error_response(404, "not_found", "no route for " + std::string(path)));
+  }
+  // HEAD is GET without the body (RFC 9110 9.3.2): the session leaves the body out.
+  void (routes::*answer)(const call&) = m == "GET" || m == "HEAD" ? r->get
+                                        : m == "POST"             ? r->post
+                                        : m == "DELETE"           ? r->del
+                                                                  : nullptr;
+  if (answer == nullptr) return respond(method_not_allowed(r->allow, r->path));
+  (this->*answer)(call{req, query, id, r->path, respond});
+}
+
+void routes::submit(const call& c) {
+  pool::lane lane = pool::lane::normal;
+  auto invalid = [&](std::string_view code, const std::string& message) {
+    metrics_.count_invalid(lane);
+    c.respond(with_route(error_response(400, code, message), c.route));
+  };
+
+  // The query is answered for first, but the refusal is counted under the body's priority
+  // when the body says one.
+  auto invalid_query = [&](const std::string& message) {
+    lane = read_submit_body(c.req.body, settings_.max_timeout).priority;
+    invalid("invalid_field", message);
+  };
+  // A submission takes nothing else: a misspelt wait would make it asynchronous unnoticed.
+  // Reads ignore what they do not know, as reads do (cache-busting parameters, say).
+  if (const auto unknown = unknown_query_param(c.query, {"wait"})) {
+    return invalid_query(unknown_param_refusal(*unknown, {"wait"}));
+  }
+  const query_param wait_param = find_query_param(c.query, "wait");
+  const auto wait = wait_of(wait_param, settings_.max_timeout);
+  if (!wait) return invalid_query(wait_refusal(wait_param, settings_.max_timeout));
+
+  submit_body body = read_submit_body(c.req.body, settings_.max_timeout);
+  lane = body.priority;
+  if (!body.error_code.empty()) return invalid(body.error_code, body.error_message);
+  // Its route is /v1/jobs: the handler keeps what it must, and stays small enough to be kept
+  // without an allocation.
+  jobs_.submit({.type = std::move(body.type),
+                .payload_json = body.payload_text,
+                .priority = lane,
+                .timeout = body.timeout},
+               c.respond.executor(),
+               [this, respond = c.respond, lane, wait = *wait](jobs::submit_outcome outcome) {
+                 static constexpr std::string_view route = "/v1/jobs";
+                 if (!outcome.accepted()) {
+                   return respond(with_route(refused(outcome.refused(), lane), route));
+                 }
+                 if (!wait.wanted) return respond(job_response(*outcome.job(), 202, route, true));
+                 // Without a limit the job's deadline bounds the wait: handlers return once
+                 // stopped.
+                 answer_when_done(outcome.job(), wait.limit,
+                                  {.pending_status = 202, .sync_codes = true, .route = route},
+                                  respond);
+               });
+}
+
+http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
+  using kind = jobs::refusal::kind;
+  http_response r;
+  switch (why.why) {
+    case kind::queue_full: {
+      // Under overload this is the answer to most requests, so it is written straight out: every
+      // part of it is plain text, nothing needs escaping.
+      using namespace std::string_view_literals;
+      r.status = 503;
+      r.body.reserve(112);
+      r.body += R"({"error":{"code":"queue_full","message":")"sv;
+      why.append_message(r.body);
+      r.body += "\"}}\n"sv;
+      break;
+    }
+    case kind::shutting_down:
+      r = error_response(503, "shutting_down", why.message);
+      break;
+    case kind::store_unavailable:
+      r = error_response(503, "store_unavailable", why.message);
+      break;
+    case kind::invalid:
+      metrics_.count_invalid(lane);
+      return error_response(400, "invalid_field", why.message);
+    case kind::unknown_type:
+      metrics_.count_invalid(lane);
+      return error_response(400, "unknown_type", why.message);
+  }
+  std::string retry_after;
+  append_decimal(retry_after, static_cast<std::uint64_t>(why.retry_after.count()));
+  r.headers.emplace_back("Retry-After", std::move(retry_after));
+  return r;
+}
+
+http_response routes::store_unavailable(const store::store_error& e, std::string_view route) {
+  http_response r =
+      error_response(503, "store_unavailable", "the job store is unavailable: " + e.message);
+  r.headers.emplace_back("Retry-After", "1");
+  r.route = route;
+  return r;
+}
+
+void routes::answer_when_done(const store::record_ptr& job,
+                              std::optional<std::chrono::milliseconds> limit, job_answer how,
+                              const responder& respond) {
+  // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
+  if (store::is_terminal(job->status)) return respond(job_as_it_stands(*job, how));
+  jobs_.wait(job->id, limit, respond.executor(), [this, how, respond](jobs::lookup found) {
+    if (found.error) return respond(store_unavailable(*found.error, how.route));
+    respond(job_as_it_stands(*found.job, how));
+  });
+}
+
+http_response routes::job_as_it_stands(const store::job_record& job, job_answer how) {
+  if (store::is_terminal(job.status)) {
+    return job_response(job, how.sync_codes ? sync_status(job.status) : 200, how.route);
+  }
+  // Still under way: a 202 says where to look for the job's end.
+  return job_response(job, how.pending_status, how.route, how.pending_status == 202);
+}
+
+http_response routes::job_response(const store::job_record& job, unsigned status,
+                                   std::string_view route, bool location) {
+  std::string text;
+  text.reserve(320);
+  {
+    std::lock_guard lk(times_mu_);
+    jobs::append_job_object(text, job, std::chrono::system_clock::now(), times_);
+  }
+  http_response r = json_response(status, std::move(text), route);
+  if (location) r.headers.emplace_back("Location", "/v1/jobs/" + std::string(job.id.view()));
+  return r;
+}
+
+void routes::get_job(const call& c) {
+  jobs_.get(
+      c.id, c.respond.executor(),
+      [this, id = std::string(c.id), query = std::string(c.query), label = c.route,
+       respond = c.respond](jobs::lookup found) {
+        if (found.error) return respond(store_unavailable(*found.error, label));
+        if (!found.job) return respond(not_found(id, label));
+        const query_param wait_param = find_query_param(query, "wait");
+        const auto wait = wait_of(wait_param, settings_.max_timeout);
+        if (!wait) {
+          return respond(with_route(
+              error_response(400, "invalid_field", wait_refusal(wait_param, settings_.max_timeout)),
+              label));
+        }
+        if (!wait->wanted) return respond(job_response(*found.job, 200, label));
+        // Without a limit the job's deadline bounds the wait: it is terminal soon after.
+        answer_when_done(found.job, wait->limit,
+                         {.pending_status = 200, .sync_codes = false, .route = label}, respond);
+      });
+}
+
+void routes::cancel_job(const call& c) {
+  jobs_.cancel(c.id, c.respond.executor(),
+               [this, id = std::string(c.id), label = c.route,
+                respond = c.respond](jobs::cancel_outcome out) {
+                 using kind = jobs::cancel_outcome::kind;
+                 if (out.error) return respond(store_unavailable(*out.error, label));
+                 switch (out.what) {
+                   case kind::not_found:
+                     return respond(not_found(id, label));
+                   case kind::already_finished: {
+                     // The pool may have ended the job an instant before its record says so.
+                     const std::string state =
+                         store::is_terminal(out.job->status)
+                             ? "is already " + std::string(store::to_string(out.job->status))
+                             : "has already finished";
+                     return respond(with_route(
+                         error_response(409, "already_finished",
+                                        "job " + std::string(out.job->id.view()) + " " + state),
+                         label));
+                   }
+                   case kind::cancelled:
+                     return respond(job_response(*out.job, 200, label));
+                   case kind::stopping:
+                     // Over by now, or still stopping: the status goes with the job as shown.
+                     return respond(job_response(
+                         *out.job, store::is_terminal(out.job->status) ? 200 : 202, label));
+                 }
+               });
+}
+
+void routes::list_jobs(const call& c) {
+  const query_param status = find_query_param(c.query, "status");
+  const query_param limit_param = find_query_param(c.query, "limit");
+  if (status.malformed) {
+    return c.respond(
+        with_route(error_response(400, "invalid_field", "malformed query string"), c.route));
+  }
+  store::list_query query;
+  if (const auto& s = status.value) {
+    query.status = store::job_status_from(*s);
+    if (!query.status) {
+      return c.respond(with_route(
+          error_response(
+              400, "invalid_field",
+              "status must be one of queued, running, succeeded, failed, timed_out, cancelled"),
+          c.route));
+    }
+  }
+  query.limit = default_list_limit;
+  if (const auto& l = limit_param.value) {
+    std::size_t n = 0;
+    const auto [ptr, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc{} || ptr != l->data() + l->size() || n < 1 || n > max_list_limit) {
+      return c.respond(with_route(
+          error_response(400, "invalid_field",
+                         "limit must be an integer 1.." + std::to_string(max_list_limit)),
+          c.route));
+    }
+    query.limit = n;
+  }
+  jobs_.list(query, c.respond.executor(),
+             [this, label = c.route, respond = c.respond](std::vector<store::record_ptr> found,
+                                                          std::optional<store::store_error> error) {
+               if (error) return respond(store_unavailable(*error, label));
+               std::string text = "{\"jobs\":[";
+               const auto now = std::chrono::system_clock::now();
+               {
+                 std::lock_guard lk(times_mu_);
+                 for (std::size_t i = 0; i < found.size(); ++i) {
+                   if (i > 0) text += ',';
+                   jobs::append_job_object(text, *found[i], now, times_);
+                 }
+               }
+               text += "]}";
+               respond(json_response(200, std::move(text), label));
+             });
+}
+
+// The read-only routes' JSON is written with its keys in order, as it always has been.
+void routes::job_types(const call& c) {
+  std::string text;
+  json_writer w(text);
+  w.begin_object().key("job_types").begin_array();
+  for (const jobs::job_type_info& t : jobs_.job_types()) {
+    w.begin_object()
+        .key("default_timeout_ms")
+        .value(t.default_timeout.count())
+        .key("kind")
+        .value(t.kind)
+        .key("name")
+        .value(t.name)
+        .end_object();
+  }
+  w.end_array().end_object();
+  c.respond(json_response(200, std::move(text), c.route));
+}
+
+void routes::pool_snapshot(const call& c) {
+  const pool::pool_stats s = jobs_.pool_stats();
+  std::string text;
+  json_writer w(text);
+  w.begin_object().key("lanes").begin_object();
+  for (auto l : {pool::lane::high, pool::lane::normal}) {
+    const auto& ls = s.of(l);
+    const auto finished = [&ls](pool::job_status st) {
+      return ls.finished[static_cast<std::size_t>(st)];
+    };
+    w.key(pool::to_string(l))
+        .begin_object()
+        .key("capacity")
+        .value(ls.capacity)
+        .key("depth")
+        .value(ls.depth)
+        .key("finished")
+        .begin_object()
+        .key("cancelled")
+        .value(finished(pool::job_status::cancelled))
+        .key("failed")
+        .value(finished(pool::job_status::failed))
+        .key("succeeded")
+        .value(finished(pool::job_status::succeeded))
+        .key("timed_out")
+        .value(finished(pool::job_status::timed_out))
+        .end_object()
+        .key("oldest_wait_seconds")
+        .value(ls.oldest_wait_seconds)
+        .key("recent_run_ms")
+        .value(ls.recent_run_seconds * 1000.0)
+        .key("rejected")
+        .begin_object()
+        .key("queue_full")
+        .value(ls.rejected_queue_full)
+        .key("shutting_down")
+        .value(ls.rejected_shutting_down)
+        .end_object()
+        .key("submitted")
+        .value(ls.submitted)
+        .end_object();
+  }
+  const char* state = s.state == pool::pool_state::running    ? "running"
+                      : s.state == pool::pool_state::draining ? "draining"
+                                                              : "stopped";
+  w.end_object()
+      .key("state")
+      .plain(state)
+      .key("workers")
+      .begin_object()
+      .key("alive")
+      .value(s.workers)
+      .key("busy")
+      .value(s.busy)
+      .key("idle")
+      .value(s.idle)
+      .key("max")
+      .value(s.workers_max)
+      .key("min")
+      .value(s.workers_min)
+      .key("reserved_high")
+      .value(s.reserved_high)
+      .end_object()
+      .end_object();
+  c.respond(json_response(200, std::move(text), c.route));
+}
+
+void routes::metrics_text(const call& c) {
+  http_response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds());
+  r.route = c.route;
+  c.respond(std::move(r));
+}
+
+void routes::health(const call& c) {
+  c.respond(json_response(200, R"({"status":"ok"})", c.route));
+}
+
+void routes::readiness(const call& c) {
+  if (draining_.load(std::memory_order_relaxed)) {
+    return c.respond(with_route(
+        error_response(503, "shutting_down", "the server is draining for shutdown"), c.route));
+  }
+  c.respond(json_response(200, R"({"status":"ready"})", c.route));
+}
+
+}  // namespace jobd::server

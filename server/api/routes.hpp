@@ -1,0 +1,101 @@
+#pragma once
+
+// The HTTP API: each route reads its request, makes one call on the job service and turns what
+// comes back into an answer. One table names the routes, for routing and for the metrics'
+// route labels alike; one place maps the service's outcomes to status codes.
+//
+// Thread-safety: handle() may be called from any I/O thread concurrently, each call on its
+// session's executor. Routes that read state (pool, metrics, health) answer inline and never
+// block; answers about jobs come back through the responder on the session's executor.
+
+#include <atomic>
+#include <mutex>
+
+#include "common/json_writer.hpp"
+#include "config/settings.hpp"
+#include "jobs/service.hpp"
+#include "server/api/auth.hpp"
+#include "server/http/http_types.hpp"
+#include "server/obs/metrics.hpp"
+
+namespace jobd::server {
+
+class routes final : public request_handler {
+ public:
+  routes(const config::settings& settings, jobs::service& jobs, metrics& metrics);
+
+  void handle(http_request req, responder respond) override;
+  void note_unread(std::string_view method, std::string_view target,
+                   http_response& answer) override;
+
+  // /readyz answers 503 from now on.
+  void begin_shutdown() noexcept { draining_.store(true, std::memory_order_relaxed); }
+
+ private:
+  // One request on its way through a route.
+  struct call {
+    const http_request& req;
+    std::string_view query;
+    std::string_view id;  // the {id} of a route that has one
+    std::string_view route;
+    const responder& respond;
+  };
+  // A route: its path (fixed, or ending in "/{id}": one more path segment), and what answers
+  // each method it allows. GET also answers HEAD.
+  struct route_entry {
+    std::string_view path;
+    std::string_view allow;
+    void (routes::*get)(const call&);
+    void (routes::*post)(const call&);
+    void (routes::*del)(const call&);
+  };
+  static const route_entry table[];
+  // The route of `path`, and its {id}; nullptr when none matches.
+  static const route_entry* match(std::string_view path, std::string_view& id);
+  static std::string_view route_label(std::string_view path);
+
+  void dispatch(const http_request& req, const responder& respond);
+  // Whether `path` needs a bearer token under the settings.
+  [[nodiscard]] bool needs_token(std::string_view path) const;
+
+  void submit(const call& c);
+  void list_jobs(const call& c);
+  void get_job(const call& c);
+  void cancel_job(const call& c);
+  void job_types(const call& c);
+  void pool_snapshot(const call& c);
+  void metrics_text(const call& c);
+  void health(const call& c);
+  void readiness(const call& c);
+
+  // How a job answers: with which status while it is under way (a 202 also names the job's
+  // URL), with the sync table's status or 200 once it is terminal, under which route.
+  struct job_answer {
+    unsigned pending_status;
+    bool sync_codes;
+    std::string_view route;
+  };
+  // Answers when the job is terminal, or after `limit`, if given, with the job as it stands.
+  void answer_when_done(const store::record_ptr& job,
+                        std::optional<std::chrono::milliseconds> limit, job_answer how,
+                        const responder& respond);
+  [[nodiscard]] http_response job_as_it_stands(const store::job_record& job, job_answer how);
+  [[nodiscard]] http_response job_response(const store::job_record& job, unsigned status,
+                                           std::string_view route, bool location = false);
+  // The answer to a refused submission, counted when it is the client's mistake.
+  [[nodiscard]] http_response refused(const jobs::refusal& why, pool::lane lane);
+  // The answer when the store could not be read.
+  [[nodiscard]] static http_response store_unavailable(const store::store_error& e,
+                                                       std::string_view route);
+
+  const config::settings& settings_;
+  jobs::service& jobs_;
+  metrics& metrics_;
+  const authenticator auth_;
+  std::atomic<bool> draining_{false};
+  // Job objects written in one second share the text of their times.
+  std::mutex times_mu_;
+  json_time_writer times_;  // guarded by times_mu_
+};
+
+}  // namespace jobd::server

@@ -1,0 +1,47 @@
+#pragma once
+
+// The server's own metrics (HTTP traffic, refusals of invalid requests, connections) and the
+// Prometheus text exposition (format 0.0.4) of those, the jobs' figures and the process's.
+//
+// Thread-safety: every member may be called from any thread; one mutex guards the counters.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "pool/stats.hpp"
+
+namespace jobd::server {
+
+class metrics {
+ public:
+  void observe_request(std::string_view route, unsigned status, double seconds);
+  void count_invalid(pool::lane priority);
+  void connection_opened() noexcept { connections_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_closed() noexcept { connections_.fetch_sub(1, std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t connections() const noexcept {
+    return connections_.load(std::memory_order_relaxed);
+  }
+
+  // The whole /metrics page: these figures, the pool's snapshot, and the run times of jobs by
+  // type.
+  [[nodiscard]] std::string render(
+      const pool::pool_stats& pool,
+      const std::map<std::string, pool::histogram, std::less<>>& run_seconds) const;
+
+ private:
+  mutable std::mutex mu_;
+  struct route_traffic {
+    std::map<unsigned, std::uint64_t> by_status;
+    pool::histogram seconds;
+  };
+  // By route label: found by a string_view, without making a key (this is on every request).
+  std::map<std::string, route_traffic, std::less<>> requests_;  // guarded by mu_
+  std::array<std::uint64_t, pool::lane_count> invalid_{};       // guarded by mu_
+  std::atomic<std::size_t> connections_{0};
+};
+
+}  // namespace jobd::server

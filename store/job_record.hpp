@@ -1,0 +1,62 @@
+#pragma once
+
+// What a store keeps of one job, and what the API shows of it: plain data. A record is a value,
+// replaced whole at each change of the job's state, and handed around as a pointer to const, so
+// that a reader's copy never changes under it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/opaque_id.hpp"
+
+namespace jobd::store {
+
+enum class job_status : std::uint8_t { queued, running, succeeded, failed, timed_out, cancelled };
+
+[[nodiscard]] std::string_view to_string(job_status s) noexcept;
+[[nodiscard]] std::optional<job_status> job_status_from(std::string_view s) noexcept;
+[[nodiscard]] inline bool is_terminal(job_status s) noexcept {
+  return s != job_status::queued && s != job_status::running;
+}
+
+enum class job_priority : std::uint8_t { high, normal };
+
+[[nodiscard]] std::string_view to_string(job_priority p) noexcept;
+
+// Why a job did not succeed: the API's error object.
+struct job_failure {
+  std::string code;
+  std::string message;
+  // More members of the error object, from the job's handler (an exec job's stderr, say);
+  // null when there are none.
+  std::shared_ptr<const nlohmann::json> details;
+};
+
+struct job_record {
+  std::uint64_t seq = 0;      // the store's order of jobs: submission order, never reused
+  opaque_id_text id{{}};      // what clients name the job by
+  std::uint32_t version = 0;  // grows with each change: a store keeps the newest it is given
+  std::string type;
+  job_priority priority = job_priority::normal;
+  std::chrono::milliseconds timeout{0};
+  std::chrono::system_clock::time_point created_at;
+  job_status status = job_status::queued;
+  std::optional<std::chrono::system_clock::time_point> started_at;
+  std::optional<std::chrono::system_clock::time_point> finished_at;
+  // Submission to start (to the end, for a job that never started): final once it is known.
+  std::chrono::nanoseconds queue_time{0};
+  // Start to end, once a job that started has ended.
+  std::optional<std::chrono::nanoseconds> run_time;
+  std::shared_ptr<const nlohmann::json> payload;  // null: a null payload
+  std::shared_ptr<const nlohmann::json> result;   // when succeeded; null: a null result
+  std::optional<job_failure> error;               // when failed, timed out or cancelled
+};
+
+using record_ptr = std::shared_ptr<const job_record>;
+
+}  // namespace jobd::store

@@ -1,0 +1,88 @@
+#pragma once
+
+// Where job records are kept: one interface, a backend each (memory now; SQLite and PostgreSQL
+// are to come). It runs nothing and knows no pool: records in, records out.
+//
+// Every member may be called from any thread, concurrently. Results come back through the
+// callback or listener given: a backend that answers at once (memory) calls it before
+// returning, on the caller's thread; one that must wait for a disk or a database calls it
+// later from a thread of its own. A callback must not block.
+//
+//   store.find(seq, [](record_ptr job, const store_error* e) { ... });
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/unique_function.hpp"
+#include "store/job_record.hpp"
+
+namespace jobd::store {
+
+// Why a store could not do what was asked (a disk full, a database gone). The one error every
+// backend reports.
+struct store_error {
+  std::string message;
+};
+
+// How long finished jobs are kept: the newest `keep_newest`, each for at most `keep_for` after
+// it finished. Jobs not finished are always kept.
+struct retention {
+  std::size_t keep_newest = 10'000;
+  std::chrono::seconds keep_for{3'600};
+};
+
+struct list_query {
+  std::optional<job_status> status;  // all when empty
+  std::size_t limit = 100;
+};
+
+// What a store holds at start that must be taken up again.
+struct recovered_jobs {
+  std::uint64_t last_seq = 0;          // the highest sequence number used; 0 for none
+  std::vector<record_ptr> unfinished;  // queued and running jobs, in submission order
+};
+
+// Told once a group of writes is durable, or that it failed. Writes are on every job's path: a
+// listener the writer already owns costs no allocation, where a callback would.
+class write_listener {
+ public:
+  virtual void written(const store_error* error) = 0;
+
+ protected:
+  ~write_listener() = default;
+};
+
+class job_store {
+ public:
+  using find_done = unique_function<void(record_ptr job, const store_error* error)>;
+  using list_done = unique_function<void(std::vector<record_ptr> jobs, const store_error* error)>;
+
+  virtual ~job_store() = default;
+
+  // The salt of this store's job ids: a durable store keeps it, so that ids keep their meaning
+  // across restarts.
+  [[nodiscard]] virtual std::uint64_t id_salt() const = 0;
+
+  // Called once, at start, before any write.
+  [[nodiscard]] virtual recovered_jobs recover() = 0;
+
+  // Stores each record as the latest state of its job, as one group: all of them, or on an
+  // error none. A record older (by version) than the one stored is ignored, so that writers
+  // need not order their calls. `listener`, if given, is told once the group is durable.
+  virtual void write(std::span<const record_ptr> records,
+                     std::shared_ptr<write_listener> listener) = 0;
+
+  // The latest record of job `seq`; null when there is none (never made, or forgotten).
+  virtual void find(std::uint64_t seq, find_done done) = 0;
+
+  // Records newest first, as the query asks.
+  virtual void list(const list_query& query, list_done done) = 0;
+};
+
+}  // namespace jobd::store

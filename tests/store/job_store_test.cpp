@@ -1,0 +1,159 @@
+// One suite for every store backend: each runs it, so that none can drift from the interface's
+// promises. Memory is the only backend so far.
+#include "store/job_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "store/memory_store.hpp"
+
+namespace jobd::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+using backend_factory = std::function<std::unique_ptr<job_store>(retention)>;
+
+struct backend {
+  const char* name;
+  backend_factory make;
+};
+
+class JobStoreConformance : public ::testing::TestWithParam<backend> {
+ protected:
+  std::unique_ptr<job_store> open(retention keep = {}) { return GetParam().make(keep); }
+};
+
+record_ptr record(std::uint64_t seq, job_status status, std::uint32_t version = 0) {
+  auto r = std::make_shared<job_record>();
+  r->seq = seq;
+  r->id = opaque_id(seq, 42);
+  r->version = version;
+  r->type = "noop";
+  r->status = status;
+  r->created_at = std::chrono::system_clock::now();
+  if (status == job_status::succeeded) r->result = std::make_shared<const nlohmann::json>(seq);
+  return r;
+}
+
+void write(job_store& s, std::vector<record_ptr> records) {
+  s.write(records, nullptr);
+}
+
+// The record the store answers with for `seq`, waiting for it if the backend answers later.
+record_ptr find(job_store& s, std::uint64_t seq) {
+  std::promise<record_ptr> got;
+  s.find(seq, [&got](record_ptr r, const store_error* e) {
+    EXPECT_EQ(e, nullptr);
+    got.set_value(std::move(r));
+  });
+  return got.get_future().get();
+}
+
+std::vector<std::uint64_t> listed(job_store& s, list_query q) {
+  std::promise<std::vector<std::uint64_t>> got;
+  s.list(q, [&got](std::vector<record_ptr> jobs, const store_error* e) {
+    EXPECT_EQ(e, nullptr);
+    std::vector<std::uint64_t> seqs;
+    for (const auto& j : jobs) seqs.push_back(j->seq);
+    got.set_value(std::move(seqs));
+  });
+  return got.get_future().get();
+}
+
+TEST_P(JobStoreConformance, AFreshStoreHasNothingToRecover) {
+  auto s = open();
+  const recovered_jobs r = s->recover();
+  EXPECT_EQ(r.last_seq, 0u);
+  EXPECT_TRUE(r.unfinished.empty());
+  EXPECT_EQ(find(*s, 1), nullptr);
+  EXPECT_TRUE(listed(*s, {}).empty());
+}
+
+TEST_P(JobStoreConformance, RecordsWrittenAreFoundAndListedNewestFirst) {
+  auto s = open();
+  write(*s, {record(1, job_status::succeeded), record(2, job_status::queued)});
+  write(*s, {record(3, job_status::running)});
+  ASSERT_NE(find(*s, 2), nullptr);
+  EXPECT_EQ(find(*s, 2)->status, job_status::queued);
+  EXPECT_EQ(*find(*s, 1)->result, nlohmann::json(1));
+  EXPECT_EQ(listed(*s, {}), (std::vector<std::uint64_t>{3, 2, 1}));
+  EXPECT_EQ(listed(*s, {.limit = 2}), (std::vector<std::uint64_t>{3, 2}));
+  EXPECT_EQ(listed(*s, {.status = job_status::queued}), (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(find(*s, 4), nullptr);
+}
+
+// Writers need not order their calls: a record older than the one stored changes nothing.
+TEST_P(JobStoreConformance, TheNewestVersionOfAJobIsKeptWhateverTheOrderOfTheWrites) {
+  auto s = open();
+  write(*s, {record(1, job_status::queued, 0)});
+  write(*s, {record(1, job_status::succeeded, 2)});
+  write(*s, {record(1, job_status::running, 1)});
+  EXPECT_EQ(find(*s, 1)->status, job_status::succeeded);
+  EXPECT_EQ(find(*s, 1)->version, 2u);
+}
+
+TEST_P(JobStoreConformance, ItsListenerIsToldOnceTheGroupIsStored) {
+  struct listener final : write_listener {
+    void written(const store_error* e) override {
+      ++calls;
+      failed = e != nullptr;
+    }
+    int calls = 0;
+    bool failed = false;
+  };
+  auto s = open();
+  auto l = std::make_shared<listener>();
+  const std::vector<record_ptr> group{record(1, job_status::queued), record(2, job_status::queued)};
+  s->write(group, l);
+  // A durable backend tells it later: by the time find answers, it has.
+  EXPECT_NE(find(*s, 2), nullptr);
+  EXPECT_EQ(l->calls, 1);
+  EXPECT_FALSE(l->failed);
+}
+
+TEST_P(JobStoreConformance, KeepsOnlyTheNewestFinishedJobsButNeverForgetsUnfinishedOnes) {
+  auto s = open({.keep_newest = 2, .keep_for = 3600s});
+  write(*s, {record(1, job_status::running)});
+  for (std::uint64_t seq = 2; seq <= 5; ++seq) {
+    write(*s, {record(seq, job_status::queued)});
+    write(*s, {record(seq, job_status::succeeded, 1)});
+  }
+  EXPECT_NE(find(*s, 1), nullptr);
+  EXPECT_EQ(find(*s, 2), nullptr);
+  EXPECT_EQ(find(*s, 3), nullptr);
+  EXPECT_NE(find(*s, 4), nullptr);
+  EXPECT_NE(find(*s, 5), nullptr);
+  EXPECT_EQ(listed(*s, {}), (std::vector<std::uint64_t>{5, 4, 1}));
+}
+
+TEST_P(JobStoreConformance, ForgetsFinishedJobsOlderThanTheRetentionTime) {
+  auto s = open({.keep_newest = 100, .keep_for = 0s});  // too old on the next look
+  write(*s, {record(1, job_status::succeeded), record(2, job_status::queued)});
+  EXPECT_EQ(find(*s, 1), nullptr);
+  EXPECT_NE(find(*s, 2), nullptr);
+}
+
+// A record given back is the one written: its readers may keep it while the job moves on.
+TEST_P(JobStoreConformance, ARecordReadNeverChangesUnderItsReader) {
+  auto s = open();
+  write(*s, {record(1, job_status::queued)});
+  const record_ptr before = find(*s, 1);
+  write(*s, {record(1, job_status::succeeded, 1)});
+  EXPECT_EQ(before->status, job_status::queued);
+  EXPECT_EQ(find(*s, 1)->status, job_status::succeeded);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, JobStoreConformance,
+    ::testing::Values(backend{"memory",
+                              [](retention keep) { return std::make_unique<memory_store>(keep); }}),
+    [](const ::testing::TestParamInfo<backend>& p) { return std::string(p.param.name); });
+
+}  // namespace
+}  // namespace jobd::store

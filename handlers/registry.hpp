@@ -27,7 +27,7 @@ struct job_type {
   // "invalid_field" and a message naming the field. Empty: every payload is accepted.
   std::function<void(const nlohmann::json& payload)> validate;
   // Takes microseconds and never blocks, so it may run on the thread that received the job
-  // when its lane is idle (pool::try_run_here), sparing two thread hand-offs.
+  // when its lane is idle (pool::run_here), sparing two thread hand-offs.
   bool cheap = false;
   // Runs on a worker thread. Must return soon after ctx.stop is signalled.
   std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "common/text.hpp"
 
@@ -406,14 +407,24 @@ bool json_reader::number(json_number& out) {
     integral = false;
   }
   if (integral) {
-    // An integer that does not fit 64 bits is read as a double, as most JSON readers do.
-    if (negative) {
-      const auto [ptr, ec] = std::from_chars(start, p_, out.signed_value);
-      if (ec == std::errc{}) {
-        out.type = json_number::kind::signed_integer;
+    // Up to 19 digits always fit 64 bits: summed here, the common case (a timeout, a count).
+    const char* digits_begin = negative ? start + 1 : start;
+    if (p_ - digits_begin <= 19) {
+      std::uint64_t v = 0;
+      for (const char* d = digits_begin; d != p_; ++d) v = v * 10 + static_cast<unsigned>(*d - '0');
+      if (!negative) {
+        out.type = json_number::kind::unsigned_integer;
+        out.unsigned_value = v;
         return true;
       }
-    } else {
+      if (v <= std::uint64_t{1} << 63) {
+        out.type = json_number::kind::signed_integer;
+        out.signed_value = v == std::uint64_t{1} << 63 ? std::numeric_limits<std::int64_t>::min()
+                                                       : -static_cast<std::int64_t>(v);
+        return true;
+      }
+    } else if (!negative) {
+      // An integer that does not fit 64 bits is read as a double, as most JSON readers do.
       const auto [ptr, ec] = std::from_chars(start, p_, out.unsigned_value);
       if (ec == std::errc{}) {
         out.type = json_number::kind::unsigned_integer;

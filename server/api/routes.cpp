@@ -220,31 +220,24 @@ void routes::submit(const call& c) {
 
 http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
   using kind = jobs::refusal::kind;
+  using namespace std::string_view_literals;
+  if (why.why == kind::invalid || why.why == kind::unknown_type) {
+    metrics_.count_invalid(lane);
+    return error_response(400, why.why == kind::invalid ? "invalid_field" : "unknown_type",
+                          why.message);
+  }
   http_response r;
-  switch (why.why) {
-    case kind::queue_full: {
-      // Under overload this is the answer to most requests, so it is written straight out: every
-      // part of it is plain text, nothing needs escaping.
-      using namespace std::string_view_literals;
-      r.status = 503;
-      r.body.reserve(112);
-      r.body += R"({"error":{"code":"queue_full","message":")"sv;
-      why.append_message(r.body);
-      r.body += "\"}}\n"sv;
-      break;
-    }
-    case kind::shutting_down:
-      r = error_response(503, "shutting_down", why.message);
-      break;
-    case kind::store_unavailable:
-      r = error_response(503, "store_unavailable", why.message);
-      break;
-    case kind::invalid:
-      metrics_.count_invalid(lane);
-      return error_response(400, "invalid_field", why.message);
-    case kind::unknown_type:
-      metrics_.count_invalid(lane);
-      return error_response(400, "unknown_type", why.message);
+  if (why.why == kind::queue_full) {
+    // Under overload this is the answer to most requests, so it is written straight out: every
+    // part of it is plain text, nothing needs escaping.
+    r.status = 503;
+    r.body.reserve(112);
+    r.body += R"({"error":{"code":"queue_full","message":")"sv;
+    why.append_message(r.body);
+    r.body += "\"}}\n"sv;
+  } else {
+    r = error_response(503, why.why == kind::shutting_down ? "shutting_down" : "store_unavailable",
+                       why.message);
   }
   std::string retry_after;
   append_decimal(retry_after, static_cast<std::uint64_t>(why.retry_after.count()));

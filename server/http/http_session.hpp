@@ -97,7 +97,7 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   void fail_request(boost::beast::error_code why);
   // An answer to request `seq`, from any thread.
   void deliver(std::uint64_t seq, http_response&& res) override;
-  [[nodiscard]] boost::asio::any_io_executor executor() const override { return executor_; }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const override { return executor_; }
   void on_response(std::uint64_t seq, http_response&& res);
   void stop_reading();
   void close();

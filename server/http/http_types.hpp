@@ -41,7 +41,7 @@ class answer_sink {
   // reference: it is moved once, where the sink keeps it.
   virtual void deliver(std::uint64_t request, http_response&& res) = 0;
   // Where the requests are handled: work done for them elsewhere comes back here.
-  [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
+  [[nodiscard]] virtual const boost::asio::any_io_executor& executor() const = 0;
 
  protected:
   ~answer_sink() = default;
@@ -55,7 +55,7 @@ class responder {
   responder(std::shared_ptr<answer_sink> sink, std::uint64_t request) noexcept
       : sink_(std::move(sink)), request_(request) {}
   void operator()(http_response&& res) const { sink_->deliver(request_, std::move(res)); }
-  [[nodiscard]] boost::asio::any_io_executor executor() const { return sink_->executor(); }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const { return sink_->executor(); }
 
  private:
   std::shared_ptr<answer_sink> sink_;

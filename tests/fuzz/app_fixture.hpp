@@ -52,7 +52,7 @@ class wire_writer final : public server::answer_sink {
     std::string out;
     server::append_wire_response(out, r, 11, true, "fuzz", "Thu, 01 Jan 1970 00:00:00 GMT");
   }
-  [[nodiscard]] boost::asio::any_io_executor executor() const override { return ex_; }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const override { return ex_; }
 
  private:
   boost::asio::any_io_executor ex_;

@@ -27,7 +27,7 @@ class answers final : public answer_sink {
     got_.emplace_back(request, std::move(res));
     cv_.notify_all();
   }
-  [[nodiscard]] boost::asio::any_io_executor executor() const override { return ex_; }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const override { return ex_; }
   // The answers to `request` once it has one (at most 10 s).
   std::vector<http_response> to(std::uint64_t request) {
     std::unique_lock lk(mu_);

@@ -24,13 +24,6 @@ store::job_priority priority_of(pool::lane l) {
   return l == pool::lane::high ? store::job_priority::high : store::job_priority::normal;
 }
 
-// A new version of `rec`, to make one change in.
-std::shared_ptr<store::job_record> next_version(const store::job_record& rec) {
-  auto next = std::make_shared<store::job_record>(rec);
-  ++next->version;
-  return next;
-}
-
 store::job_failure failure_of(const std::exception_ptr& error) {
   if (!error) return {"job_failed", "the job failed", nullptr};
   try {
@@ -110,7 +103,6 @@ struct service::live_job final : store::write_listener {
   service* owner = nullptr;
   std::weak_ptr<live_job> self;
   const handlers::job_type* type = nullptr;
-  std::shared_ptr<const json> payload;
   pool::clock::time_point created_steady;
   // Set by the job's work and read by its completion, which the pool runs after the work, on
   // the same thread.
@@ -121,8 +113,9 @@ struct service::live_job final : store::write_listener {
   std::optional<handoff> submitter;
   submit_handler on_accepted;
 
-  // ---- guarded by the service's mutex
-  store::record_ptr record;
+  // ---- guarded by the service's mutex (but for the first write, made before anyone else
+  // can see the job)
+  store::job_record record;
   pool::job_handle handle;
   bool cancel_requested = false;
   boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
@@ -145,7 +138,7 @@ std::optional<std::uint64_t> service::seq_of(std::string_view id) const {
   return seq_of_opaque_id(id, id_salt_);
 }
 
-std::pair<std::shared_ptr<service::live_job>, store::record_ptr> service::find_live(
+std::pair<std::shared_ptr<service::live_job>, std::optional<store::job_record>> service::find_live(
     std::uint64_t seq) const {
   std::lock_guard lk(mu_);
   const auto it = live_.find(seq);
@@ -208,30 +201,29 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   pool::admit_result admitted = pool_.admit(request.priority);
   if (!admitted) return done(lane_refusal(request.priority, admitted.refused()));
 
-  auto job = std::make_shared<live_job>();
+  std::shared_ptr<const json> payload;
   if (!request.payload_json.empty()) {
     checked_json parsed = parse_checked_json(request.payload_json, max_json_depth, "the payload");
     if (!parsed.error.empty()) return done(refusal{refusal::kind::invalid, parsed.error});
-    if (!parsed.value.is_null()) {
-      job->payload = std::make_shared<const json>(std::move(parsed.value));
-    }
+    if (!parsed.value.is_null()) payload = std::make_shared<const json>(std::move(parsed.value));
   }
   if (type->validate) {
     try {
-      type->validate(job->payload ? *job->payload : json());
+      type->validate(payload ? *payload : json());
     } catch (const handlers::job_error& e) {
       return done(refusal{refusal::kind::invalid, e.what()});
     }
   }
 
-  auto rec = std::make_shared<store::job_record>();
-  rec->seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
-  rec->id = opaque_id(rec->seq, id_salt_);
-  rec->type = std::move(request.type);
-  rec->priority = priority_of(request.priority);
-  rec->timeout = timeout;
-  rec->created_at = system_clock::now();
-  rec->payload = job->payload;
+  auto job = std::make_shared<live_job>();
+  store::job_record& rec = job->record;
+  rec.seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
+  rec.id = opaque_id(rec.seq, id_salt_);
+  rec.type = std::move(request.type);
+  rec.priority = priority_of(request.priority);
+  rec.timeout = timeout;
+  rec.created_at = system_clock::now();
+  rec.payload = std::move(payload);
   job->owner = this;
   job->self = job;
   job->type = type;
@@ -239,14 +231,13 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   job->place = admitted.take();
   job->submitter.emplace(ex, &job->submit_returned);
   job->on_accepted = std::move(done);
-  job->record = rec;
   {
     std::lock_guard lk(mu_);
-    live_.emplace(rec->seq, job);
+    live_.emplace(rec.seq, job);
   }
   // Stored before it can run: with a durable store, the submission is answered once it is.
-  const store::record_ptr first = std::move(rec);
-  store_.write({&first, 1}, job);
+  // Nothing changes the record before the store has it: no lock is needed to read it here.
+  store_.write({&rec, 1}, job);
   job->submit_returned = true;
 }
 
@@ -258,7 +249,7 @@ void service::live_job::written(const store::store_error* error) {
     // Not stored, so not accepted: it must never run, and its place is given back.
     {
       std::lock_guard lk(svc.mu_);
-      svc.live_.erase(record->seq);
+      svc.live_.erase(record.seq);
     }
     place = pool::admission{};
     return site.deliver(
@@ -268,34 +259,35 @@ void service::live_job::written(const store::store_error* error) {
                                .retry_after = std::chrono::seconds(1)}));
   }
   // Only within the submission's call, on its thread, may a cheap job run at once.
-  store::record_ptr shown = svc.start(self.lock(), std::move(place), site.within_call());
+  store::job_record shown = svc.start(self.lock(), std::move(place), site.within_call());
   site.deliver(std::move(done), submit_outcome(std::move(shown)));
 }
 
-store::record_ptr service::start(const std::shared_ptr<live_job>& job, pool::admission place,
+store::job_record service::start(const std::shared_ptr<live_job>& job, pool::admission place,
                                  bool here) {
   // The service's index keeps the job until it ends: the pool's lambdas hold a plain pointer,
   // which std::function keeps in place rather than on the heap.
   live_job* const live = job.get();
   pool::job_request request{
-      .timeout = job->record->timeout,
+      .timeout = job->record.timeout,
       .work =
           [live](const pool::job_context& ctx) {
             live->owner->mark_running(*live);
-            json result = live->type->run(live->payload ? *live->payload : json(), ctx);
+            const auto& payload = live->record.payload;  // never changed after the first write
+            json result = live->type->run(payload ? *payload : json(), ctx);
             if (!result.is_null()) live->result = std::make_shared<const json>(std::move(result));
           },
       .on_done = [live](const pool::job_outcome& outcome) { live->owner->finish(*live, outcome); }};
   const pool::job_handle handle = job->type->cheap && here
                                       ? pool_.run_here(std::move(place), std::move(request))
                                       : pool_.submit(std::move(place), std::move(request));
-  store::record_ptr shown;
+  std::optional<store::job_record> shown;
   bool cancel_now = false;
   {
     std::lock_guard lk(mu_);
     // A job over already (run here, or its deadline passed) keeps no handle: it would close a
     // loop, the pool's job holding this one through its unrun work.
-    if (!store::is_terminal(job->record->status)) {
+    if (!store::is_terminal(job->record.status)) {
       job->handle = handle;
       cancel_now = job->cancel_requested;
     }
@@ -303,84 +295,83 @@ store::record_ptr service::start(const std::shared_ptr<live_job>& job, pool::adm
   }
   // Asked to stop while its record was being stored.
   if (cancel_now) (void)pool_.cancel(handle);
-  return shown;
+  return std::move(*shown);
 }
 
 void service::mark_running(live_job& job) {
   const auto now = pool::clock::now();
-  store::record_ptr changed;
-  {
-    std::lock_guard lk(mu_);
-    if (job.record->status != store::job_status::queued) return;
-    auto next = next_version(*job.record);
-    next->status = store::job_status::running;
-    next->started_at = system_clock::now();
-    next->queue_time = now - job.created_steady;
-    job.record = next;
-    changed = std::move(next);
-  }
-  store_.write({&changed, 1}, nullptr);
+  std::lock_guard lk(mu_);
+  store::job_record& rec = job.record;
+  if (rec.status != store::job_status::queued) return;
+  ++rec.version;
+  rec.status = store::job_status::running;
+  rec.started_at = system_clock::now();
+  rec.queue_time = now - job.created_steady;
+  // Under the lock, so that the store is given the versions in order; it copies the record.
+  store_.write({&rec, 1}, nullptr);
 }
 
 void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
-  store::record_ptr changed;
   boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
   // Out of the index, which held it: kept until this returns.
   std::shared_ptr<live_job> keep;
+  std::optional<store::job_record> shown;  // for the waiters, if any
   {
     std::lock_guard lk(mu_);
-    if (auto node = live_.extract(ended.record->seq)) keep = std::move(node.mapped());
-    live_job* const job = &ended;
-    auto next = next_version(*job->record);
-    next->finished_at = system_clock::now();
+    if (auto node = live_.extract(ended.record.seq)) keep = std::move(node.mapped());
+    store::job_record& rec = ended.record;
+    ++rec.version;
+    rec.finished_at = system_clock::now();
     // A started job's queue time was fixed when it started, so that it never changes once it
     // is shown as final.
     if (outcome.started) {
-      next->run_time = outcome.run_time;
-      run_seconds_[job->type].observe(std::chrono::duration<double>(outcome.run_time).count());
+      rec.run_time = outcome.run_time;
+      run_seconds_[ended.type].observe(std::chrono::duration<double>(outcome.run_time).count());
     } else {
-      next->queue_time = now - job->created_steady;
+      rec.queue_time = now - ended.created_steady;
     }
     const char* where = outcome.started ? "running" : "queued";
     switch (outcome.status) {
       case pool::job_status::succeeded:
-        next->status = store::job_status::succeeded;
-        next->result = std::move(job->result);
+        rec.status = store::job_status::succeeded;
+        rec.result = std::move(ended.result);
         break;
       case pool::job_status::failed:
-        next->status = store::job_status::failed;
-        next->error = failure_of(outcome.error);
+        rec.status = store::job_status::failed;
+        rec.error = failure_of(outcome.error);
         break;
       case pool::job_status::timed_out:
-        next->status = store::job_status::timed_out;
-        next->error = stopped("timed_out",
-                              "the job's deadline of " + std::to_string(next->timeout.count()) +
-                                  " ms passed while it was " + where,
-                              outcome.error);
+        rec.status = store::job_status::timed_out;
+        rec.error = stopped("timed_out",
+                            "the job's deadline of " + std::to_string(rec.timeout.count()) +
+                                " ms passed while it was " + where,
+                            outcome.error);
         break;
       case pool::job_status::cancelled:
-        next->status = store::job_status::cancelled;
-        next->error = stopped("cancelled",
-                              std::string(job->cancel_requested ? "cancelled by request while "
-                                                                : "cancelled at shutdown while ") +
-                                  where,
-                              outcome.error);
+        rec.status = store::job_status::cancelled;
+        rec.error = stopped("cancelled",
+                            std::string(ended.cancel_requested ? "cancelled by request while "
+                                                               : "cancelled at shutdown while ") +
+                                where,
+                            outcome.error);
         break;
     }
-    job->record = next;
-    job->handle = {};
-    waiters.swap(job->waiters);
-    changed = std::move(next);
+    ended.handle = {};
+    waiters.swap(ended.waiters);
+    store_.write({&rec, 1}, nullptr);
+    if (!waiters.empty()) shown = rec;
   }
-  store_.write({&changed, 1}, nullptr);
-  log_job_end(*changed);
-  for (auto& w : waiters) {
-    net::post(w->ex, [w, changed] {
+  log_job_end(ended.record);  // terminal: nothing changes it any more
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    auto& w = waiters[i];
+    // Each waiter its copy; the last takes the one made under the lock.
+    store::job_record copy = i + 1 < waiters.size() ? *shown : std::move(*shown);
+    net::post(w->ex, [w, job = std::move(copy)]() mutable {
       if (w->answered) return;
       w->answered = true;
       if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
-      w->done(lookup{changed, std::nullopt});
+      w->done(lookup{std::move(job), std::nullopt});
     });
   }
 }
@@ -391,7 +382,7 @@ void service::get(std::string_view id, const executor& ex, lookup_handler done) 
   if (auto [job, rec] = find_live(*seq); job) return done(lookup{std::move(rec), std::nullopt});
   // Over, or never made: the store answers.
   read_site back(ex);
-  store_.find(*seq, [back, done = std::move(done)](store::record_ptr rec,
+  store_.find(*seq, [back, done = std::move(done)](std::optional<store::job_record> rec,
                                                    const store::store_error* error) mutable {
     back.site.deliver(std::move(done), lookup{std::move(rec), error_of(error)});
   });
@@ -400,7 +391,7 @@ void service::get(std::string_view id, const executor& ex, lookup_handler done) 
 
 void service::list(const store::list_query& query, const executor& ex, list_handler done) {
   read_site back(ex);
-  store_.list(query, [back, done = std::move(done)](std::vector<store::record_ptr> jobs,
+  store_.list(query, [back, done = std::move(done)](std::vector<store::job_record> jobs,
                                                     const store::store_error* error) mutable {
     back.site.deliver(std::move(done), std::move(jobs), error_of(error));
   });
@@ -414,7 +405,7 @@ void service::cancel(std::string_view id, const executor& ex, cancel_handler don
   if (!job) {
     // Over already, or never made: the store tells which.
     read_site back(ex);
-    store_.find(*seq, [back, done = std::move(done)](store::record_ptr found,
+    store_.find(*seq, [back, done = std::move(done)](std::optional<store::job_record> found,
                                                      const store::store_error* error) mutable {
       cancel_outcome out{
           found ? cancel_outcome::kind::already_finished : cancel_outcome::kind::not_found,
@@ -473,7 +464,7 @@ void service::wait(std::string_view id, std::optional<std::chrono::milliseconds>
   w->timer->async_wait([this, w, job = job](boost::system::error_code ec) {
     if (ec || w->answered) return;
     w->answered = true;
-    store::record_ptr now;
+    std::optional<store::job_record> now;
     {
       std::lock_guard lk(mu_);
       now = job->record;

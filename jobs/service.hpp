@@ -83,23 +83,24 @@ struct refusal {
 
 class submit_outcome {
  public:
-  submit_outcome(store::record_ptr job) : job_(std::move(job)) {}  // NOLINT: implicit by design
+  submit_outcome(store::job_record job) : job_(std::move(job)) {}  // NOLINT: implicit by design
   submit_outcome(refusal why) : refused_(std::move(why)) {}        // NOLINT: implicit by design
 
-  [[nodiscard]] bool accepted() const noexcept { return job_ != nullptr; }
-  // The accepted job as it stood when the answer was made: queued, or later.
-  [[nodiscard]] const store::record_ptr& job() const noexcept { return job_; }
+  [[nodiscard]] bool accepted() const noexcept { return job_.has_value(); }
+  // The accepted job as it stood when the answer was made: queued, or later. Only when
+  // accepted().
+  [[nodiscard]] const store::job_record& job() const noexcept { return *job_; }
   // Meaningful only when !accepted().
   [[nodiscard]] const refusal& refused() const noexcept { return refused_; }
 
  private:
-  store::record_ptr job_;
+  std::optional<store::job_record> job_;
   refusal refused_;
 };
 
 // A job looked up: the job, or none (never made, or forgotten), or why the store could not say.
 struct lookup {
-  store::record_ptr job;
+  std::optional<store::job_record> job;
   std::optional<store::store_error> error;
 };
 
@@ -111,7 +112,7 @@ struct cancel_outcome {
     stopping,          // it was running: it is asked to stop, and ends soon
   };
   kind what = kind::not_found;
-  store::record_ptr job;  // as it stands after the cancel; null for not_found
+  std::optional<store::job_record> job;  // as it stands after the cancel; none for not_found
   std::optional<store::store_error> error;
 };
 
@@ -126,7 +127,7 @@ class service {
   using submit_handler = unique_function<void(submit_outcome)>;
   using lookup_handler = unique_function<void(lookup)>;
   using list_handler =
-      unique_function<void(std::vector<store::record_ptr>, std::optional<store::store_error>)>;
+      unique_function<void(std::vector<store::job_record>, std::optional<store::store_error>)>;
   using cancel_handler = unique_function<void(cancel_outcome)>;
 
   // `types`, `pool` and `store` must outlive the service; the pool must be drained (drain())
@@ -142,7 +143,7 @@ class service {
   void list(const store::list_query& query, const executor& ex, list_handler done);
   void cancel(std::string_view id, const executor& ex, cancel_handler done);
   // Completes once the job is terminal, or after `limit` if one is given, with the job as it
-  // stands then (null when there is no such job). Without a limit, the job's deadline bounds
+  // stands then (none when there is no such job). Without a limit, the job's deadline bounds
   // the wait: a job is terminal soon after it.
   void wait(std::string_view id, std::optional<std::chrono::milliseconds> limit, const executor& ex,
             lookup_handler done);
@@ -164,15 +165,16 @@ class service {
   struct pending_wait;
 
   [[nodiscard]] std::optional<std::uint64_t> seq_of(std::string_view id) const;
-  // The job under way with that number and its record as it stands; both null when it is not
-  // under way (over, or never made).
-  std::pair<std::shared_ptr<live_job>, store::record_ptr> find_live(std::uint64_t seq) const;
+  // The job under way with that number, and its record as it stands; none when it is not under
+  // way (over, or never made).
+  std::pair<std::shared_ptr<live_job>, std::optional<store::job_record>> find_live(
+      std::uint64_t seq) const;
   std::chrono::milliseconds timeout_of(const handlers::job_type& type,
                                        const submit_request& request) const;
   refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
   // Hands a job whose record is stored to the pool; `here` when on the submitter's thread,
   // within its call, where a cheap job may run at once.
-  store::record_ptr start(const std::shared_ptr<live_job>& job, pool::admission place, bool here);
+  store::job_record start(const std::shared_ptr<live_job>& job, pool::admission place, bool here);
   void mark_running(live_job& job);
   void finish(live_job& ended, const pool::job_outcome& outcome);
 

@@ -1,8 +1,9 @@
 #pragma once
 
-// What a store keeps of one job, and what the API shows of it: plain data. A record is a value,
-// replaced whole at each change of the job's state, and handed around as a pointer to const, so
-// that a reader's copy never changes under it.
+// What a store keeps of one job, and what the API shows of it: plain data, copied where it is
+// kept. A store keeps the newest version it is given (`version` grows with each change); a
+// reader's copy never changes under it. The payload is shared between the copies: it is the
+// one part that may be large in every version.
 
 #include <chrono>
 #include <cstdint>
@@ -53,10 +54,10 @@ struct job_record {
   // Start to end, once a job that started has ended.
   std::optional<std::chrono::nanoseconds> run_time;
   std::shared_ptr<const nlohmann::json> payload;  // null: a null payload
-  std::shared_ptr<const nlohmann::json> result;   // when succeeded; null: a null result
-  std::optional<job_failure> error;               // when failed, timed out or cancelled
+  // When succeeded; null: a null result. Only the terminal version has one, so it is held by
+  // that version alone.
+  std::shared_ptr<const nlohmann::json> result;
+  std::optional<job_failure> error;  // when failed, timed out or cancelled
 };
-
-using record_ptr = std::shared_ptr<const job_record>;
 
 }  // namespace jobd::store

@@ -8,7 +8,7 @@
 // returning, on the caller's thread; one that must wait for a disk or a database calls it
 // later from a thread of its own. A callback must not block.
 //
-//   store.find(seq, [](record_ptr job, const store_error* e) { ... });
+//   store.find(seq, [](std::optional<job_record> job, const store_error* e) { ... });
 
 #include <chrono>
 #include <cstddef>
@@ -45,7 +45,7 @@ struct list_query {
 // What a store holds at start that must be taken up again.
 struct recovered_jobs {
   std::uint64_t last_seq = 0;          // the highest sequence number used; 0 for none
-  std::vector<record_ptr> unfinished;  // queued and running jobs, in submission order
+  std::vector<job_record> unfinished;  // queued and running jobs, in submission order
 };
 
 // Told once a group of writes is durable, or that it failed. Writes are on every job's path: a
@@ -60,8 +60,8 @@ class write_listener {
 
 class job_store {
  public:
-  using find_done = unique_function<void(record_ptr job, const store_error* error)>;
-  using list_done = unique_function<void(std::vector<record_ptr> jobs, const store_error* error)>;
+  using find_done = unique_function<void(std::optional<job_record> job, const store_error* error)>;
+  using list_done = unique_function<void(std::vector<job_record> jobs, const store_error* error)>;
 
   virtual ~job_store() = default;
 
@@ -72,13 +72,14 @@ class job_store {
   // Called once, at start, before any write.
   [[nodiscard]] virtual recovered_jobs recover() = 0;
 
-  // Stores each record as the latest state of its job, as one group: all of them, or on an
-  // error none. A record older (by version) than the one stored is ignored, so that writers
-  // need not order their calls. `listener`, if given, is told once the group is durable.
-  virtual void write(std::span<const record_ptr> records,
+  // Stores a copy of each record as the latest state of its job, as one group: all of them, or
+  // on an error none. A record older (by version) than the one stored is ignored, so that
+  // writers need not order their calls. `listener`, if given, is told once the group is
+  // durable. The records are read only during the call.
+  virtual void write(std::span<const job_record> records,
                      std::shared_ptr<write_listener> listener) = 0;
 
-  // The latest record of job `seq`; null when there is none (never made, or forgotten).
+  // The latest record of job `seq`; none when there is none (never made, or forgotten).
   virtual void find(std::uint64_t seq, find_done done) = 0;
 
   // Records newest first, as the query asks.

@@ -6,29 +6,35 @@
 namespace jobd::store {
 
 memory_store::memory_store(retention keep)
-    : keep_(keep), id_salt_(std::random_device{}() * 0x100000001ULL) {}
+    : keep_(keep), id_salt_(std::random_device{}() * 0x100000001ULL) {
+  // The records kept, and the few under way besides: no rehash while the store fills.
+  index_.reserve(keep_.keep_newest + 1024);
+}
 
 recovered_jobs memory_store::recover() {
   return {};
 }
 
-void memory_store::write(std::span<const record_ptr> records,
+void memory_store::write(std::span<const job_record> records,
                          std::shared_ptr<write_listener> listener) {
   let_go freed;
   {
     std::lock_guard lk(mu_);
     bool finished = false;
-    for (const record_ptr& rec : records) {
-      auto [it, fresh] = by_seq_.try_emplace(rec->seq, rec);
-      bool finishing = fresh && is_terminal(rec->status);
-      if (!fresh) {
-        if (it->second->version >= rec->version) continue;  // a newer one is stored
-        finishing = !is_terminal(it->second->status) && is_terminal(rec->status);
-        freed.push_back(std::exchange(it->second, rec));
+    for (const job_record& rec : records) {
+      auto [at, fresh] = index_.try_emplace(rec.seq);
+      bool finishing = fresh && is_terminal(rec.status);
+      if (fresh) {
+        at->second = by_seq_.emplace_hint(by_seq_.end(), rec.seq, rec);
+      } else {
+        job_record& stored = at->second->second;
+        if (stored.version >= rec.version) continue;  // a newer one is stored
+        finishing = !is_terminal(stored.status) && is_terminal(rec.status);
+        stored = rec;
       }
       if (finishing) {
         // Retention counts from here, on a clock read only when a job ends.
-        finished_.emplace_back(clock::now(), rec->seq);
+        finished_.emplace_back(clock::now(), rec.seq);
         finished = true;
       }
     }
@@ -40,11 +46,11 @@ void memory_store::write(std::span<const record_ptr> records,
 void memory_store::find(std::uint64_t seq, find_done done) {
   const auto now = clock::now();
   let_go freed;
-  record_ptr found;
+  std::optional<job_record> found;
   {
     std::lock_guard lk(mu_);
     expire_locked(now, freed);
-    if (auto it = by_seq_.find(seq); it != by_seq_.end()) found = it->second;
+    if (auto it = index_.find(seq); it != index_.end()) found = it->second->second;
   }
   done(std::move(found), nullptr);
 }
@@ -52,12 +58,12 @@ void memory_store::find(std::uint64_t seq, find_done done) {
 void memory_store::list(const list_query& query, list_done done) {
   const auto now = clock::now();
   let_go freed;
-  std::vector<record_ptr> out;
+  std::vector<job_record> out;
   {
     std::lock_guard lk(mu_);
     expire_locked(now, freed);
     for (auto it = by_seq_.rbegin(); it != by_seq_.rend() && out.size() < query.limit; ++it) {
-      if (query.status && it->second->status != *query.status) continue;
+      if (query.status && it->second.status != *query.status) continue;
       out.push_back(it->second);
     }
   }
@@ -67,8 +73,10 @@ void memory_store::list(const list_query& query, list_done done) {
 void memory_store::expire_locked(clock::time_point now, let_go& out) {
   while (!finished_.empty() && (finished_.size() > keep_.keep_newest ||
                                 now - finished_.front().first >= keep_.keep_for)) {
-    if (auto node = by_seq_.extract(finished_.front().second))
-      out.push_back(std::move(node.mapped()));
+    if (auto at = index_.find(finished_.front().second); at != index_.end()) {
+      out.push_back(by_seq_.extract(at->second));
+      index_.erase(at);
+    }
     finished_.pop_front();
   }
 }

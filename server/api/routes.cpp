@@ -209,7 +209,7 @@ void routes::submit(const call& c) {
                  if (!outcome.accepted()) {
                    return respond(with_route(refused(outcome.refused(), lane), route));
                  }
-                 if (!wait.wanted) return respond(job_response(*outcome.job(), 202, route, true));
+                 if (!wait.wanted) return respond(job_response(outcome.job(), 202, route, true));
                  // Without a limit the job's deadline bounds the wait: handlers return once
                  // stopped.
                  answer_when_done(outcome.job(), wait.limit,
@@ -253,12 +253,12 @@ http_response routes::store_unavailable(const store::store_error& e, std::string
   return r;
 }
 
-void routes::answer_when_done(const store::record_ptr& job,
+void routes::answer_when_done(const store::job_record& job,
                               std::optional<std::chrono::milliseconds> limit, job_answer how,
                               const responder& respond) {
   // A job already over (a cheap one run on the I/O thread, say): no wait to arrange.
-  if (store::is_terminal(job->status)) return respond(job_as_it_stands(*job, how));
-  jobs_.wait(job->id, limit, respond.executor(), [this, how, respond](jobs::lookup found) {
+  if (store::is_terminal(job.status)) return respond(job_as_it_stands(job, how));
+  jobs_.wait(job.id, limit, respond.executor(), [this, how, respond](jobs::lookup found) {
     if (found.error) return respond(store_unavailable(*found.error, how.route));
     respond(job_as_it_stands(*found.job, how));
   });
@@ -301,7 +301,7 @@ void routes::get_job(const call& c) {
         }
         if (!wait->wanted) return respond(job_response(*found.job, 200, label));
         // Without a limit the job's deadline bounds the wait: it is terminal soon after.
-        answer_when_done(found.job, wait->limit,
+        answer_when_done(*found.job, wait->limit,
                          {.pending_status = 200, .sync_codes = false, .route = label}, respond);
       });
 }
@@ -367,7 +367,7 @@ void routes::list_jobs(const call& c) {
     query.limit = n;
   }
   jobs_.list(query, c.respond.executor(),
-             [this, label = c.route, respond = c.respond](std::vector<store::record_ptr> found,
+             [this, label = c.route, respond = c.respond](std::vector<store::job_record> found,
                                                           std::optional<store::store_error> error) {
                if (error) return respond(store_unavailable(*error, label));
                std::string text = "{\"jobs\":[";
@@ -376,7 +376,7 @@ void routes::list_jobs(const call& c) {
                  std::lock_guard lk(times_mu_);
                  for (std::size_t i = 0; i < found.size(); ++i) {
                    if (i > 0) text += ',';
-                   jobs::append_job_object(text, *found[i], now, times_);
+                   jobs::append_job_object(text, found[i], now, times_);
                  }
                }
                text += "]}";

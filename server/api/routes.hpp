@@ -76,7 +76,7 @@ class routes final : public request_handler {
     std::string_view route;
   };
   // Answers when the job is terminal, or after `limit`, if given, with the job as it stands.
-  void answer_when_done(const store::record_ptr& job,
+  void answer_when_done(const store::job_record& job,
                         std::optional<std::chrono::milliseconds> limit, job_answer how,
                         const responder& respond);
   [[nodiscard]] http_response job_as_it_stands(const store::job_record& job, job_answer how);

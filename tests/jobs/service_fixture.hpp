@@ -30,7 +30,7 @@ class recording_store final : public store::job_store {
 
   [[nodiscard]] std::uint64_t id_salt() const override { return inner_.id_salt(); }
   [[nodiscard]] store::recovered_jobs recover() override { return inner_.recover(); }
-  void write(std::span<const store::record_ptr> records,
+  void write(std::span<const store::job_record> records,
              std::shared_ptr<store::write_listener> listener) override {
     {
       std::lock_guard lk(mu_);
@@ -39,7 +39,7 @@ class recording_store final : public store::job_store {
         if (listener) listener->written(&e);
         return;
       }
-      for (const auto& r : records) written_.emplace_back(r->seq, r->status);
+      for (const auto& r : records) written_.emplace_back(r.seq, r.status);
     }
     inner_.write(records, std::move(listener));
   }
@@ -148,11 +148,11 @@ struct service_fixture {
   }
 
   // The job once a worker has started it (it has left its lane).
-  store::record_ptr running(std::string_view id) {
+  std::optional<store::job_record> running(std::string_view id) {
     const auto give_up = std::chrono::steady_clock::now() + 10s;
     for (;;) {
-      store::record_ptr job = get(id).job;
-      if (job == nullptr || job->status != store::job_status::queued) return job;
+      std::optional<store::job_record> job = get(id).job;
+      if (!job || job->status != store::job_status::queued) return job;
       if (std::chrono::steady_clock::now() > give_up) {
         ADD_FAILURE() << "job " << id << " never started";
         return job;
@@ -162,7 +162,7 @@ struct service_fixture {
   }
 
   // The job once it is terminal.
-  store::record_ptr ended(std::string_view id) {
+  std::optional<store::job_record> ended(std::string_view id) {
     std::promise<lookup> got;
     on_io([&] {
       jobs.wait(id, std::nullopt, ioc.get_executor(),

@@ -49,7 +49,7 @@ TEST(JobService, AFullLaneRefusesWithItsBoundAndAHintOfWhenToRetry) {
   service_fixture f({.workers_min = 1, .workers_max = 1, .reserved_high = 0, .normal_capacity = 1});
   const auto first = f.submit({.type = "gated"});
   ASSERT_TRUE(first.accepted());
-  f.running(first.job()->id);  // out of the lane, which has room for one more
+  f.running(first.job().id);  // out of the lane, which has room for one more
   ASSERT_TRUE(f.submit({.type = "gated"}).accepted());  // queued behind it
   const auto full = f.submit({.type = "gated"});
   ASSERT_FALSE(full.accepted());
@@ -69,17 +69,17 @@ TEST(JobService, AFullLaneRefusesWithItsBoundAndAHintOfWhenToRetry) {
 TEST(JobService, ACheapJobRunsWithinTheCallAndIsAnsweredBeforeItReturns) {
   service_fixture f;
   bool answered_within = false;
-  store::record_ptr job;
+  std::optional<store::job_record> job;
   f.on_io([&] {
     bool returned = false;
     f.jobs.submit({.type = "noop"}, f.ioc.get_executor(), [&](submit_outcome o) {
       answered_within = !returned;
-      job = o.job();
+      if (o.accepted()) job = o.job();
     });
     returned = true;
   });
   EXPECT_TRUE(answered_within);
-  ASSERT_NE(job, nullptr);
+  ASSERT_TRUE(job);
   EXPECT_EQ(job->status, job_status::succeeded);
   EXPECT_EQ(f.jobs.pool_stats().busy, 0u);
 }
@@ -89,7 +89,7 @@ TEST(JobService, EveryChangeIsStoredTheFirstBeforeTheJobRuns) {
   service_fixture f;
   const auto accepted = f.submit({.type = "echo", .payload_json = R"({"n":1})"});
   ASSERT_TRUE(accepted.accepted());
-  const store::record_ptr end = f.ended(accepted.job()->id);
+  const std::optional<store::job_record> end = f.ended(accepted.job().id);
   ASSERT_EQ(end->status, job_status::succeeded);
   EXPECT_EQ(*end->result, json::parse(R"({"n":1})"));
   EXPECT_EQ(
@@ -115,7 +115,7 @@ TEST(JobService, AStoreThatCannotStoreTheJobRefusesItAndItNeverRuns) {
   f.store.fail(false);
   const auto next = f.submit({.type = "counted"});
   ASSERT_TRUE(next.accepted());
-  f.ended(next.job()->id);
+  f.ended(next.job().id);
   EXPECT_EQ(runs.load(), 1);
   EXPECT_EQ(f.jobs.pool_stats().of(pool::lane::normal).submitted, 1u);
 }
@@ -126,7 +126,7 @@ TEST(JobService, AWaitIsAnsweredAtTheJobsEndOnTheCallersExecutor) {
   ASSERT_TRUE(accepted.accepted());
   std::promise<std::pair<lookup, std::thread::id>> got;
   f.on_io([&] {
-    f.jobs.wait(accepted.job()->id, std::nullopt, f.ioc.get_executor(), [&got](lookup l) {
+    f.jobs.wait(accepted.job().id, std::nullopt, f.ioc.get_executor(), [&got](lookup l) {
       got.set_value({std::move(l), std::this_thread::get_id()});
     });
   });
@@ -135,7 +135,7 @@ TEST(JobService, AWaitIsAnsweredAtTheJobsEndOnTheCallersExecutor) {
   f.gated.open();
   const auto [found, thread] = answer.get();
   EXPECT_EQ(thread, f.io.get_id());
-  ASSERT_NE(found.job, nullptr);
+  ASSERT_TRUE(found.job);
   EXPECT_EQ(found.job->status, job_status::succeeded);
 }
 
@@ -144,16 +144,16 @@ TEST(JobService, AWaitsLimitAnswersOnceWithTheJobUnderWay) {
   service_fixture f;
   const auto accepted = f.submit({.type = "gated"});
   std::atomic<int> answers{0};
-  std::promise<store::record_ptr> first;
+  std::promise<std::optional<store::job_record>> first;
   f.on_io([&] {
-    f.jobs.wait(accepted.job()->id, 10ms, f.ioc.get_executor(), [&](lookup l) {
+    f.jobs.wait(accepted.job().id, 10ms, f.ioc.get_executor(), [&](lookup l) {
       if (answers++ == 0) first.set_value(l.job);
     });
   });
-  const store::record_ptr shown = first.get_future().get();
+  const std::optional<store::job_record> shown = first.get_future().get();
   EXPECT_EQ(shown->status, job_status::running);
   f.gated.open();
-  EXPECT_EQ(f.ended(accepted.job()->id)->status, job_status::succeeded);
+  EXPECT_EQ(f.ended(accepted.job().id)->status, job_status::succeeded);
   f.on_io([] {});  // whatever the end posted has run by now
   EXPECT_EQ(answers.load(), 1);
 }
@@ -168,8 +168,8 @@ TEST(JobService, AWaitAnsweredAtTheEndKeepsNothingAlive) {
   {
     const auto accepted = f.submit({.type = "gated", .payload_json = R"({"big":"payload"})"});
     ASSERT_TRUE(accepted.accepted());
-    id = accepted.job()->id.view();
-    payload = accepted.job()->payload;
+    id = accepted.job().id.view();
+    payload = accepted.job().payload;
   }
   std::promise<void> answered;
   f.on_io([&] {
@@ -188,21 +188,21 @@ TEST(JobService, CancelEndsAQueuedJobAtOnceAndStopsARunningOne) {
   service_fixture f({.workers_min = 1, .workers_max = 1, .reserved_high = 0});
   const auto running = f.submit({.type = "gated"});
   ASSERT_TRUE(running.accepted());
-  f.running(running.job()->id);
+  f.running(running.job().id);
   const auto queued = f.submit({.type = "echo", .payload_json = "1"});  // behind it
   ASSERT_TRUE(queued.accepted());
 
-  const cancel_outcome q = f.cancel(queued.job()->id);
+  const cancel_outcome q = f.cancel(queued.job().id);
   EXPECT_EQ(q.what, cancel_outcome::kind::cancelled);
-  ASSERT_NE(q.job, nullptr);
+  ASSERT_TRUE(q.job);
   EXPECT_EQ(q.job->status, job_status::cancelled);
   EXPECT_EQ(q.job->error->message, "cancelled by request while queued");
 
-  const cancel_outcome r = f.cancel(running.job()->id);
+  const cancel_outcome r = f.cancel(running.job().id);
   EXPECT_EQ(r.what, cancel_outcome::kind::stopping);
-  EXPECT_EQ(f.ended(running.job()->id)->status, job_status::cancelled);
+  EXPECT_EQ(f.ended(running.job().id)->status, job_status::cancelled);
 
-  const cancel_outcome again = f.cancel(running.job()->id);
+  const cancel_outcome again = f.cancel(running.job().id);
   EXPECT_EQ(again.what, cancel_outcome::kind::already_finished);
   EXPECT_EQ(again.job->status, job_status::cancelled);
   EXPECT_EQ(f.cancel("0123456789abcdef").what, cancel_outcome::kind::not_found);
@@ -212,27 +212,27 @@ TEST(JobService, CancelEndsAQueuedJobAtOnceAndStopsARunningOne) {
 TEST(JobService, IdsAreUniqueOpaqueAndFoundOnlyInTheirExactForm) {
   service_fixture f;
   std::set<std::string> ids;
-  store::record_ptr last;
+  std::string id;
   for (int i = 0; i < 1000; ++i) {
-    last = f.submit({.type = "noop"}).job();
-    ids.emplace(last->id.view());
+    id = f.submit({.type = "noop"}).job().id.view();
+    ids.insert(id);
   }
   EXPECT_EQ(ids.size(), 1000u);
-  const std::string id(last->id.view());
   ASSERT_EQ(id.size(), 16u);
-  EXPECT_EQ(f.get(id).job, last);
+  ASSERT_TRUE(f.get(id).job);
+  EXPECT_EQ(f.get(id).job->id.view(), id);
   std::string upper = id;
   for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (upper != id) {
-    EXPECT_EQ(f.get(upper).job, nullptr);
+    EXPECT_FALSE(f.get(upper).job);
   }
-  EXPECT_EQ(f.get(id + "0").job, nullptr);
-  EXPECT_EQ(f.get(id.substr(1)).job, nullptr);
-  EXPECT_EQ(f.get("zzzzzzzzzzzzzzzz").job, nullptr);
+  EXPECT_FALSE(f.get(id + "0").job);
+  EXPECT_FALSE(f.get(id.substr(1)).job);
+  EXPECT_FALSE(f.get("zzzzzzzzzzzzzzzz").job);
   // Any other well-formed id decodes to a sequence number the service never gave out.
   std::string other = id;
   other[0] = other[0] == '0' ? '1' : '0';
-  EXPECT_EQ(f.get(other).job, nullptr);
+  EXPECT_FALSE(f.get(other).job);
 }
 
 // The queue time is fixed when the job starts: what a job shows while it runs, it shows at
@@ -240,9 +240,9 @@ TEST(JobService, IdsAreUniqueOpaqueAndFoundOnlyInTheirExactForm) {
 TEST(JobService, QueueTimeStopsAtTheStartAndNeverChangesOnceItHas) {
   service_fixture f;
   const auto accepted = f.submit({.type = "gated"});
-  const store::record_ptr running = f.running(accepted.job()->id);
+  const std::optional<store::job_record> running = f.running(accepted.job().id);
   f.gated.open();
-  const store::record_ptr end = f.ended(accepted.job()->id);
+  const std::optional<store::job_record> end = f.ended(accepted.job().id);
   EXPECT_EQ(end->queue_time, running->queue_time);
   ASSERT_TRUE(end->run_time);
   EXPECT_GT(*end->run_time, std::chrono::nanoseconds(0));
@@ -250,9 +250,9 @@ TEST(JobService, QueueTimeStopsAtTheStartAndNeverChangesOnceItHas) {
 
 TEST(JobService, RunTimesAreCountedByTypeForJobsThatStarted) {
   service_fixture f;
-  f.ended(f.submit({.type = "noop"}).job()->id);
-  f.ended(f.submit({.type = "echo"}).job()->id);
-  f.ended(f.submit({.type = "echo"}).job()->id);
+  f.ended(f.submit({.type = "noop"}).job().id);
+  f.ended(f.submit({.type = "echo"}).job().id);
+  f.ended(f.submit({.type = "echo"}).job().id);
   const auto runs = f.jobs.run_seconds();
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs.at("noop").count(), 1u);

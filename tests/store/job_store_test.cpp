@@ -29,26 +29,26 @@ class JobStoreConformance : public ::testing::TestWithParam<backend> {
   std::unique_ptr<job_store> open(retention keep = {}) { return GetParam().make(keep); }
 };
 
-record_ptr record(std::uint64_t seq, job_status status, std::uint32_t version = 0) {
-  auto r = std::make_shared<job_record>();
-  r->seq = seq;
-  r->id = opaque_id(seq, 42);
-  r->version = version;
-  r->type = "noop";
-  r->status = status;
-  r->created_at = std::chrono::system_clock::now();
-  if (status == job_status::succeeded) r->result = std::make_shared<const nlohmann::json>(seq);
+job_record record(std::uint64_t seq, job_status status, std::uint32_t version = 0) {
+  job_record r;
+  r.seq = seq;
+  r.id = opaque_id(seq, 42);
+  r.version = version;
+  r.type = "noop";
+  r.status = status;
+  r.created_at = std::chrono::system_clock::now();
+  if (status == job_status::succeeded) r.result = std::make_shared<const nlohmann::json>(seq);
   return r;
 }
 
-void write(job_store& s, std::vector<record_ptr> records) {
+void write(job_store& s, std::vector<job_record> records) {
   s.write(records, nullptr);
 }
 
 // The record the store answers with for `seq`, waiting for it if the backend answers later.
-record_ptr find(job_store& s, std::uint64_t seq) {
-  std::promise<record_ptr> got;
-  s.find(seq, [&got](record_ptr r, const store_error* e) {
+std::optional<job_record> find(job_store& s, std::uint64_t seq) {
+  std::promise<std::optional<job_record>> got;
+  s.find(seq, [&got](std::optional<job_record> r, const store_error* e) {
     EXPECT_EQ(e, nullptr);
     got.set_value(std::move(r));
   });
@@ -57,10 +57,10 @@ record_ptr find(job_store& s, std::uint64_t seq) {
 
 std::vector<std::uint64_t> listed(job_store& s, list_query q) {
   std::promise<std::vector<std::uint64_t>> got;
-  s.list(q, [&got](std::vector<record_ptr> jobs, const store_error* e) {
+  s.list(q, [&got](std::vector<job_record> jobs, const store_error* e) {
     EXPECT_EQ(e, nullptr);
     std::vector<std::uint64_t> seqs;
-    for (const auto& j : jobs) seqs.push_back(j->seq);
+    for (const auto& j : jobs) seqs.push_back(j.seq);
     got.set_value(std::move(seqs));
   });
   return got.get_future().get();
@@ -71,7 +71,7 @@ TEST_P(JobStoreConformance, AFreshStoreHasNothingToRecover) {
   const recovered_jobs r = s->recover();
   EXPECT_EQ(r.last_seq, 0u);
   EXPECT_TRUE(r.unfinished.empty());
-  EXPECT_EQ(find(*s, 1), nullptr);
+  EXPECT_EQ(find(*s, 1), std::nullopt);
   EXPECT_TRUE(listed(*s, {}).empty());
 }
 
@@ -79,13 +79,13 @@ TEST_P(JobStoreConformance, RecordsWrittenAreFoundAndListedNewestFirst) {
   auto s = open();
   write(*s, {record(1, job_status::succeeded), record(2, job_status::queued)});
   write(*s, {record(3, job_status::running)});
-  ASSERT_NE(find(*s, 2), nullptr);
+  ASSERT_NE(find(*s, 2), std::nullopt);
   EXPECT_EQ(find(*s, 2)->status, job_status::queued);
   EXPECT_EQ(*find(*s, 1)->result, nlohmann::json(1));
   EXPECT_EQ(listed(*s, {}), (std::vector<std::uint64_t>{3, 2, 1}));
   EXPECT_EQ(listed(*s, {.limit = 2}), (std::vector<std::uint64_t>{3, 2}));
   EXPECT_EQ(listed(*s, {.status = job_status::queued}), (std::vector<std::uint64_t>{2}));
-  EXPECT_EQ(find(*s, 4), nullptr);
+  EXPECT_EQ(find(*s, 4), std::nullopt);
 }
 
 // Writers need not order their calls: a record older than the one stored changes nothing.
@@ -109,10 +109,10 @@ TEST_P(JobStoreConformance, ItsListenerIsToldOnceTheGroupIsStored) {
   };
   auto s = open();
   auto l = std::make_shared<listener>();
-  const std::vector<record_ptr> group{record(1, job_status::queued), record(2, job_status::queued)};
+  const std::vector<job_record> group{record(1, job_status::queued), record(2, job_status::queued)};
   s->write(group, l);
   // A durable backend tells it later: by the time find answers, it has.
-  EXPECT_NE(find(*s, 2), nullptr);
+  EXPECT_NE(find(*s, 2), std::nullopt);
   EXPECT_EQ(l->calls, 1);
   EXPECT_FALSE(l->failed);
 }
@@ -124,26 +124,26 @@ TEST_P(JobStoreConformance, KeepsOnlyTheNewestFinishedJobsButNeverForgetsUnfinis
     write(*s, {record(seq, job_status::queued)});
     write(*s, {record(seq, job_status::succeeded, 1)});
   }
-  EXPECT_NE(find(*s, 1), nullptr);
-  EXPECT_EQ(find(*s, 2), nullptr);
-  EXPECT_EQ(find(*s, 3), nullptr);
-  EXPECT_NE(find(*s, 4), nullptr);
-  EXPECT_NE(find(*s, 5), nullptr);
+  EXPECT_NE(find(*s, 1), std::nullopt);
+  EXPECT_EQ(find(*s, 2), std::nullopt);
+  EXPECT_EQ(find(*s, 3), std::nullopt);
+  EXPECT_NE(find(*s, 4), std::nullopt);
+  EXPECT_NE(find(*s, 5), std::nullopt);
   EXPECT_EQ(listed(*s, {}), (std::vector<std::uint64_t>{5, 4, 1}));
 }
 
 TEST_P(JobStoreConformance, ForgetsFinishedJobsOlderThanTheRetentionTime) {
   auto s = open({.keep_newest = 100, .keep_for = 0s});  // too old on the next look
   write(*s, {record(1, job_status::succeeded), record(2, job_status::queued)});
-  EXPECT_EQ(find(*s, 1), nullptr);
-  EXPECT_NE(find(*s, 2), nullptr);
+  EXPECT_EQ(find(*s, 1), std::nullopt);
+  EXPECT_NE(find(*s, 2), std::nullopt);
 }
 
 // A record given back is the one written: its readers may keep it while the job moves on.
 TEST_P(JobStoreConformance, ARecordReadNeverChangesUnderItsReader) {
   auto s = open();
   write(*s, {record(1, job_status::queued)});
-  const record_ptr before = find(*s, 1);
+  const std::optional<job_record> before = find(*s, 1);
   write(*s, {record(1, job_status::succeeded, 1)});
   EXPECT_EQ(before->status, job_status::queued);
   EXPECT_EQ(find(*s, 1)->status, job_status::succeeded);

@@ -8,6 +8,33 @@
 // A response is written at once when the socket takes it whole (the usual case); only the rest
 // of a write the socket cannot take waits for it. One timer, re-armed lazily, bounds every wait:
 // the keep-alive idle time, a request from its first byte to its last, and a blocked write.
+//
+// The session is two machines that share the socket and one step function, pump(), which
+// every event ends in: it writes what is ready, parses what is buffered, and starts the read,
+// write and timer that wait. Beast's examples read, answer and write in a line of do_/on_
+// steps, one request at a time; here up to pipeline_limit requests are read ahead, their
+// answers come back in any order from any thread, and a write waits only when the socket is
+// full, so the steps cannot be one line, and each flag below says where one side stands.
+//
+//   reading side                              writing side
+//   ------------                              ------------
+//   between requests ──first byte──► in a     nothing owed ──request read──► owed (slots_)
+//      ▲      (no parser_)            request     ▲                             │ its answer
+//      │                             (parser_)    │                             ▼ comes: res
+//      └─────────── last byte: dispatch ◄─┘       └── written whole ◄── ready at the front
+//   pipeline full (slots_ at the limit): no read until an answer is written   │ socket full
+//   read_closed_: the last request was read (Connection: close, end of stream,   ▼
+//     an unparseable request, a request timeout); owed answers still go out   writing_ (an
+//   closed_: the socket is closed; answers owed since are dropped             async write)
+//
+// Events, each handled on the session's executor, each ending in pump():
+//   on_read       bytes, end of stream, or an error       reading_: a read is in flight
+//   on_response   an answer for request `seq`, from deliver()
+//   on_write      the rest of a blocked write went out    writing_: a write is in flight
+//   on_timer      the earliest of the write, request and idle deadlines (pending_deadlines())
+// continue_sent_ / continue_deferred_: the request being read asked for "100 Continue", which
+// went out, or waits for the answers owed before it. pumping_ / pump_again_: an event that
+// arrives while pump() runs (an answer given at once, inline) only asks it to go round again.
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>

@@ -95,6 +95,13 @@ class json_writer {
   json_writer& time(json_time_writer& times, std::chrono::system_clock::time_point t);
   // JSON text written as it is: it must be one valid JSON value.
   json_writer& raw(std::string_view json);
+  // A value that `write` appends to the text (one of the fast paths, a job object say).
+  template <class Write>
+  json_writer& value_by(Write write) {
+    element();
+    write(out_);
+    return *this;
+  }
 
   [[nodiscard]] std::string& out() noexcept { return out_; }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/container/small_vector.hpp>
 #include <cmath>
+#include <stdexcept>
 #include <thread>
 
 #include "common/json_reader.hpp"
@@ -123,6 +124,22 @@ struct service::live_job final : store::write_listener {
   void written(const store::store_error* error) override;
 };
 
+namespace {
+
+// The sequence numbers go on from the store's last. Jobs left unfinished by a process before
+// this one are the durable stores' to bring back; none of those is built yet, so a store that
+// holds such jobs is refused rather than its jobs silently dropped.
+std::uint64_t first_seq(store::job_store& store) {
+  const store::recovered_jobs recovered = store.recover();
+  if (!recovered.unfinished.empty()) {
+    throw std::logic_error("the job store holds " + std::to_string(recovered.unfinished.size()) +
+                           " unfinished job(s), and this build cannot take them up again");
+  }
+  return recovered.last_seq + 1;
+}
+
+}  // namespace
+
 service::service(service_config config, const handlers::registry& types, pool::pool& pool,
                  store::job_store& store)
     : config_(config),
@@ -130,7 +147,7 @@ service::service(service_config config, const handlers::registry& types, pool::p
       pool_(pool),
       store_(store),
       id_salt_(store.id_salt()),
-      next_seq_(store.recover().last_seq + 1) {}
+      next_seq_(first_seq(store)) {}
 
 service::~service() = default;
 
@@ -188,13 +205,16 @@ void refusal::append_message(std::string& out) const {
 void service::submit(submit_request request, const executor& ex, submit_handler done) {
   const handlers::job_type* type = types_.find(request.type);
   if (type == nullptr) {
-    return done(refusal{refusal::kind::unknown_type, "unknown job type \"" + request.type +
-                                                         "\"; known types: " + types_.names()});
+    return done(refusal{
+        .why = refusal::kind::unknown_type,
+        .message = "unknown job type \"" + request.type + "\"; known types: " + types_.names()});
   }
   const std::chrono::milliseconds timeout = timeout_of(*type, request);
   if (timeout.count() < 1 || timeout > config_.max_timeout) {
-    return done(refusal{refusal::kind::invalid, "timeout_ms must be an integer 1.." +
-                                                    std::to_string(config_.max_timeout.count())});
+    return done(refusal{.why = refusal::kind::invalid,
+                        .field = "timeout_ms",
+                        .message = "timeout_ms must be an integer 1.." +
+                                   std::to_string(config_.max_timeout.count())});
   }
   // Under overload most submissions are refused: refuse those before the payload is built and
   // checked by its type, the dearest part of a submission.
@@ -204,14 +224,17 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   std::shared_ptr<const json> payload;
   if (!request.payload_json.empty()) {
     checked_json parsed = parse_checked_json(request.payload_json, max_json_depth, "the payload");
-    if (!parsed.error.empty()) return done(refusal{refusal::kind::invalid, parsed.error});
+    if (!parsed.error.empty()) {
+      return done(
+          refusal{.why = refusal::kind::invalid, .field = "payload", .message = parsed.error});
+    }
     if (!parsed.value.is_null()) payload = std::make_shared<const json>(std::move(parsed.value));
   }
   if (type->validate) {
     try {
       type->validate(payload ? *payload : json());
     } catch (const handlers::job_error& e) {
-      return done(refusal{refusal::kind::invalid, e.what()});
+      return done(refusal{.why = refusal::kind::invalid, .field = "payload", .message = e.what()});
     }
   }
 

@@ -67,6 +67,8 @@ struct refusal {
     store_unavailable,  // its record could not be stored
   };
   kind why = kind::invalid;
+  // invalid: the field at fault ("timeout_ms", "payload"); empty for the other kinds.
+  std::string_view field;
   // For people, naming the field and what is allowed (the known types, for unknown_type).
   // Empty for queue_full, the refusal of most submissions under overload: append_message()
   // words it from the fields below, only when an answer is written.
@@ -131,7 +133,9 @@ class service {
   using cancel_handler = unique_function<void(cancel_outcome)>;
 
   // `types`, `pool` and `store` must outlive the service; the pool must be drained (drain())
-  // before it is destroyed, so that no job ends into a service that is gone.
+  // before it is destroyed, so that no job ends into a service that is gone. Throws
+  // std::logic_error for a store that holds unfinished jobs: taking them up again is a durable
+  // store's, and none is built yet.
   service(service_config config, const handlers::registry& types, pool::pool& pool,
           store::job_store& store);
   ~service();

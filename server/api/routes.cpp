@@ -220,7 +220,6 @@ void routes::submit(const call& c) {
 
 http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
   using kind = jobs::refusal::kind;
-  using namespace std::string_view_literals;
   if (why.why == kind::invalid || why.why == kind::unknown_type) {
     metrics_.count_invalid(lane);
     return error_response(400, why.why == kind::invalid ? "invalid_field" : "unknown_type",
@@ -228,13 +227,12 @@ http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
   }
   http_response r;
   if (why.why == kind::queue_full) {
-    // Under overload this is the answer to most requests, so it is written straight out: every
-    // part of it is plain text, nothing needs escaping.
-    r.status = 503;
-    r.body.reserve(112);
-    r.body += R"({"error":{"code":"queue_full","message":")"sv;
-    why.append_message(r.body);
-    r.body += "\"}}\n"sv;
+    // Under overload this is the answer to most requests: its message is worded here, from
+    // the lane's name and numbers, and needs no escaping.
+    std::string message;
+    message.reserve(64);
+    why.append_message(message);
+    r = error_response(503, "queue_full", message, true);
   } else {
     r = error_response(503, why.why == kind::shutting_down ? "shutting_down" : "store_unavailable",
                        why.message);
@@ -366,22 +364,24 @@ void routes::list_jobs(const call& c) {
     }
     query.limit = n;
   }
-  jobs_.list(query, c.respond.executor(),
-             [this, label = c.route, respond = c.respond](std::vector<store::job_record> found,
-                                                          std::optional<store::store_error> error) {
-               if (error) return respond(store_unavailable(*error, label));
-               std::string text = "{\"jobs\":[";
-               const auto now = std::chrono::system_clock::now();
-               {
-                 std::lock_guard lk(times_mu_);
-                 for (std::size_t i = 0; i < found.size(); ++i) {
-                   if (i > 0) text += ',';
-                   jobs::append_job_object(text, found[i], now, times_);
-                 }
-               }
-               text += "]}";
-               respond(json_response(200, std::move(text), label));
-             });
+  jobs_.list(
+      query, c.respond.executor(),
+      [this, label = c.route, respond = c.respond](std::vector<store::job_record> found,
+                                                   std::optional<store::store_error> error) {
+        if (error) return respond(store_unavailable(*error, label));
+        std::string text;
+        json_writer w(text);
+        w.begin_object().key("jobs").begin_array();
+        const auto now = std::chrono::system_clock::now();
+        {
+          std::lock_guard lk(times_mu_);
+          for (const store::job_record& job : found) {
+            w.value_by([&](std::string& out) { jobs::append_job_object(out, job, now, times_); });
+          }
+        }
+        w.end_array().end_object();
+        respond(json_response(200, std::move(text), label));
+      });
 }
 
 // The read-only routes' JSON is written with its keys in order, as it always has been.
@@ -479,7 +479,9 @@ void routes::metrics_text(const call& c) {
 }
 
 void routes::health(const call& c) {
-  c.respond(json_response(200, R"({"status":"ok"})", c.route));
+  std::string text;
+  json_writer(text).begin_object().key("status").plain("ok").end_object();
+  c.respond(json_response(200, std::move(text), c.route));
 }
 
 void routes::readiness(const call& c) {
@@ -487,7 +489,9 @@ void routes::readiness(const call& c) {
     return c.respond(with_route(
         error_response(503, "shutting_down", "the server is draining for shutdown"), c.route));
   }
-  c.respond(json_response(200, R"({"status":"ready"})", c.route));
+  std::string text;
+  json_writer(text).begin_object().key("status").plain("ready").end_object();
+  c.respond(json_response(200, std::move(text), c.route));
 }
 
 }  // namespace jobd::server

@@ -120,10 +120,4 @@ submit_body read_submit_body(std::string_view text, std::chrono::milliseconds ma
   return out;
 }
 
-nlohmann::json take_payload(const submit_body& body) {
-  if (body.payload_text.empty()) return nullptr;
-  // Cannot fail: this text was checked when the body was read.
-  return parse_checked_json(body.payload_text, max_json_depth, "the payload").value;
-}
-
 }  // namespace jobd::server

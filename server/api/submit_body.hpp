@@ -2,11 +2,10 @@
 
 // The body of POST /v1/jobs, read and checked against the API in one pass:
 //   {"type": string, "payload"?: any JSON, "priority"?: "high"|"normal", "timeout_ms"?: 1..max}
-// The payload is checked, not built: only an accepted job needs it as a value (take_payload), so
-// a submission refused under overload never builds it.
+// The payload is checked, not built: only an accepted job needs it as a value (the job service
+// builds it), so a submission refused under overload never builds it.
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,8 +28,5 @@ struct submit_body {
 };
 
 submit_body read_submit_body(std::string_view text, std::chrono::milliseconds max_timeout);
-
-// The payload as a value. While the text read lives.
-nlohmann::json take_payload(const submit_body& body);
 
 }  // namespace jobd::server

@@ -78,7 +78,10 @@ class request_handler {
 };
 
 // {"error": {"code": ..., "message": ...}}: every error answer, the transport's own and the
-// routes'.
-http_response error_response(unsigned status, std::string_view code, std::string_view message);
+// routes'. A message known to be plain ASCII without quotes or backslashes (one jobd words
+// from names and numbers) may skip the escaping: the 503 that most requests get under
+// overload does.
+http_response error_response(unsigned status, std::string_view code, std::string_view message,
+                             bool plain_message = false);
 
 }  // namespace jobd::server

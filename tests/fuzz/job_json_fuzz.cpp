@@ -25,7 +25,7 @@ bool agrees(const std::string& body, std::chrono::milliseconds max_timeout) {
   const auto parsed = nlohmann::json::parse(body);
   const auto payload = parsed.find("payload");
   const nlohmann::json want_payload = payload == parsed.end() ? nlohmann::json() : *payload;
-  const nlohmann::json got_payload = jobd::server::take_payload(got);
+  const nlohmann::json got_payload = payload_of(got);
   return got.type == want.type && got.timeout == want.timeout && got_payload == want_payload &&
          got_payload.type() == want_payload.type();
 }

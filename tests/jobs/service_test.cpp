@@ -28,11 +28,13 @@ TEST(JobService, RefusalsStoreNothingAndRunNothing) {
   const auto too_long = f.submit({.type = "noop", .timeout = 61s});
   ASSERT_FALSE(too_long.accepted());
   EXPECT_EQ(too_long.refused().why, refusal::kind::invalid);
+  EXPECT_EQ(too_long.refused().field, "timeout_ms");
   EXPECT_EQ(too_long.refused().message, "timeout_ms must be an integer 1..60000");
 
   const auto refused_payload = f.submit({.type = "sleep", .payload_json = R"({"ms":"soon"})"});
   ASSERT_FALSE(refused_payload.accepted());
   EXPECT_EQ(refused_payload.refused().why, refusal::kind::invalid);
+  EXPECT_EQ(refused_payload.refused().field, "payload");
   EXPECT_NE(refused_payload.refused().message.find("payload.ms"), std::string::npos);
 
   const auto not_json = f.submit({.type = "echo", .payload_json = "{"});

@@ -8,9 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "common/json_reader.hpp"
 #include "server/api/submit_body.hpp"
 
 namespace jobd::server {
+
+// The payload a body carries, built as the job service builds it: null when it has none.
+inline nlohmann::json payload_of(const submit_body& body) {
+  if (body.payload_text.empty()) return nullptr;
+  return parse_checked_json(body.payload_text, max_json_depth, "the payload").value;
+}
 
 // The API's rules for a body, written the slow and obvious way on nlohmann's parser, to check
 // the one-pass reader against: one key twice or nesting past the bound is not JSON here either.

@@ -27,7 +27,7 @@ std::string described(const submit_body& b, const json& payload) {
 
 void expect_readers_agree(const std::string& text) {
   const submit_body got = read_submit_body(text, max_timeout);
-  const json got_payload = got.error_code.empty() ? take_payload(got) : json();
+  const json got_payload = got.error_code.empty() ? payload_of(got) : json();
   const submit_body want = reference_reader(text, max_timeout);
   json want_payload;
   if (want.error_code.empty()) {
@@ -45,19 +45,19 @@ TEST(SubmitBody, ReadsThePlainShapeIntoItsFields) {
   EXPECT_EQ(b.type, "sleep");
   // The payload is its text until it is taken.
   EXPECT_EQ(b.payload_text, R"({"ms":10,"s":"}][{"})");
-  EXPECT_EQ(take_payload(b), json::parse(R"({"ms":10,"s":"}][{"})"));
+  EXPECT_EQ(payload_of(b), json::parse(R"({"ms":10,"s":"}][{"})"));
   EXPECT_EQ(b.priority, pool::lane::high);
   EXPECT_EQ(b.timeout, 250ms);
 
   submit_body minimal = read_submit_body(R"({"type":"noop"})", max_timeout);
   EXPECT_EQ(minimal.error_code, "");
   EXPECT_EQ(minimal.type, "noop");
-  EXPECT_TRUE(take_payload(minimal).is_null());
+  EXPECT_TRUE(payload_of(minimal).is_null());
 
   submit_body escaped =
       read_submit_body(R"({"type":"echo","payload":{"s":"\u0041"}})", max_timeout);
   EXPECT_EQ(escaped.payload_text, R"({"s":"\u0041"})");
-  EXPECT_EQ(take_payload(escaped), json::parse(R"({"s":"A"})"));
+  EXPECT_EQ(payload_of(escaped), json::parse(R"({"s":"A"})"));
   EXPECT_EQ(minimal.priority, pool::lane::normal);
   EXPECT_FALSE(minimal.timeout);
 }

@@ -117,6 +117,8 @@ class pool_impl {
   void drain_once(std::chrono::milliseconds grace);
 
   static std::shared_ptr<job_state> make_job(job_request& req);
+  // Runs a job's completion on the calling thread, out of the lock, and lets a drain know.
+  void complete_here(lock& lk, job_state& job, const job_outcome& outcome);
   // Takes the place `place` held (it is then spent) and gives the job its lane and deadline. A
   // pool already stopped ends the job cancelled here and returns false.
   bool take_place(lock& lk, admission& place, const std::shared_ptr<job_state>& job,
@@ -213,14 +215,18 @@ bool pool_impl::take_place(lock& lk, admission& place, const std::shared_ptr<job
   // Admitted before a drain that has ended since: the job was accepted, so it ends like the
   // other jobs the drain gave up on.
   ++lane_stats_[index_of(l)].submitted;
-  job_outcome outcome = finish_locked(*job, job_status::cancelled, now);
+  complete_here(lk, *job, finish_locked(*job, job_status::cancelled, now));
+  return false;
+}
+
+void pool_impl::complete_here(lock& lk, job_state& job, const job_outcome& outcome) {
   ++on_callers_threads_;
   lk.unlock();
-  deliver(job->on_done, outcome);
+  deliver(job.on_done, outcome);
+  // Only now may a drain return: its promise is that every completion has run.
   lk.lock();
   --on_callers_threads_;
   notify_drain_locked();
-  return false;
 }
 
 job_handle pool_impl::submit(admission&& place, job_request req) {
@@ -247,21 +253,17 @@ job_handle pool_impl::run_here(admission&& place, job_request req) {
   lane_stats& ls = lane_stats_[index_of(job->priority)];
   ++ls.submitted;
   ls.queue_wait.observe(0.0);
-  ++on_callers_threads_;
+  ++on_callers_threads_;  // a drain waits for the job running here too
   lk.unlock();
 
   std::exception_ptr thrown = call_work(*job);
   const auto end = clock::now();
 
   lk.lock();
+  --on_callers_threads_;  // counted again, under the same lock, until its completion has run
   job_outcome outcome = finish_locked(*job, status_after_run(*job, end, thrown != nullptr), end);
   outcome.error = thrown;
-  lk.unlock();
-  deliver(job->on_done, outcome);
-  // Only now may a drain return: its promise is that every completion has run.
-  lk.lock();
-  --on_callers_threads_;
-  notify_drain_locked();
+  complete_here(lk, *job, outcome);
   return job_handle(std::move(job));
 }
 
@@ -319,17 +321,10 @@ cancel_result pool_impl::cancel(const std::shared_ptr<job_state>& job) {
   switch (job->phase) {
     case job_phase::finished:
       return cancel_result::already_finished;
-    case job_phase::queued: {
+    case job_phase::queued:
       lanes_[index_of(job->priority)].erase(job->position);
-      job_outcome outcome = finish_locked(*job, job_status::cancelled, clock::now());
-      ++on_callers_threads_;
-      lk.unlock();
-      deliver(job->on_done, outcome);
-      lk.lock();
-      --on_callers_threads_;
-      notify_drain_locked();
+      complete_here(lk, *job, finish_locked(*job, job_status::cancelled, clock::now()));
       return cancel_result::cancelled;
-    }
     case job_phase::running:
       if (job->reason == stop_reason::none) job->reason = stop_reason::cancel;
       lk.unlock();

@@ -1,8 +1,8 @@
 #pragma once
 
-// The jobd process: I/O threads running Beast sessions, the worker pool, the job store, signal
-// handling and the ordered shutdown (stop taking jobs, drain, cancel leftovers, answer waiters,
-// close connections, join threads).
+// The jobd process assembled: the I/O threads and their listener, the routes, the job service
+// with its pool and store, signal handling, and the ordered shutdown (stop taking jobs, drain,
+// cancel leftovers, answer waiters, close connections, join threads).
 
 #include <memory>
 

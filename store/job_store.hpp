@@ -3,10 +3,11 @@
 // Where job records are kept: one interface, a backend each (memory now; SQLite and PostgreSQL
 // are to come). It runs nothing and knows no pool: records in, records out.
 //
-// Every member may be called from any thread, concurrently. Results come back through the
-// callback or listener given: a backend that answers at once (memory) calls it before
-// returning, on the caller's thread; one that must wait for a disk or a database calls it
-// later from a thread of its own. A callback must not block.
+// Every member may be called from any thread, concurrently, and with the caller's own locks
+// held: a store takes no lock of the caller's, and calls back out of its own locks. Results
+// come back through the callback or listener given: a backend that answers at once (memory)
+// calls it before returning, on the caller's thread; one that must wait for a disk or a
+// database calls it later from a thread of its own. A callback must not block.
 //
 //   store.find(seq, [](std::optional<job_record> job, const store_error* e) { ... });
 

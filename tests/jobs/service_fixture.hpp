@@ -32,14 +32,19 @@ class recording_store final : public store::job_store {
   [[nodiscard]] store::recovered_jobs recover() override { return inner_.recover(); }
   void write(std::span<const store::job_record> records,
              std::shared_ptr<store::write_listener> listener) override {
+    bool failing = false;
     {
       std::lock_guard lk(mu_);
-      if (failing_) {
-        const store::store_error e{"the disk is full"};
-        if (listener) listener->written(&e);
-        return;
+      failing = failing_;
+      if (!failing) {
+        for (const auto& r : records) written_.emplace_back(r.seq, r.status);
       }
-      for (const auto& r : records) written_.emplace_back(r.seq, r.status);
+    }
+    if (failing) {
+      // Told out of the store's lock, as every store must: the writer may hold its own.
+      const store::store_error e{"the disk is full"};
+      if (listener) listener->written(&e);
+      return;
     }
     inner_.write(records, std::move(listener));
   }

@@ -41,6 +41,25 @@ std::set<std::string> dashboard_metrics() {
   return names;
 }
 
+// The image builds jobd from the folders it copies: each folder the build adds must be one of
+// them, or the image fails to build where the checkout builds.
+TEST(DeployAssets, TheImageCopiesEveryFolderTheServerIsBuiltFrom) {
+  std::ifstream cmake(std::string(JOBD_SOURCE_DIR) + "/CMakeLists.txt");
+  std::ifstream dockerfile(docker_dir + "/Dockerfile");
+  const std::string image((std::istreambuf_iterator<char>(dockerfile)), {});
+  std::size_t folders = 0;
+  for (std::string line; std::getline(cmake, line);) {
+    const std::string call = "add_subdirectory(";
+    if (!line.starts_with(call)) continue;
+    const std::string folder = line.substr(call.size(), line.find(')') - call.size());
+    if (folder.starts_with("tests") || folder == "bench") continue;
+    ++folders;
+    EXPECT_NE(image.find("COPY " + folder + " " + folder + "\n"), std::string::npos)
+        << "docker/Dockerfile does not copy " << folder << "/";
+  }
+  EXPECT_GE(folders, 7u);
+}
+
 TEST(DeployAssets, DashboardQueriesOnlyMetricsJobdExports) {
   jobd_process server({"--workers", "2"});
   http_client c(server.port());

@@ -102,6 +102,16 @@ TEST(JsonReader, AgreesWithNlohmannAndWithItselfWhetherBuildingOrChecking) {
   }
 }
 
+// nlohmann's parser stops at a NUL byte and reads what came before it: `{"type":"noop"}\0x`
+// would pass. A NUL is not white space, nor allowed unescaped in a string.
+TEST(JsonReader, ANulByteAnywhereIsNotJson) {
+  for (const std::string& text : {std::string("{}\0", 3), std::string("0.01\r\0\0", 7),
+                                  std::string("\"a\0b\"", 5), std::string("[\0]", 3)}) {
+    EXPECT_NE(parse_checked_json(text, 64, "the body").error, "") << text.size();
+    EXPECT_NE(check_only(text), "") << text.size();
+  }
+}
+
 TEST(JsonReader, ErrorsSayWhatAndWhere) {
   EXPECT_EQ(parse_checked_json("{\"a\":\n  tru}", 64, "the body").error,
             "the body is not valid JSON: a value that is not JSON (true, false and null are its "

@@ -32,6 +32,9 @@ inline submit_body reference_reader(const std::string& text,
     r.error_message = std::move(message);
     return r;
   };
+  // A raw NUL byte is never JSON (not white space, and not allowed unescaped in a string), but
+  // nlohmann's parser takes it for the end of the input and reads what came before it.
+  if (text.find('\0') != std::string::npos) return refused("invalid_json", "");
   std::vector<std::set<std::string>> open_keys;
   bool duplicate = false;
   bool too_deep = false;

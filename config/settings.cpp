@@ -149,6 +149,28 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) {
          s.retain_seconds = std::chrono::seconds(parse_uint(v, 1, 30 * 86'400));
        }},
+      {"store",
+       "where jobs are kept: memory (gone when jobd stops) or sqlite:PATH (a file; they survive "
+       "restarts) [memory]",
+       [](settings& s, std::string_view v) {
+         if (v == "memory" || (v.starts_with("sqlite:") && v.size() > 7)) {
+           s.store = std::string(v);
+           return;
+         }
+         if (v.starts_with("postgres")) {
+           throw bad_value("PostgreSQL is not built into this jobd; allowed: memory, sqlite:PATH");
+         }
+         throw bad_value("allowed: memory, sqlite:PATH");
+       }},
+      {"store_sync",
+       "sqlite: full (a job is acknowledged once it is on the disk: it survives the machine's "
+       "power loss) or normal (on its way there: it survives a crash of jobd) [full]",
+       [](settings& s, std::string_view v) {
+         if (v != "full" && v != "normal") throw bad_value("allowed: full, normal");
+         s.store_full_sync = v == "full";
+       }},
+      {"store_timeout_ms", "how long a store write waits for a file another process holds [5000]",
+       [](settings& s, std::string_view v) { s.store_timeout = parse_ms(v, 1, 600'000); }},
       {"kill_grace_ms", "after SIGTERM, a job's processes get this long before SIGKILL [2000]",
        [](settings& s, std::string_view v) { s.kill_grace = parse_ms(v, 0, 600'000); }},
       {"stderr_tail_bytes", "how much of the end of an exec job's stderr is kept [4096]",
@@ -448,6 +470,10 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
       cmd.what = command::action::check_config;
       continue;
     }
+    if (arg == "--migrate-only") {
+      cmd.what = command::action::migrate_only;
+      continue;
+    }
     if (arg == "--probe" || arg.starts_with("--probe=")) {
       cmd.what = command::action::probe;
       cmd.probe_target = std::string(value_of(arg, args, i, "--probe"));
@@ -517,7 +543,8 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
 
 std::string settings_help() {
   std::ostringstream out;
-  out << "usage: jobd [--config FILE] [--SETTING VALUE]... [--check-config | --probe TARGET]\n"
+  out << "usage: jobd [--config FILE] [--SETTING VALUE]... [--check-config | --migrate-only |\n"
+         "            --probe TARGET]\n"
          "            [--help] [--version]\n\n"
          "Each setting is a flag, an environment variable and a config-file key; precedence:\n"
          "flag > environment > config file > default. --config FILE (or JOBD_CONFIG) names a\n"
@@ -527,10 +554,16 @@ std::string settings_help() {
         << o.help << "\n";
   }
   out << "  --check-config\n      validate the settings, print them and exit\n"
+         "  --migrate-only\n      bring the store's schema up to this jobd's, and exit\n"
          "  --probe /PATH | --probe http://HOST:PORT/PATH\n"
          "      GET the path (at the listen address, or the URL), exit 0 on a 2xx answer, else 1;\n"
          "      a health check that needs no curl; it waits at most read_timeout_ms\n";
   return out.str();
+}
+
+std::string sqlite_path(const settings& s) {
+  constexpr std::string_view prefix = "sqlite:";
+  return s.store.starts_with(prefix) ? s.store.substr(prefix.size()) : std::string();
 }
 
 std::string describe(const settings& s) {
@@ -556,6 +589,9 @@ std::string describe(const settings& s) {
       {"drain_timeout_ms", s.drain_timeout.count()},
       {"retain_jobs", s.retain_jobs},
       {"retain_seconds", s.retain_seconds.count()},
+      {"store", s.store},
+      {"store_sync", s.store_full_sync ? "full" : "normal"},
+      {"store_timeout_ms", s.store_timeout.count()},
       {"log_level", s.log_level},
       {"log_format", s.log_format_ == log_format::json ? "json" : "text"},
       {"access_log", s.access_log},

@@ -58,6 +58,10 @@ struct settings {
   std::chrono::milliseconds drain_timeout{30'000};
   std::size_t retain_jobs = 10'000;
   std::chrono::seconds retain_seconds{3'600};
+  // Where jobs' records are kept: "memory" (gone when jobd stops) or "sqlite:PATH".
+  std::string store = "memory";
+  bool store_full_sync = true;                     // store_sync: full, or normal
+  std::chrono::milliseconds store_timeout{5'000};  // a write's wait for a file held elsewhere
   // Exec jobs.
   std::vector<exec_type> exec_types;
   std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group
@@ -76,7 +80,7 @@ struct settings {
 
 // What the command line asked for besides settings.
 struct command {
-  enum class action : std::uint8_t { run, help, version, check_config, probe };
+  enum class action : std::uint8_t { run, help, version, check_config, probe, migrate_only };
   action what = action::run;
   settings values;
   // For action::probe: an http:// URL, or a path such as /healthz asked of `values`' listen
@@ -91,6 +95,9 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
              std::size_t cpus);
 
 std::string settings_help();
+
+// The file of a "sqlite:PATH" store; empty for any other.
+std::string sqlite_path(const settings& s);
 
 // The effective settings as a JSON object text, keyed like the config file.
 std::string describe(const settings& s);

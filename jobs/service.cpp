@@ -25,6 +25,10 @@ store::job_priority priority_of(pool::lane l) {
   return l == pool::lane::high ? store::job_priority::high : store::job_priority::normal;
 }
 
+pool::lane lane_of(store::job_priority p) {
+  return p == store::job_priority::high ? pool::lane::high : pool::lane::normal;
+}
+
 store::job_failure failure_of(const std::exception_ptr& error) {
   if (!error) return {"job_failed", "the job failed", nullptr};
   try {
@@ -98,8 +102,9 @@ struct service::pending_wait {
   bool answered = false;                   // only touched on `ex`
 };
 
-// A job that is not yet terminal: what its record does not hold. Its first write (the queued
-// record) tells it when that is stored, and only then is it handed to the pool.
+// A job under way: what its record does not hold. Its first write (the queued record) tells it
+// when that is stored, and only then is it handed to the pool; its later writes tell the parts
+// below, through pointers that own the job.
 struct service::live_job final : store::write_listener {
   service* owner = nullptr;
   std::weak_ptr<live_job> self;
@@ -122,32 +127,98 @@ struct service::live_job final : store::write_listener {
   boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
 
   void written(const store::store_error* error) override;
+
+  // The running record: its work starts once it is stored.
+  struct running_write final : store::write_listener {
+    // 0 until told; 1 once stored; 2 when the job was stopped before.
+    std::atomic<std::uint8_t> state{0};
+    void written(const store::store_error* /*never: it retries*/) override {
+      state.store(1, std::memory_order_release);
+      state.notify_all();
+    }
+  } running;
+  // The terminal record: the job leaves the service's index once it is stored, so that until
+  // then a lookup is answered from here, never with an older record from the store.
+  struct terminal_write final : store::write_listener {
+    live_job* job = nullptr;
+    void written(const store::store_error* /*never: it retries*/) override {
+      job->owner->forget(job->record.seq);
+    }
+  } ended;
 };
-
-namespace {
-
-// The sequence numbers go on from the store's last. Jobs left unfinished by a process before
-// this one are the durable stores' to bring back; none of those is built yet, so a store that
-// holds such jobs is refused rather than its jobs silently dropped.
-std::uint64_t first_seq(store::job_store& store) {
-  const store::recovered_jobs recovered = store.recover();
-  if (!recovered.unfinished.empty()) {
-    throw std::logic_error("the job store holds " + std::to_string(recovered.unfinished.size()) +
-                           " unfinished job(s), and this build cannot take them up again");
-  }
-  return recovered.last_seq + 1;
-}
-
-}  // namespace
 
 service::service(service_config config, const handlers::registry& types, pool::pool& pool,
                  store::job_store& store)
-    : config_(config),
-      types_(types),
-      pool_(pool),
-      store_(store),
-      id_salt_(store.id_salt()),
-      next_seq_(first_seq(store)) {}
+    : config_(config), types_(types), pool_(pool), store_(store), id_salt_(store.id_salt()) {
+  const auto began = std::chrono::steady_clock::now();
+  store::recovered_jobs recovered = store_.recover();
+  // The sequence numbers go on from the store's last.
+  next_seq_.store(recovered.last_seq + 1);
+  take_up(std::move(recovered.unfinished));
+  recovery_.took = std::chrono::steady_clock::now() - began;
+}
+
+void service::take_up(std::vector<store::job_record> unfinished) {
+  const auto now = system_clock::now();
+  const auto now_steady = pool::clock::now();
+  std::vector<store::job_record> ended;
+  const auto end_as = [&](store::job_record& rec, store::job_status status, std::string code,
+                          std::string message) {
+    ++rec.version;
+    rec.status = status;
+    rec.finished_at = now;
+    if (!rec.started_at) rec.queue_time = std::max(now - rec.created_at, system_clock::duration{});
+    rec.error = store::job_failure{std::move(code), std::move(message), nullptr};
+    ended.push_back(std::move(rec));
+  };
+  for (store::job_record& rec : unfinished) {
+    const handlers::job_type* type = types_.find(rec.type);
+    if (type == nullptr) {
+      ++recovery_.unknown_type;
+      end_as(rec, store::job_status::failed, "unknown_type",
+             "the job's type \"" + rec.type + "\" is no longer configured; it never ran");
+      continue;
+    }
+    if (rec.status == store::job_status::running) {
+      ++recovery_.interrupted;
+      end_as(rec, store::job_status::failed, "interrupted",
+             "jobd stopped while the job was running; it may have run in part");
+      continue;
+    }
+    // Its deadline still counts from its submission.
+    const auto waited = std::max(now - rec.created_at, system_clock::duration{});
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(rec.timeout - waited);
+    if (left.count() <= 0) {
+      ++recovery_.timed_out;
+      end_as(rec, store::job_status::timed_out, "timed_out",
+             "the job's deadline of " + std::to_string(rec.timeout.count()) +
+                 " ms passed while jobd was down; it never started");
+      continue;
+    }
+    pool::admit_result admitted = pool_.readmit(lane_of(rec.priority));
+    if (!admitted) throw std::logic_error("the pool refused a job taken up at start");
+    auto job = std::make_shared<live_job>();
+    job->record = std::move(rec);
+    job->owner = this;
+    job->self = job;
+    job->type = type;
+    job->ended.job = job.get();
+    job->created_steady = now_steady - std::chrono::duration_cast<pool::clock::duration>(waited);
+    {
+      std::lock_guard lk(mu_);
+      live_.emplace(job->record.seq, job);
+    }
+    ++recovery_.queued_again;
+    (void)start(job, admitted.take(), false, left);
+  }
+  if (!ended.empty()) store_.write(ended, nullptr, store::on_failure::retry);
+}
+
+void service::forget(std::uint64_t seq) {
+  std::shared_ptr<live_job> last;  // let go of out of the lock
+  std::lock_guard lk(mu_);
+  if (auto node = live_.extract(seq)) last = std::move(node.mapped());
+}
 
 service::~service() = default;
 
@@ -250,6 +321,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   job->owner = this;
   job->self = job;
   job->type = type;
+  job->ended.job = job.get();
   job->created_steady = pool::clock::now();
   job->place = admitted.take();
   job->submitter.emplace(ex, &job->submit_returned);
@@ -260,7 +332,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   }
   // Stored before it can run: with a durable store, the submission is answered once it is.
   // Nothing changes the record before the store has it: no lock is needed to read it here.
-  store_.write({&rec, 1}, job);
+  store_.write({&rec, 1}, job, store::on_failure::report);
   job->submit_returned = true;
 }
 
@@ -282,20 +354,21 @@ void service::live_job::written(const store::store_error* error) {
                                .retry_after = std::chrono::seconds(1)}));
   }
   // Only within the submission's call, on its thread, may a cheap job run at once.
-  store::job_record shown = svc.start(self.lock(), std::move(place), site.within_call());
+  store::job_record shown =
+      svc.start(self.lock(), std::move(place), site.within_call(), record.timeout);
   site.deliver(std::move(done), submit_outcome(std::move(shown)));
 }
 
 store::job_record service::start(const std::shared_ptr<live_job>& job, pool::admission place,
-                                 bool here) {
+                                 bool here, std::chrono::milliseconds timeout) {
   // The service's index keeps the job until it ends: the pool's lambdas hold a plain pointer,
   // which std::function keeps in place rather than on the heap.
   live_job* const live = job.get();
   pool::job_request request{
-      .timeout = job->record.timeout,
+      .timeout = timeout,
       .work =
           [live](const pool::job_context& ctx) {
-            live->owner->mark_running(*live);
+            if (!live->owner->mark_running(*live, ctx.stop)) return;
             const auto& payload = live->record.payload;  // never changed after the first write
             json result = live->type->run(payload ? *payload : json(), ctx);
             if (!result.is_null()) live->result = std::make_shared<const json>(std::move(result));
@@ -321,7 +394,20 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
   return std::move(*shown);
 }
 
-void service::mark_running(live_job& job) {
+bool service::mark_running(live_job& job, const std::stop_token& stop) {
+  record_running(job);
+  std::atomic<std::uint8_t>& state = job.running.state;
+  if (state.load(std::memory_order_acquire) == 1) return true;  // stored already (memory)
+  const std::stop_callback wake(stop, [&state] {
+    std::uint8_t waiting = 0;
+    state.compare_exchange_strong(waiting, 2, std::memory_order_acq_rel);
+    state.notify_all();
+  });
+  state.wait(0, std::memory_order_acquire);
+  return state.load(std::memory_order_acquire) == 1;
+}
+
+void service::record_running(live_job& job) {
   const auto now = pool::clock::now();
   std::lock_guard lk(mu_);
   store::job_record& rec = job.record;
@@ -330,19 +416,19 @@ void service::mark_running(live_job& job) {
   rec.status = store::job_status::running;
   rec.started_at = system_clock::now();
   rec.queue_time = now - job.created_steady;
-  // Under the lock, so that the store is given the versions in order; it copies the record.
-  store_.write({&rec, 1}, nullptr);
+  // Under the lock, so that the record is not changed while the store copies it.
+  store_.write({&rec, 1}, std::shared_ptr<store::write_listener>(job.self.lock(), &job.running),
+               store::on_failure::retry);
 }
 
 void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
   boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
-  // Out of the index, which held it: kept until this returns.
-  std::shared_ptr<live_job> keep;
+  // The index holds it until its end is stored, which may be before the write returns.
+  const std::shared_ptr<live_job> keep = ended.self.lock();
   std::optional<store::job_record> shown;  // for the waiters, if any
   {
     std::lock_guard lk(mu_);
-    if (auto node = live_.extract(ended.record.seq)) keep = std::move(node.mapped());
     store::job_record& rec = ended.record;
     ++rec.version;
     rec.finished_at = system_clock::now();
@@ -382,10 +468,13 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
     }
     ended.handle = {};
     waiters.swap(ended.waiters);
-    store_.write({&rec, 1}, nullptr);
     if (!waiters.empty()) shown = rec;
   }
-  log_job_end(ended.record);  // terminal: nothing changes it any more
+  // Terminal: nothing changes the record any more, so it is read out of the lock. A store
+  // that answers at once takes the job out of the index before this returns.
+  log_job_end(ended.record);
+  store_.write({&ended.record, 1}, std::shared_ptr<store::write_listener>(keep, &ended.ended),
+               store::on_failure::retry);
   for (std::size_t i = 0; i < waiters.size(); ++i) {
     auto& w = waiters[i];
     // Each waiter its copy; the last takes the one made under the lock.
@@ -441,8 +530,15 @@ void service::cancel(std::string_view id, const executor& ex, cancel_handler don
   pool::job_handle handle;
   {
     std::lock_guard lk(mu_);
-    job->cancel_requested = true;
-    handle = job->handle;
+    rec = job->record;
+    if (!store::is_terminal(rec->status)) {
+      job->cancel_requested = true;
+      handle = job->handle;
+    }
+  }
+  // Ended, its end not yet stored: it stays in the index meanwhile.
+  if (store::is_terminal(rec->status)) {
+    return done(cancel_outcome{cancel_outcome::kind::already_finished, std::move(rec), {}});
   }
   // Not handed to the pool yet (its record is being stored): it is stopped once it is.
   if (!handle.valid()) return done(cancel_outcome{cancel_outcome::kind::stopping, rec, {}});
@@ -456,7 +552,7 @@ void service::cancel(std::string_view id, const executor& ex, cancel_handler don
       return done(cancel_outcome{cancel_outcome::kind::cancelled, std::move(rec), {}});
     case pool::cancel_result::stopping:
       // The pool started it an instant before its work could say so.
-      mark_running(*job);
+      record_running(*job);
       {
         std::lock_guard lk(mu_);
         rec = job->record;
@@ -505,8 +601,8 @@ std::vector<job_type_info> service::job_types() const {
   return out;
 }
 
-std::map<std::string, pool::histogram, std::less<>> service::run_seconds() const {
-  std::map<std::string, pool::histogram, std::less<>> out;
+std::map<std::string, histogram, std::less<>> service::run_seconds() const {
+  std::map<std::string, histogram, std::less<>> out;
   std::lock_guard lk(mu_);
   for (const auto& [type, h] : run_seconds_) out.emplace(type->name, h);
   return out;

@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -118,6 +119,15 @@ struct cancel_outcome {
   std::optional<store::store_error> error;
 };
 
+// What the service took up again at start, from a durable store.
+struct recovery_report {
+  std::size_t queued_again = 0;  // back in their lanes, in their order
+  std::size_t timed_out = 0;     // their deadline passed while jobd was down: never started
+  std::size_t interrupted = 0;   // running when jobd stopped: ended failed, "interrupted"
+  std::size_t unknown_type = 0;  // of a type no longer configured: ended failed
+  std::chrono::steady_clock::duration took{};
+};
+
 struct job_type_info {
   std::string name;
   std::string kind;
@@ -132,10 +142,10 @@ class service {
       unique_function<void(std::vector<store::job_record>, std::optional<store::store_error>)>;
   using cancel_handler = unique_function<void(cancel_outcome)>;
 
-  // `types`, `pool` and `store` must outlive the service; the pool must be drained (drain())
-  // before it is destroyed, so that no job ends into a service that is gone. Throws
-  // std::logic_error for a store that holds unfinished jobs: taking them up again is a durable
-  // store's, and none is built yet.
+  // Takes up the jobs the store holds unfinished (see recovery()). `types` and `pool` must
+  // outlive the service, and the pool must be drained (drain()) before it is destroyed, so
+  // that no job ends into a service that is gone. The store must be destroyed first: its last
+  // commits tell the service's jobs they are stored.
   service(service_config config, const handlers::registry& types, pool::pool& pool,
           store::job_store& store);
   ~service();
@@ -156,7 +166,11 @@ class service {
   [[nodiscard]] std::vector<job_type_info> job_types() const;
   [[nodiscard]] pool::pool_stats pool_stats() const { return pool_.stats(); }
   // Run times of the jobs that started, by type: only types that have run appear.
-  [[nodiscard]] std::map<std::string, pool::histogram, std::less<>> run_seconds() const;
+  [[nodiscard]] std::map<std::string, histogram, std::less<>> run_seconds() const;
+
+  [[nodiscard]] const recovery_report& recovery() const noexcept { return recovery_; }
+  [[nodiscard]] store::store_health store_health() const { return store_.health(); }
+  [[nodiscard]] store::store_stats store_stats() const { return store_.stats(); }
 
   // From now on submissions are refused with shutting_down; jobs taken go on. Never blocks.
   void stop_accepting() { pool_.stop_accepting(); }
@@ -176,10 +190,18 @@ class service {
   std::chrono::milliseconds timeout_of(const handlers::job_type& type,
                                        const submit_request& request) const;
   refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
+  // Takes up the jobs a process before this one left unfinished.
+  void take_up(std::vector<store::job_record> unfinished);
   // Hands a job whose record is stored to the pool; `here` when on the submitter's thread,
   // within its call, where a cheap job may run at once.
-  store::job_record start(const std::shared_ptr<live_job>& job, pool::admission place, bool here);
-  void mark_running(live_job& job);
+  store::job_record start(const std::shared_ptr<live_job>& job, pool::admission place, bool here,
+                          std::chrono::milliseconds timeout);
+  // Records that the job runs. Returns once that record is stored (true), or once `stop` is
+  // requested first (false): a job the store shows as queued has never started.
+  bool mark_running(live_job& job, const std::stop_token& stop);
+  void record_running(live_job& job);
+  // Takes a job whose terminal record is stored out of the index.
+  void forget(std::uint64_t seq);
   void finish(live_job& ended, const pool::job_outcome& outcome);
 
   const service_config config_;
@@ -189,12 +211,14 @@ class service {
   const std::uint64_t id_salt_;
 
   std::atomic<std::uint64_t> next_seq_;
+  recovery_report recovery_;
 
   mutable std::mutex mu_;
-  // Jobs not yet terminal, by sequence number: their pool handle, their waiters. Guarded by mu_.
+  // Jobs not yet terminal, or whose terminal record is not yet stored, by sequence number:
+  // their pool handle, their waiters. Guarded by mu_.
   std::unordered_map<std::uint64_t, std::shared_ptr<live_job>> live_;
   // By type; the types are the registry's, so their addresses name them. Guarded by mu_.
-  std::map<const handlers::job_type*, pool::histogram> run_seconds_;
+  std::map<const handlers::job_type*, histogram> run_seconds_;
 };
 
 }  // namespace jobd::jobs

@@ -82,6 +82,15 @@ class pool_impl {
     ++admitted_[index_of(l)];
     return admission(this, l);
   }
+  admit_result readmit(lane l) {
+    lock lk(mu_);
+    if (state_ != pool_state::running) {
+      ++lane_stats_[index_of(l)].rejected_shutting_down;
+      return refusal{.why = submit_error::shutting_down, .load = load_locked(l)};
+    }
+    ++admitted_[index_of(l)];
+    return admission(this, l);
+  }
   // An admission dropped unused.
   void release(lane l) {
     lock lk(mu_);
@@ -660,6 +669,10 @@ pool::~pool() = default;
 
 admit_result pool::admit(lane l) {
   return impl_->admit(l);
+}
+
+admit_result pool::readmit(lane l) {
+  return impl_->readmit(l);
 }
 
 job_handle pool::submit(admission&& place, job_request req) {

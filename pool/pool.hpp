@@ -68,6 +68,10 @@ class pool {
   // lane's load read under the same lock, for a Retry-After.
   [[nodiscard]] admit_result admit(lane l);
 
+  // A place in lane `l` for a job accepted before (one taken up again at start): past the
+  // lane's bound if need be, as the job is owed one; refused only with shutting_down.
+  [[nodiscard]] admit_result readmit(lane l);
+
   // Hands an admitted job to its place's lane (its request's priority is ignored). Never
   // refused: the place was held for it. If a drain has ended meanwhile, the job ends cancelled
   // at once, its completion run before this returns. Throws std::invalid_argument for an

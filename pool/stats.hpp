@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "histogram.hpp"
+#include "common/histogram.hpp"
 #include "job.hpp"
 
 namespace jobd::pool {
@@ -24,9 +24,9 @@ struct lane_stats {
   // Terminal jobs by job_status, indexed by its value. Includes jobs that never ran.
   std::array<std::uint64_t, job_status_count> finished{};
   // Submission to start, observed once per job that started (jobs that ended queued excluded).
-  histogram queue_wait;
+  jobd::histogram queue_wait;
   // Start to end, observed once per job that started, whatever its status.
-  histogram run_time;
+  jobd::histogram run_time;
   // Exponentially weighted mean of run time (seconds) over recent jobs, for drain-rate estimates;
   // 0 until a job of this lane has run.
   double recent_run_seconds = 0.0;

@@ -14,6 +14,7 @@
 #include "server/http/probe.hpp"
 #include "server/obs/logging.hpp"
 #include "server/server.hpp"
+#include "store/sqlite_store.hpp"
 
 extern char** environ;
 
@@ -94,6 +95,23 @@ int main(int argc, char** argv) {
       (outcome.healthy ? std::cout : std::cerr)
           << "jobd --probe " << cmd.probe_target << ": " << outcome.detail << "\n";
       return outcome.healthy ? 0 : 1;
+    }
+    case command::action::migrate_only: {
+      const std::string path = jobd::config::sqlite_path(cmd.values);
+      if (path.empty()) {
+        std::cout << "jobd --migrate-only: the store is " << cmd.values.store
+                  << ", which has no schema to migrate\n";
+        return 0;
+      }
+      try {
+        jobd::store::migrate_sqlite(path);
+      } catch (const jobd::store::store_open_error& e) {
+        std::cerr << "jobd --migrate-only: " << e.what() << "\n";
+        return 1;
+      }
+      std::cout << "jobd --migrate-only: the job store " << path << " is at schema version "
+                << jobd::store::sqlite_store::schema_version << "\n";
+      return 0;
     }
     case command::action::run:
       break;

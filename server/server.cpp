@@ -19,6 +19,7 @@
 #include "server/obs/logging.hpp"
 #include "server/shutdown_signals.hpp"
 #include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace jobd::server {
 
@@ -56,6 +57,42 @@ std::vector<int> shutdown_signal_numbers() {
   return signals;
 }
 
+std::unique_ptr<store::job_store> open_store(const config::settings& s) {
+  const store::retention keep{.keep_newest = s.retain_jobs, .keep_for = s.retain_seconds};
+  const std::string path = config::sqlite_path(s);
+  if (path.empty()) {
+    spdlog::warn(
+        "job store: memory: accepted jobs do not survive a restart or a crash; keep them with "
+        "store: sqlite:PATH (--store, JOBD_STORE)");
+    return std::make_unique<store::memory_store>(keep);
+  }
+  auto opened = std::make_unique<store::sqlite_store>(store::sqlite_options{
+      .path = path,
+      .keep = keep,
+      .full_sync = s.store_full_sync,
+      .lock_timeout = s.store_timeout,
+      .on_health_change = [](const store::store_health& h) {
+        if (h.up) {
+          spdlog::info("job store: back up; taking jobs again");
+        } else {
+          spdlog::error("job store: down, refusing jobs until it is back: {}", h.reason);
+        }
+      }});
+  spdlog::info("job store: sqlite:{} (schema {}, sync {})", path,
+               store::sqlite_store::schema_version, s.store_full_sync ? "full" : "normal");
+  return opened;
+}
+
+void log_recovery(const jobs::recovery_report& r) {
+  const std::size_t total = r.queued_again + r.timed_out + r.interrupted + r.unknown_type;
+  if (total == 0) return;
+  spdlog::info(
+      "job store: took up {} unfinished job(s) in {} ms: {} queued again, {} timed out while "
+      "jobd was down, {} interrupted while running, {} of a type no longer configured",
+      total, std::chrono::duration_cast<std::chrono::milliseconds>(r.took).count(), r.queued_again,
+      r.timed_out, r.interrupted, r.unknown_type);
+}
+
 }  // namespace
 
 class server_impl {
@@ -64,14 +101,15 @@ class server_impl {
               handlers::child_processes& children)
       : settings_(settings),
         children_(children),
-        store_({.keep_newest = settings.retain_jobs, .keep_for = settings.retain_seconds}),
         ioc_(std::in_place, static_cast<int>(settings.io_threads)),
         signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
+        store_(open_store(settings)),
         pool_(pool_config_from(settings)),
         jobs_({.default_timeout = settings.default_timeout, .max_timeout = settings.max_timeout},
-              types, pool_, store_),
+              types, pool_, *store_),
         routes_(settings_, jobs_, metrics_),
         ctx_{routes_, metrics_, settings_} {
+    log_recovery(jobs_.recovery());
     ctx_.request_id_salt =
         (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
     boost::system::error_code bad_address;
@@ -85,9 +123,11 @@ class server_impl {
   }
 
   ~server_impl() {
-    // Order matters: no job may complete into a torn-down server, and the sessions that the
-    // I/O context still holds refer to ctx_ and metrics_.
+    // Order matters: no job may complete into a torn-down server; the store's last commits
+    // tell the service's jobs, and may post answers to the I/O context; the sessions that
+    // the I/O context still holds refer to ctx_ and metrics_.
     jobs_.drain(0ms);
+    store_.reset();
     signals_.reset();
     listener_.reset();
     ioc_.reset();
@@ -216,10 +256,10 @@ class server_impl {
   const config::settings settings_;
   handlers::child_processes& children_;
   metrics metrics_;
-  store::memory_store store_;
   std::optional<net::io_context> ioc_;
-  // Before the pool: its threads are started with these signals blocked.
+  // Before the store and the pool: their threads are started with these signals blocked.
   std::optional<shutdown_signals> signals_;
+  std::unique_ptr<store::job_store> store_;
   pool::pool pool_;
   jobs::service jobs_;
   routes routes_;

@@ -1,7 +1,7 @@
 #pragma once
 
-// Where job records are kept: one interface, a backend each (memory now; SQLite and PostgreSQL
-// are to come). It runs nothing and knows no pool: records in, records out.
+// Where job records are kept: one interface, a backend each (memory, SQLite; PostgreSQL is to
+// come). It runs nothing and knows no pool: records in, records out.
 //
 // Every member may be called from any thread, concurrently, and with the caller's own locks
 // held: a store takes no lock of the caller's, and calls back out of its own locks. Results
@@ -17,9 +17,11 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/histogram.hpp"
 #include "common/unique_function.hpp"
 #include "store/job_record.hpp"
 
@@ -29,6 +31,14 @@ namespace jobd::store {
 // backend reports.
 struct store_error {
   std::string message;
+};
+
+// A store that cannot be opened at all: a file that is not a database, a schema newer than
+// this build, a file another process holds. Thrown at start only; the message names the file
+// and what is wrong.
+class store_open_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // How long finished jobs are kept: the newest `keep_newest`, each for at most `keep_for` after
@@ -47,6 +57,34 @@ struct list_query {
 struct recovered_jobs {
   std::uint64_t last_seq = 0;          // the highest sequence number used; 0 for none
   std::vector<job_record> unfinished;  // queued and running jobs, in submission order
+};
+
+// What a store does with a group of writes it could not store.
+enum class on_failure : std::uint8_t {
+  // Tells the listener and forgets the group: a submission, refused when it is not stored.
+  report,
+  // Keeps the group and tries again, with backoff, until it is stored; its listener hears only
+  // of that. A change of a job already accepted: it must not be lost while the store is down.
+  retry,
+};
+
+// Whether the store can take writes now; when not, why (for /readyz and the log).
+struct store_health {
+  bool up = true;
+  std::string reason;
+};
+
+// The store's side of the metrics: its commits and its connections. A store without a disk or
+// a database (memory) has neither, and reports zeros.
+struct store_stats {
+  histogram commit_seconds;
+  histogram commit_jobs = histogram::of_counts();  // records per commit
+  std::uint64_t write_errors = 0;                  // failed commits
+  std::uint64_t read_errors = 0;
+  std::size_t connections_busy = 0;
+  std::size_t connections_idle = 0;
+  // How long a read waited for a connection.
+  histogram connection_wait_seconds;
 };
 
 // Told once a group of writes is durable, or that it failed. Writes are on every job's path: a
@@ -76,15 +114,19 @@ class job_store {
   // Stores a copy of each record as the latest state of its job, as one group: all of them, or
   // on an error none. A record older (by version) than the one stored is ignored, so that
   // writers need not order their calls. `listener`, if given, is told once the group is
-  // durable. The records are read only during the call.
-  virtual void write(std::span<const job_record> records,
-                     std::shared_ptr<write_listener> listener) = 0;
+  // durable, or (`report`) that it could not be stored. The records are read only during the
+  // call.
+  virtual void write(std::span<const job_record> records, std::shared_ptr<write_listener> listener,
+                     on_failure if_failed) = 0;
 
   // The latest record of job `seq`; none when there is none (never made, or forgotten).
   virtual void find(std::uint64_t seq, find_done done) = 0;
 
   // Records newest first, as the query asks.
   virtual void list(const list_query& query, list_done done) = 0;
+
+  [[nodiscard]] virtual store_health health() const = 0;
+  [[nodiscard]] virtual store_stats stats() const = 0;
 };
 
 }  // namespace jobd::store

@@ -16,7 +16,7 @@ recovered_jobs memory_store::recover() {
 }
 
 void memory_store::write(std::span<const job_record> records,
-                         std::shared_ptr<write_listener> listener) {
+                         std::shared_ptr<write_listener> listener, on_failure /*if_failed*/) {
   let_go freed;
   {
     std::lock_guard lk(mu_);

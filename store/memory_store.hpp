@@ -19,10 +19,13 @@ class memory_store final : public job_store {
 
   [[nodiscard]] std::uint64_t id_salt() const override { return id_salt_; }
   [[nodiscard]] recovered_jobs recover() override;
-  void write(std::span<const job_record> records,
-             std::shared_ptr<write_listener> listener) override;
+  // Never fails: `if_failed` does not matter.
+  void write(std::span<const job_record> records, std::shared_ptr<write_listener> listener,
+             on_failure if_failed) override;
   void find(std::uint64_t seq, find_done done) override;
   void list(const list_query& query, list_done done) override;
+  [[nodiscard]] store_health health() const override { return {}; }
+  [[nodiscard]] store_stats stats() const override { return {}; }
 
  private:
   using clock = std::chrono::steady_clock;

@@ -473,7 +473,8 @@ void routes::pool_snapshot(const call& c) {
 void routes::metrics_text(const call& c) {
   http_response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds());
+  r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds(), jobs_.store_health(),
+                           jobs_.store_stats());
   r.route = c.route;
   c.respond(std::move(r));
 }
@@ -488,6 +489,10 @@ void routes::readiness(const call& c) {
   if (draining_.load(std::memory_order_relaxed)) {
     return c.respond(with_route(
         error_response(503, "shutting_down", "the server is draining for shutdown"), c.route));
+  }
+  if (const store::store_health store = jobs_.store_health(); !store.up) {
+    // Submissions would be refused: a balancer should send them elsewhere meanwhile.
+    return c.respond(store_unavailable({store.reason}, c.route));
   }
   std::string text;
   json_writer(text).begin_object().key("status").plain("ready").end_object();

@@ -45,12 +45,13 @@ class writer {
     out_ += '\n';
   }
 
-  void histogram(std::string_view name, std::string_view labels, const pool::histogram& h) {
+  void histogram(std::string_view name, std::string_view labels, const histogram& h) {
     std::uint64_t cumulative = 0;
     const auto counts = h.bucket_counts();
-    for (std::size_t i = 0; i < pool::histogram::bounds.size(); ++i) {
+    const auto& le = &h.bounds() == &histogram::count_bounds ? counts_text() : seconds_text();
+    for (std::size_t i = 0; i < le.size(); ++i) {
       cumulative += counts[i];
-      bucket(name, labels, bucket_bounds()[i], cumulative);
+      bucket(name, labels, le[i], cumulative);
     }
     bucket(name, labels, "+Inf", h.count());
     sample(std::string(name) + "_sum", labels, h.sum());
@@ -96,17 +97,24 @@ class writer {
     out_ += '\n';
   }
 
+  using bound_texts = std::array<std::string, std::tuple_size_v<histogram::bound_list>>;
+
   // The `le` labels, formatted once: the same text in every scrape keeps each bucket one series.
-  static const std::array<std::string, pool::histogram::bounds.size()>& bucket_bounds() {
-    static const auto text = [] {
-      std::array<std::string, pool::histogram::bounds.size()> t;
-      for (std::size_t i = 0; i < t.size(); ++i) {
-        char le[32];
-        std::snprintf(le, sizeof le, "%g", pool::histogram::bounds[i]);
-        t[i] = le;
-      }
-      return t;
-    }();
+  static bound_texts texts_of(const histogram::bound_list& bounds) {
+    bound_texts t;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      char le[32];
+      std::snprintf(le, sizeof le, "%g", bounds[i]);
+      t[i] = le;
+    }
+    return t;
+  }
+  static const bound_texts& seconds_text() {
+    static const bound_texts text = texts_of(histogram::seconds_bounds);
+    return text;
+  }
+  static const bound_texts& counts_text() {
+    static const bound_texts text = texts_of(histogram::count_bounds);
     return text;
   }
 
@@ -149,9 +157,10 @@ void metrics::count_invalid(pool::lane l) {
   ++invalid_[static_cast<std::size_t>(l)];
 }
 
-std::string metrics::render(
-    const pool::pool_stats& p,
-    const std::map<std::string, pool::histogram, std::less<>>& run_seconds) const {
+std::string metrics::render(const pool::pool_stats& p,
+                            const std::map<std::string, histogram, std::less<>>& run_seconds,
+                            const store::store_health& store_health,
+                            const store::store_stats& store) const {
   writer w;
   w.family("jobd_jobs_submitted_total", "counter", "Jobs accepted into a lane.");
   for (auto l : lanes)
@@ -215,6 +224,22 @@ std::string metrics::render(
       w.histogram("jobd_http_request_duration_seconds", label("route", route), traffic.seconds);
     }
   }
+  w.family("jobd_store_up", "gauge", "1 when the job store takes writes, 0 while it is down.");
+  w.sample("jobd_store_up", "", store_health.up ? 1.0 : 0.0);
+  w.family("jobd_store_commit_seconds", "histogram", "Time of a commit of the job store.");
+  w.histogram("jobd_store_commit_seconds", "", store.commit_seconds);
+  w.family("jobd_store_commit_jobs", "histogram", "Job records per commit of the job store.");
+  w.histogram("jobd_store_commit_jobs", "", store.commit_jobs);
+  w.family("jobd_store_errors_total", "counter", "Failed commits and reads of the job store.");
+  w.sample("jobd_store_errors_total", "op=\"write\"", static_cast<double>(store.write_errors));
+  w.sample("jobd_store_errors_total", "op=\"read\"", static_cast<double>(store.read_errors));
+  w.family("jobd_store_connections", "gauge", "The job store's connections by state.");
+  w.sample("jobd_store_connections", "state=\"busy\"", static_cast<double>(store.connections_busy));
+  w.sample("jobd_store_connections", "state=\"idle\"", static_cast<double>(store.connections_idle));
+  w.family("jobd_store_connection_wait_seconds", "histogram",
+           "Time a read of the job store waited for a connection.");
+  w.histogram("jobd_store_connection_wait_seconds", "", store.connection_wait_seconds);
+
   w.family("jobd_http_connections", "gauge", "Open HTTP connections.");
   w.sample("jobd_http_connections", "", static_cast<double>(connections()));
 

@@ -1,7 +1,8 @@
 #pragma once
 
 // The server's own metrics (HTTP traffic, refusals of invalid requests, connections) and the
-// Prometheus text exposition (format 0.0.4) of those, the jobs' figures and the process's.
+// Prometheus text exposition (format 0.0.4) of those, the jobs', the store's and the
+// process's figures.
 //
 // Thread-safety: every member may be called from any thread; one mutex guards the counters.
 
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "pool/stats.hpp"
+#include "store/job_store.hpp"
 
 namespace jobd::server {
 
@@ -26,17 +28,18 @@ class metrics {
     return connections_.load(std::memory_order_relaxed);
   }
 
-  // The whole /metrics page: these figures, the pool's snapshot, and the run times of jobs by
-  // type.
-  [[nodiscard]] std::string render(
-      const pool::pool_stats& pool,
-      const std::map<std::string, pool::histogram, std::less<>>& run_seconds) const;
+  // The whole /metrics page: these figures, the pool's snapshot, the run times of jobs by
+  // type, and the job store's state and figures.
+  [[nodiscard]] std::string render(const pool::pool_stats& pool,
+                                   const std::map<std::string, histogram, std::less<>>& run_seconds,
+                                   const store::store_health& store_health,
+                                   const store::store_stats& store) const;
 
  private:
   mutable std::mutex mu_;
   struct route_traffic {
     std::map<unsigned, std::uint64_t> by_status;
-    pool::histogram seconds;
+    histogram seconds;
   };
   // By route label: found by a string_view, without making a key (this is on every request).
   std::map<std::string, route_traffic, std::less<>> requests_;  // guarded by mu_

@@ -31,11 +31,17 @@ class recording_store final : public store::job_store {
   [[nodiscard]] std::uint64_t id_salt() const override { return inner_.id_salt(); }
   [[nodiscard]] store::recovered_jobs recover() override { return inner_.recover(); }
   void write(std::span<const store::job_record> records,
-             std::shared_ptr<store::write_listener> listener) override {
+             std::shared_ptr<store::write_listener> listener,
+             store::on_failure if_failed) override {
     bool failing = false;
     {
       std::lock_guard lk(mu_);
       failing = failing_;
+      if (failing && if_failed == store::on_failure::retry) {
+        // Kept, as a store must keep what retries, until it can be written.
+        held_.push_back({{records.begin(), records.end()}, std::move(listener)});
+        return;
+      }
       if (!failing) {
         for (const auto& r : records) written_.emplace_back(r.seq, r.status);
       }
@@ -46,16 +52,28 @@ class recording_store final : public store::job_store {
       if (listener) listener->written(&e);
       return;
     }
-    inner_.write(records, std::move(listener));
+    inner_.write(records, std::move(listener), if_failed);
   }
   void find(std::uint64_t seq, find_done done) override { inner_.find(seq, std::move(done)); }
   void list(const store::list_query& q, list_done done) override {
     inner_.list(q, std::move(done));
   }
-
-  void fail(bool on) {
+  [[nodiscard]] store::store_health health() const override {
     std::lock_guard lk(mu_);
-    failing_ = on;
+    return {!failing_, failing_ ? "the disk is full" : ""};
+  }
+  [[nodiscard]] store::store_stats stats() const override { return inner_.stats(); }
+
+  // While on, groups that report fail, and groups that retry are held; once off, those held
+  // are written, in order.
+  void fail(bool on) {
+    std::vector<held_group> held;
+    {
+      std::lock_guard lk(mu_);
+      failing_ = on;
+      if (!on) held.swap(held_);
+    }
+    for (auto& g : held) write(g.records, std::move(g.listener), store::on_failure::retry);
   }
   // The statuses written for job `seq`, in the order of the writes.
   std::vector<store::job_status> statuses_of(std::uint64_t seq) {
@@ -71,11 +89,16 @@ class recording_store final : public store::job_store {
   }
 
  private:
+  struct held_group {
+    std::vector<store::job_record> records;
+    std::shared_ptr<store::write_listener> listener;
+  };
   store::memory_store inner_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   // What was written, not the records: a test may watch what the records hold be freed.
   std::vector<std::pair<std::uint64_t, store::job_status>> written_;  // guarded by mu_
   bool failing_ = false;                                              // guarded by mu_
+  std::vector<held_group> held_;                                      // guarded by mu_
 };
 
 // A job type that runs until its gate opens (or it is stopped).

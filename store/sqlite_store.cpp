@@ -1,0 +1,640 @@
+#include "store/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "common/json_reader.hpp"
+#include "common/json_writer.hpp"
+#include "store/sqlite.hpp"
+
+namespace jobd::store {
+namespace {
+
+using std::chrono::system_clock;
+
+// Each entry takes the schema from its position to the next: user_version 0 is a new file.
+// The numbers stored for a status and a priority are their enums' values: part of the format.
+constexpr std::string_view migrations[] = {
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY,
+  version INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  timeout_ms INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,   -- nanoseconds since the Unix epoch, as are the other times
+  status INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  queue_ns INTEGER NOT NULL,
+  run_ns INTEGER,
+  payload TEXT,                  -- JSON text; NULL for a null payload, as for the result
+  result TEXT,
+  error_code TEXT,
+  error_message TEXT,
+  error_details TEXT
+) STRICT;
+-- The jobs to take up again at start; the finished ones by when they finished, for retention.
+CREATE INDEX jobs_unfinished ON jobs (seq) WHERE finished_at IS NULL;
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+)sql",
+};
+static_assert(std::size(migrations) == sqlite_store::schema_version);
+
+constexpr std::string_view columns =
+    "seq, version, type, priority, timeout_ms, created_at, status, started_at, finished_at, "
+    "queue_ns, run_ns, payload, result, error_code, error_message, error_details";
+
+// Records past retention are deleted at most this many a commit, or twice the records it
+// writes if that is more (so that deleting keeps pace with finishing): small steps, on the
+// writer's thread, never on a caller's.
+constexpr std::int64_t expiry_batch = 256;
+// How often an idle writer looks for records that aged past retention.
+constexpr auto expiry_period = std::chrono::seconds(1);
+// Waits between attempts while the store is down, doubling up to the last.
+constexpr auto first_retry = std::chrono::milliseconds(50);
+constexpr auto last_retry = std::chrono::milliseconds(2'000);
+
+std::int64_t nanos(system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+system_clock::time_point time_of(std::int64_t ns) {
+  return system_clock::time_point(
+      std::chrono::duration_cast<system_clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
+// Finished records older than this are past retention.
+std::int64_t age_cutoff(const retention& keep) {
+  return nanos(system_clock::now()) -
+         std::chrono::duration_cast<std::chrono::nanoseconds>(keep.keep_for).count();
+}
+
+std::optional<std::string> text_of(const std::shared_ptr<const nlohmann::json>& v) {
+  if (!v) return std::nullopt;
+  return json_text(*v);
+}
+
+std::shared_ptr<const nlohmann::json> json_of(const sqlite::statement& s, int column) {
+  if (s.is_null(column)) return nullptr;
+  checked_json read = parse_checked_json(s.text(column), max_json_depth, "a stored value");
+  if (!read.error.empty()) throw sqlite::error(SQLITE_CORRUPT, read.error);
+  return std::make_shared<const nlohmann::json>(std::move(read.value));
+}
+
+job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
+  job_record r;
+  r.seq = static_cast<std::uint64_t>(s.integer(0));
+  r.id = opaque_id(r.seq, salt);
+  r.version = static_cast<std::uint32_t>(s.integer(1));
+  r.type = s.text(2);
+  r.priority = static_cast<job_priority>(s.integer(3));
+  r.timeout = std::chrono::milliseconds(s.integer(4));
+  r.created_at = time_of(s.integer(5));
+  r.status = static_cast<job_status>(s.integer(6));
+  if (const auto t = s.maybe_integer(7)) r.started_at = time_of(*t);
+  if (const auto t = s.maybe_integer(8)) r.finished_at = time_of(*t);
+  r.queue_time = std::chrono::nanoseconds(s.integer(9));
+  if (const auto t = s.maybe_integer(10)) r.run_time = std::chrono::nanoseconds(*t);
+  r.payload = json_of(s, 11);
+  r.result = json_of(s, 12);
+  if (!s.is_null(13)) {
+    r.error = job_failure{std::string(s.text(13)), std::string(s.text(14)), json_of(s, 15)};
+  }
+  return r;
+}
+
+// The folder of `path`, made when missing; a clear error when it cannot be.
+void make_folder_of(const std::string& path) {
+  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec) {
+    throw store_open_error("cannot make the folder " + folder.string() + " for the job store " +
+                           path + ": " + ec.message());
+  }
+}
+
+// The words for an operator who named a file that cannot be opened.
+[[noreturn]] void refuse(const sqlite_options& o, const sqlite::error& e) {
+  switch (e.primary()) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      throw store_open_error("the job store " + o.path +
+                             " is not a SQLite database jobd can read (" + e.what() +
+                             "): name another file, or move this one away");
+    case SQLITE_BUSY:
+      throw store_open_error("the job store " + o.path + " is locked by another process (waited " +
+                             std::to_string(o.lock_timeout.count()) + " ms): " + e.what());
+    default:
+      throw store_open_error("cannot open the job store " + o.path + ": " + e.what());
+  }
+}
+
+// Sets up a connection that writes, and brings the schema up to this build's.
+std::unique_ptr<sqlite::connection> open_for_writing(const sqlite_options& o) {
+  try {
+    auto db = std::make_unique<sqlite::connection>(o.path, false);
+    sqlite3_busy_timeout(db->handle(), static_cast<int>(o.lock_timeout.count()));
+    // WAL: readers go on beside the writer, and a commit is one append and one sync.
+    db->exec("PRAGMA journal_mode = WAL");
+    db->exec(o.full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    const std::int64_t version = db->scalar("PRAGMA user_version").value_or(0);
+    if (version > sqlite_store::schema_version) {
+      throw store_open_error("the job store " + o.path + " has schema version " +
+                             std::to_string(version) + ", newer than this jobd's (" +
+                             std::to_string(sqlite_store::schema_version) +
+                             "): it was written by a newer jobd; run that one, or name another "
+                             "file");
+    }
+    for (std::int64_t v = version; v < sqlite_store::schema_version; ++v) {
+      db->exec("BEGIN IMMEDIATE");
+      try {
+        db->exec(migrations[v]);
+        db->exec("PRAGMA user_version = " + std::to_string(v + 1));
+        db->exec("COMMIT");
+      } catch (...) {
+        sqlite3_exec(db->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    }
+    return db;
+  } catch (const sqlite::error& e) {
+    refuse(o, e);
+  }
+}
+
+std::uint64_t salt_of(sqlite::connection& db) {
+  if (const auto salt = db.scalar("SELECT value FROM meta WHERE key = 'id_salt'")) {
+    return static_cast<std::uint64_t>(*salt);
+  }
+  // A new file: ids keep their meaning for as long as it lives.
+  std::random_device random;
+  const std::uint64_t salt = (std::uint64_t{random()} << 32) | random();
+  sqlite::statement put(db, "INSERT INTO meta (key, value) VALUES ('id_salt', ?1)");
+  put.bind(1, static_cast<std::int64_t>(salt));
+  put.step();
+  return salt;
+}
+
+}  // namespace
+
+namespace detail {
+
+// One jobd a file: two would both take up its unfinished jobs and run them twice. An flock,
+// which SQLite's own (POSIX) locks do not see; its descriptor stays open until every
+// connection is closed, as closing any descriptor of the file would drop SQLite's locks.
+class file_lock {
+ public:
+  explicit file_lock(const std::string& path) {
+    make_folder_of(path);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      throw store_open_error("cannot open the job store " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      ::close(fd_);
+      throw store_open_error(e == EWOULDBLOCK
+                                 ? "the job store " + path +
+                                       " is in use by another jobd: each file serves one (a "
+                                       "shared store is PostgreSQL's)"
+                                 : "cannot lock the job store " + path + ": " + std::strerror(e));
+    }
+  }
+  ~file_lock() { ::close(fd_); }
+  file_lock(const file_lock&) = delete;
+  file_lock& operator=(const file_lock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace detail
+
+// The writer thread's connection and statements.
+class sqlite_store::writer {
+ public:
+  explicit writer(std::unique_ptr<sqlite::connection> db)
+      : db_(std::move(db)),
+        upsert_(*db_, std::string("INSERT INTO jobs (") + std::string(columns) +
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                          "?15, ?16) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, "
+                          "status = excluded.status, started_at = excluded.started_at, "
+                          "finished_at = excluded.finished_at, queue_ns = excluded.queue_ns, "
+                          "run_ns = excluded.run_ns, result = excluded.result, error_code = "
+                          "excluded.error_code, error_message = excluded.error_message, "
+                          "error_details = excluded.error_details WHERE excluded.version > "
+                          "jobs.version"),
+        expire_oldest_(*db_,
+                       "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
+                       "NOT NULL ORDER BY finished_at LIMIT ?1)"),
+        expire_aged_(*db_,
+                     "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
+                     "NOT NULL AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"),
+        probe_(*db_, "UPDATE meta SET value = value WHERE key = 'id_salt'"),
+        finished_(
+            db_->scalar("SELECT COUNT(*) FROM jobs WHERE finished_at IS NOT NULL").value_or(0)) {}
+
+  // One transaction, one sync: every record of every group, then a step of retention; with
+  // nothing to write, a `probe` writes all the same, to learn whether the store is back.
+  void commit(const std::vector<group>& groups, std::size_t records, const retention& keep,
+              bool probe) {
+    db_->exec("BEGIN IMMEDIATE");
+    try {
+      std::int64_t finished = finished_;
+      for (const group& g : groups) {
+        for (const job_record& r : g.records) finished += put(r) && is_terminal(r.status);
+      }
+      if (probe) run(probe_);
+      finished -= expire(finished, records, keep);
+      db_->exec("COMMIT");
+      finished_ = finished;
+    } catch (...) {
+      sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+ private:
+  // Whether the row changed: an older version than the one stored changes nothing.
+  bool put(const job_record& r) {
+    sqlite::statement& s = upsert_;
+    s.bind(1, static_cast<std::int64_t>(r.seq));
+    s.bind(2, std::int64_t{r.version});
+    s.bind(3, std::string_view(r.type));
+    s.bind(4, static_cast<std::int64_t>(r.priority));
+    s.bind(5, std::int64_t{r.timeout.count()});
+    s.bind(6, nanos(r.created_at));
+    s.bind(7, static_cast<std::int64_t>(r.status));
+    s.bind(8, r.started_at ? std::optional(nanos(*r.started_at)) : std::nullopt);
+    // The column says whether a job is over, for retention and recovery: a terminal record
+    // that names no finish time (none of jobd's) is given the time it is stored.
+    const auto finished =
+        r.finished_at ? r.finished_at
+                      : (is_terminal(r.status) ? std::optional(system_clock::now()) : std::nullopt);
+    s.bind(9, finished ? std::optional(nanos(*finished)) : std::nullopt);
+    s.bind(10, std::int64_t{r.queue_time.count()});
+    s.bind(11, r.run_time ? std::optional<std::int64_t>(r.run_time->count()) : std::nullopt);
+    s.bind(12, text_of(r.payload));
+    s.bind(13, text_of(r.result));
+    if (r.error) {
+      s.bind(14, std::string_view(r.error->code));
+      s.bind(15, std::string_view(r.error->message));
+      s.bind(16, text_of(r.error->details));
+    } else {
+      s.bind_null(14);
+      s.bind_null(15);
+      s.bind_null(16);
+    }
+    return run(s) > 0;
+  }
+
+  // Deletes finished records past retention, a batch at most; returns how many.
+  std::int64_t expire(std::int64_t finished, std::size_t records, const retention& keep) {
+    const std::int64_t batch = std::max(expiry_batch, 2 * static_cast<std::int64_t>(records));
+    std::int64_t deleted = 0;
+    if (const auto over = finished - static_cast<std::int64_t>(keep.keep_newest); over > 0) {
+      expire_oldest_.bind(1, std::min(over, batch));
+      deleted += run(expire_oldest_);
+    }
+    expire_aged_.bind(1, age_cutoff(keep));
+    expire_aged_.bind(2, batch);
+    return deleted + run(expire_aged_);
+  }
+
+  // Runs a statement that returns no rows; returns the rows it changed.
+  std::int64_t run(sqlite::statement& s) {
+    try {
+      s.step();
+    } catch (...) {
+      s.reset();
+      throw;
+    }
+    s.reset();
+    return sqlite3_changes64(db_->handle());
+  }
+
+  std::unique_ptr<sqlite::connection> db_;
+  sqlite::statement upsert_;
+  sqlite::statement expire_oldest_;
+  sqlite::statement expire_aged_;
+  sqlite::statement probe_;
+  std::int64_t finished_;  // finished records stored, as of the last commit
+};
+
+// A reader thread's connection and statements.
+class sqlite_store::reader {
+ public:
+  reader(const std::string& path, std::chrono::milliseconds lock_timeout)
+      : db_(path, true),
+        find_(db_, std::string("SELECT ") + std::string(columns) +
+                       " FROM jobs WHERE seq = ?1 AND (finished_at IS NULL OR finished_at >= ?2)"),
+        list_all_(db_, std::string("SELECT ") + std::string(columns) +
+                           " FROM jobs WHERE finished_at IS NULL OR finished_at >= ?2 ORDER BY "
+                           "seq DESC LIMIT ?1"),
+        list_status_(db_, std::string("SELECT ") + std::string(columns) +
+                              " FROM jobs WHERE status = ?3 AND (finished_at IS NULL OR "
+                              "finished_at >= ?2) ORDER BY seq DESC LIMIT ?1") {
+    sqlite3_busy_timeout(db_.handle(), static_cast<int>(lock_timeout.count()));
+  }
+
+  // A record past retention may wait for the writer's next step to be deleted; it is not
+  // shown meanwhile.
+  std::optional<job_record> find(std::uint64_t seq, const retention& keep, std::uint64_t salt) {
+    find_.bind(1, static_cast<std::int64_t>(seq));
+    find_.bind(2, age_cutoff(keep));
+    std::vector<job_record> found = rows(find_, salt);
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+  }
+
+  std::vector<job_record> list(const list_query& q, const retention& keep, std::uint64_t salt) {
+    sqlite::statement& s = q.status ? list_status_ : list_all_;
+    s.bind(1, static_cast<std::int64_t>(q.limit));
+    s.bind(2, age_cutoff(keep));
+    if (q.status) s.bind(3, static_cast<std::int64_t>(*q.status));
+    return rows(s, salt);
+  }
+
+ private:
+  static std::vector<job_record> rows(sqlite::statement& s, std::uint64_t salt) {
+    std::vector<job_record> out;
+    try {
+      while (s.step()) out.push_back(record_of(s, salt));
+    } catch (...) {
+      s.reset();
+      throw;
+    }
+    s.reset();
+    return out;
+  }
+
+  sqlite::connection db_;
+  sqlite::statement find_;
+  sqlite::statement list_all_;
+  sqlite::statement list_status_;
+};
+
+sqlite_store::sqlite_store(sqlite_options options) : options_(std::move(options)) {
+  lock_ = std::make_unique<detail::file_lock>(options_.path);
+  auto db = open_for_writing(options_);
+  try {
+    id_salt_ = salt_of(*db);
+    writer_ = std::make_unique<writer>(std::move(db));
+  } catch (const sqlite::error& e) {
+    refuse(options_, e);
+  }
+  stats_.connections_idle = std::max<std::size_t>(options_.readers, 1) + 1;
+  writer_thread_ = std::thread([this] { write_loop(); });
+  for (std::size_t i = 0; i < std::max<std::size_t>(options_.readers, 1); ++i) {
+    reader_threads_.emplace_back([this] { read_loop(); });
+  }
+}
+
+sqlite_store::~sqlite_store() {
+  {
+    std::lock_guard lk(read_mu_);
+    readers_stop_ = true;
+  }
+  read_cv_.notify_all();
+  for (auto& t : reader_threads_) t.join();
+  {
+    std::lock_guard lk(write_mu_);
+    stopping_ = true;
+  }
+  write_cv_.notify_all();
+  writer_thread_.join();
+}
+
+recovered_jobs sqlite_store::recover() {
+  recovered_jobs out;
+  try {
+    sqlite::connection db(options_.path, true);
+    out.last_seq = static_cast<std::uint64_t>(db.scalar("SELECT MAX(seq) FROM jobs").value_or(0));
+    sqlite::statement s(db, std::string("SELECT ") + std::string(columns) +
+                                " FROM jobs WHERE finished_at IS NULL ORDER BY seq");
+    while (s.step()) out.unfinished.push_back(record_of(s, id_salt_));
+  } catch (const sqlite::error& e) {
+    refuse(options_, e);
+  }
+  return out;
+}
+
+void sqlite_store::write(std::span<const job_record> records,
+                         std::shared_ptr<write_listener> listener, on_failure if_failed) {
+  group g{std::vector<job_record>(records.begin(), records.end()), std::move(listener), if_failed};
+  {
+    std::lock_guard lk(write_mu_);
+    waiting_.push_back(std::move(g));
+  }
+  write_cv_.notify_one();
+}
+
+void sqlite_store::write_loop() noexcept {
+  // Kept between rounds: the groups that retry, oldest first, ahead of any new ones.
+  std::vector<group> batch;
+  auto retry_wait = std::chrono::duration_cast<clock::duration>(first_retry);
+  auto next_round = clock::now() + expiry_period;
+  std::unique_lock lk(write_mu_);
+  for (;;) {
+    write_cv_.wait_until(lk, next_round, [&] { return stopping_ || !waiting_.empty(); });
+    // Everything that waits at this instant goes in one transaction: one sync for all.
+    for (auto& g : waiting_) batch.push_back(std::move(g));
+    waiting_.clear();
+    const bool stopping = stopping_;
+    lk.unlock();
+    const auto now = clock::now();
+    if (!batch.empty() || stopping || now >= next_round) {
+      const bool stored = attempt(batch);
+      if (stored) {
+        retry_wait = std::chrono::duration_cast<clock::duration>(first_retry);
+        next_round = clock::now() + expiry_period;
+      } else {
+        next_round = clock::now() + retry_wait;
+        retry_wait =
+            std::min(retry_wait * 2, std::chrono::duration_cast<clock::duration>(last_retry));
+      }
+      if (stopping) {
+        // One attempt only: what is left is taken up again at the next start. A write made by
+        // a listener just told (a job cancelled as it was handed over) gets its attempt too.
+        lk.lock();
+        if (!stored || waiting_.empty()) break;
+        continue;
+      }
+    }
+    lk.lock();
+  }
+  // Still locked. Writers who wait for an answer get one; the jobs' changes left are
+  // recovered from what the file holds.
+  std::vector<group> left = std::move(waiting_);
+  lk.unlock();
+  const store_error closing{"the job store is closing"};
+  for (auto* groups : {&batch, &left}) {
+    for (group& g : *groups) {
+      if (g.listener && g.if_failed == on_failure::report) g.listener->written(&closing);
+    }
+  }
+}
+
+bool sqlite_store::attempt(std::vector<group>& batch) {
+  std::size_t records = 0;
+  for (const group& g : batch) records += g.records.size();
+  bool down = false;
+  {
+    std::lock_guard lk(stats_mu_);
+    down = !health_.up;
+    writer_busy_ = true;
+  }
+  const auto began = clock::now();
+  std::optional<store_error> failed;
+  try {
+    writer_->commit(batch, records, options_.keep, down && records == 0);
+  } catch (const std::exception& e) {
+    failed = store_error{e.what()};
+  }
+  const double took = std::chrono::duration<double>(clock::now() - began).count();
+  {
+    std::lock_guard lk(stats_mu_);
+    writer_busy_ = false;
+    if (records > 0 || failed) stats_.commit_seconds.observe(took);
+    if (records > 0 && !failed) stats_.commit_jobs.observe(static_cast<double>(records));
+    if (failed) ++stats_.write_errors;
+  }
+  set_health(!failed, failed ? failed->message : std::string());
+  // Told out of every lock, in the order written: a listener goes on with its job (hands it to
+  // the pool, say), and may write again.
+  std::vector<group> kept;
+  for (group& g : batch) {
+    if (!failed) {
+      if (g.listener) g.listener->written(nullptr);
+    } else if (g.if_failed == on_failure::retry) {
+      kept.push_back(std::move(g));
+    } else if (g.listener) {
+      g.listener->written(&*failed);
+    }
+  }
+  batch = std::move(kept);
+  return !failed;
+}
+
+void sqlite_store::set_health(bool up, const std::string& reason) {
+  store_health now;
+  {
+    std::lock_guard lk(stats_mu_);
+    if (health_.up == up) return;
+    health_ = {up, up ? std::string() : reason};
+    now = health_;
+  }
+  if (options_.on_health_change) options_.on_health_change(now);
+}
+
+store_health sqlite_store::health() const {
+  std::lock_guard lk(stats_mu_);
+  return health_;
+}
+
+store_stats sqlite_store::stats() const {
+  std::lock_guard lk(stats_mu_);
+  store_stats out = stats_;
+  out.connections_busy = readers_busy_ + (writer_busy_ ? 1 : 0);
+  out.connections_idle = reader_threads_.size() + 1 - out.connections_busy;
+  return out;
+}
+
+void sqlite_store::read(read_task task) {
+  {
+    std::lock_guard lk(read_mu_);
+    reads_.push_back({clock::now(), std::move(task)});
+  }
+  read_cv_.notify_one();
+}
+
+void sqlite_store::read_loop() noexcept {
+  std::optional<reader> r;
+  std::unique_lock lk(read_mu_);
+  for (;;) {
+    read_cv_.wait(lk, [&] { return readers_stop_ || !reads_.empty(); });
+    if (readers_stop_) break;
+    queued_read next = std::move(reads_.front());
+    reads_.pop_front();
+    lk.unlock();
+    {
+      std::lock_guard s(stats_mu_);
+      ++readers_busy_;
+      stats_.connection_wait_seconds.observe(
+          std::chrono::duration<double>(clock::now() - next.since).count());
+    }
+    // Opened on first use, and again after a read failed: the file may have come back.
+    std::string unavailable;
+    if (!r) {
+      try {
+        r.emplace(options_.path, options_.lock_timeout);
+      } catch (const std::exception& e) {
+        unavailable = e.what();
+      }
+    }
+    const bool ok = next.task(r ? &*r : nullptr, unavailable);
+    if (!ok) r.reset();
+    {
+      std::lock_guard s(stats_mu_);
+      --readers_busy_;
+      if (!ok) ++stats_.read_errors;
+    }
+    lk.lock();
+  }
+  // Still locked. The last reader out answers the reads left.
+  std::deque<queued_read> left = std::move(reads_);
+  lk.unlock();
+  for (auto& q : left) q.task(nullptr, "the job store is closing");
+}
+
+void sqlite_store::find(std::uint64_t seq, find_done done) {
+  read([this, seq, done = std::move(done)](reader* r, const std::string& unavailable) mutable {
+    std::optional<job_record> found;
+    try {
+      if (r == nullptr) throw std::runtime_error(unavailable);
+      found = r->find(seq, options_.keep, id_salt_);
+    } catch (const std::exception& e) {
+      const store_error failed{e.what()};
+      done(std::nullopt, &failed);
+      return false;
+    }
+    done(std::move(found), nullptr);
+    return true;
+  });
+}
+
+void sqlite_store::list(const list_query& query, list_done done) {
+  read([this, query, done = std::move(done)](reader* r, const std::string& unavailable) mutable {
+    std::vector<job_record> found;
+    try {
+      if (r == nullptr) throw std::runtime_error(unavailable);
+      found = r->list(query, options_.keep, id_salt_);
+    } catch (const std::exception& e) {
+      const store_error failed{e.what()};
+      done({}, &failed);
+      return false;
+    }
+    done(std::move(found), nullptr);
+    return true;
+  });
+}
+
+void migrate_sqlite(const std::string& path) {
+  sqlite_options o;
+  o.path = path;
+  const detail::file_lock held(path);
+  (void)open_for_writing(o);
+}
+
+}  // namespace jobd::store

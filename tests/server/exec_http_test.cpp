@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <sys/syscall.h>
 
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "../support/proc.hpp"
+#include "../support/temp_folder.hpp"
 #include "jobd_process.hpp"
 #include "test_jobs.hpp"
 
@@ -207,7 +209,12 @@ TEST(ExampleConfig, IsValidAndItsExecTypesWork) {
   jobd_process check({"--config", example, "--check-config"}, {}, false);
   EXPECT_EQ(check.wait_exit(), 0) << check.full_output();
 
-  jobd_process server({"--config", example, "--listen", "127.0.0.1:0"});
+  // Its store is var/jobd.db under the folder jobd runs in, as make run has it in the checkout.
+  temp_folder run_in;
+  jobd_process server({"--config", example, "--listen", "127.0.0.1:0"}, {}, true,
+                      run_in.path().string());
+  server.wait_for_log("job store: sqlite:var/jobd.db (schema 1, sync full)");
+  EXPECT_TRUE(std::filesystem::exists(run_in.path() / "var" / "jobd.db"));
   http_client c(server.port());
   auto r = c.post("/v1/jobs?wait=true",
                   R"({"type":"json-summary","payload":{"items":[{"price":3},{"price":4}]}})");

@@ -26,9 +26,10 @@ inline constexpr auto process_must_within = std::chrono::seconds(30);
 
 class jobd_process {
  public:
-  // Starts jobd with `args` (listen defaults to 127.0.0.1:0) and waits for it to listen.
+  // Starts jobd with `args` (listen defaults to 127.0.0.1:0) and waits for it to listen; in the
+  // folder `cwd` when one is given (relative paths in its settings resolve there).
   explicit jobd_process(std::vector<std::string> args, std::vector<std::string> env = {},
-                        bool expect_listen = true) {
+                        bool expect_listen = true, std::string cwd = {}) {
     bool has_listen = false;
     for (const auto& a : args) has_listen |= a.starts_with("--listen");
     if (!has_listen && expect_listen) {
@@ -56,6 +57,7 @@ class jobd_process {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       dup2(fds[1], STDERR_FILENO);
       dup2(fds[1], STDOUT_FILENO);
+      if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
       execve(bin.c_str(), argv.data(), envp.data());
       _exit(127);
     }

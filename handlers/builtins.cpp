@@ -103,23 +103,32 @@ json fail_job(const json& payload, const pool::job_context&) {
 
 }  // namespace
 
+// None of them reaches outside jobd: each may run again after a crash, changing nothing.
 void add_builtins(registry& r) {
   r.add({.name = "noop",
          .kind = "builtin",
          .cheap = true,
+         .side_effects = false,
          .run = [](const json&, const pool::job_context&) { return json(nullptr); }});
   r.add({.name = "echo",
          .kind = "builtin",
+         .side_effects = false,
          .run = [](const json& payload, const pool::job_context&) { return payload; }});
   r.add({.name = "sleep",
          .kind = "builtin",
          .validate = one_integer_field("ms", max_sleep_ms),
+         .side_effects = false,
          .run = sleep_job});
   r.add({.name = "cpu",
          .kind = "builtin",
          .validate = one_integer_field("iterations", max_iterations),
+         .side_effects = false,
          .run = cpu_job});
-  r.add({.name = "fail", .kind = "builtin", .validate = validate_fail, .run = fail_job});
+  r.add({.name = "fail",
+         .kind = "builtin",
+         .validate = validate_fail,
+         .side_effects = false,
+         .run = fail_job});
 }
 
 }  // namespace jobd::handlers

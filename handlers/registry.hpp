@@ -29,6 +29,10 @@ struct job_type {
   // Takes microseconds and never blocks, so it may run on the thread that received the job
   // when its lane is idle (pool::run_here), sparing two thread hand-offs.
   bool cheap = false;
+  // Whether running it can change anything outside jobd. One that cannot starts before a
+  // durable store has its running record: run again after a crash, it changes nothing, and its
+  // worker is not held for a commit.
+  bool side_effects = true;
   // Runs on a worker thread. Must return soon after ctx.stop is signalled.
   std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;
 };

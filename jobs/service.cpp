@@ -142,7 +142,7 @@ struct service::live_job final : store::write_listener {
   struct terminal_write final : store::write_listener {
     live_job* job = nullptr;
     void written(const store::store_error* /*never: it retries*/) override {
-      job->owner->forget(job->record.seq);
+      job->owner->end_stored(*job);
     }
   } ended;
 };
@@ -214,10 +214,27 @@ void service::take_up(std::vector<store::job_record> unfinished) {
   if (!ended.empty()) store_.write(ended, nullptr, store::on_failure::retry);
 }
 
-void service::forget(std::uint64_t seq) {
+void service::end_stored(live_job& job) {
   std::shared_ptr<live_job> last;  // let go of out of the lock
-  std::lock_guard lk(mu_);
-  if (auto node = live_.extract(seq)) last = std::move(node.mapped());
+  boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
+  std::optional<store::job_record> shown;
+  {
+    std::lock_guard lk(mu_);
+    waiters.swap(job.waiters);
+    if (!waiters.empty()) shown = job.record;
+    if (auto node = live_.extract(job.record.seq)) last = std::move(node.mapped());
+  }
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    auto& w = waiters[i];
+    // Each waiter its copy; the last takes the one made under the lock.
+    store::job_record copy = i + 1 < waiters.size() ? *shown : std::move(*shown);
+    net::post(w->ex, [w, job = std::move(copy)]() mutable {
+      if (w->answered) return;
+      w->answered = true;
+      if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
+      w->done(lookup{std::move(job), std::nullopt});
+    });
+  }
 }
 
 service::~service() = default;
@@ -396,6 +413,7 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
 
 bool service::mark_running(live_job& job, const std::stop_token& stop) {
   record_running(job);
+  if (!job.type->side_effects) return true;
   std::atomic<std::uint8_t>& state = job.running.state;
   if (state.load(std::memory_order_acquire) == 1) return true;  // stored already (memory)
   const std::stop_callback wake(stop, [&state] {
@@ -423,10 +441,8 @@ void service::record_running(live_job& job) {
 
 void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
-  boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
   // The index holds it until its end is stored, which may be before the write returns.
   const std::shared_ptr<live_job> keep = ended.self.lock();
-  std::optional<store::job_record> shown;  // for the waiters, if any
   {
     std::lock_guard lk(mu_);
     store::job_record& rec = ended.record;
@@ -467,25 +483,12 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
         break;
     }
     ended.handle = {};
-    waiters.swap(ended.waiters);
-    if (!waiters.empty()) shown = rec;
   }
   // Terminal: nothing changes the record any more, so it is read out of the lock. A store
   // that answers at once takes the job out of the index before this returns.
   log_job_end(ended.record);
   store_.write({&ended.record, 1}, std::shared_ptr<store::write_listener>(keep, &ended.ended),
                store::on_failure::retry);
-  for (std::size_t i = 0; i < waiters.size(); ++i) {
-    auto& w = waiters[i];
-    // Each waiter its copy; the last takes the one made under the lock.
-    store::job_record copy = i + 1 < waiters.size() ? *shown : std::move(*shown);
-    net::post(w->ex, [w, job = std::move(copy)]() mutable {
-      if (w->answered) return;
-      w->answered = true;
-      if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
-      w->done(lookup{std::move(job), std::nullopt});
-    });
-  }
 }
 
 void service::get(std::string_view id, const executor& ex, lookup_handler done) {
@@ -570,12 +573,15 @@ void service::wait(std::string_view id, std::optional<std::chrono::milliseconds>
   auto [job, rec] = find_live(*seq);
   if (!job) return get(id, ex, std::move(done));
   auto w = std::make_shared<pending_wait>(ex, std::move(done));
+  bool over = false;  // its end stored, between find_live and here
   {
     std::lock_guard lk(mu_);
     rec = job->record;
-    if (!store::is_terminal(rec->status)) job->waiters.push_back(w);
+    // Still in the index: its end, if it has one, is not stored yet; end_stored answers.
+    over = !live_.contains(*seq);
+    if (!over) job->waiters.push_back(w);
   }
-  if (store::is_terminal(rec->status)) return w->done(lookup{std::move(rec), std::nullopt});
+  if (over) return w->done(lookup{std::move(rec), std::nullopt});
   if (!limit) return;
   // The job's end is posted to `ex`, where this runs now: it cannot look at the timer before
   // it is armed.

@@ -197,12 +197,14 @@ class service {
   store::job_record start(const std::shared_ptr<live_job>& job, pool::admission place, bool here,
                           std::chrono::milliseconds timeout);
   // Records that the job runs. Returns once that record is stored (true), or once `stop` is
-  // requested first (false): a job the store shows as queued has never started.
+  // requested first (false): a job the store shows as queued has never started. A type without
+  // side effects starts at once (true): run again after a crash, it changes nothing.
   bool mark_running(live_job& job, const std::stop_token& stop);
   void record_running(live_job& job);
-  // Takes a job whose terminal record is stored out of the index.
-  void forget(std::uint64_t seq);
   void finish(live_job& ended, const pool::job_outcome& outcome);
+  // Its terminal record is stored: the job leaves the index and its waiters are answered, so
+  // that no one is told of an end a crash could still undo.
+  void end_stored(live_job& job);
 
   const service_config config_;
   const handlers::registry& types_;

@@ -119,6 +119,9 @@ int main(int argc, char** argv) {
 
   // Writes to a closed pipe or socket are reported as errors; they must not kill the server.
   std::signal(SIGPIPE, SIG_IGN);
+  // A write past the file size limit (RLIMIT_FSIZE) fails with EFBIG, which the job store
+  // reports as the store being down, until it can write again; by default it would kill jobd.
+  std::signal(SIGXFSZ, SIG_IGN);
   jobd::server::setup_logging(cmd.values);
   raise_descriptor_limit(cmd.values.max_connections);
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);

@@ -252,8 +252,12 @@ class sqlite_store::writer {
     db_->exec("BEGIN IMMEDIATE");
     try {
       std::int64_t finished = finished_;
-      for (const group& g : groups) {
-        for (const job_record& r : g.records) finished += put(r) && is_terminal(r.status);
+      // Newest first: a job's older record waiting in the same batch (queued, then running,
+      // then ended) is then refused by the version guard instead of written and overwritten.
+      for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
+        for (auto r = g->records.rbegin(); r != g->records.rend(); ++r) {
+          finished += put(*r) && is_terminal(r->status);
+        }
       }
       if (probe) run(probe_);
       finished -= expire(finished, records, keep);

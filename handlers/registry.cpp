@@ -6,6 +6,10 @@ namespace jobd::handlers {
 
 void registry::add(job_type type) {
   if (!type.run) throw std::invalid_argument("job type '" + type.name + "' has no handler");
+  if (type.cheap && type.side_effects) {
+    throw std::invalid_argument("job type '" + type.name +
+                                "' is cheap but has side effects: its start would not be stored");
+  }
   const std::string name = type.name;
   if (!types_.emplace(name, std::move(type)).second) {
     throw std::invalid_argument("job type '" + name + "' is defined twice");

@@ -27,7 +27,8 @@ struct job_type {
   // "invalid_field" and a message naming the field. Empty: every payload is accepted.
   std::function<void(const nlohmann::json& payload)> validate;
   // Takes microseconds and never blocks, so it may run on the thread that received the job
-  // when its lane is idle (pool::run_here), sparing two thread hand-offs.
+  // when its lane is idle (pool::run_here), sparing two thread hand-offs. Requires
+  // side_effects = false: a durable store keeps only its end.
   bool cheap = false;
   // Whether running it can change anything outside jobd. One that cannot starts before a
   // durable store has its running record: run again after a crash, it changes nothing, and its
@@ -39,7 +40,8 @@ struct job_type {
 
 class registry {
  public:
-  // Throws std::invalid_argument when the name is taken or the type has no `run`.
+  // Throws std::invalid_argument when the name is taken, the type has no `run`, or it is cheap
+  // with side effects.
   void add(job_type type);
   [[nodiscard]] const job_type* find(std::string_view name) const;
   [[nodiscard]] std::vector<const job_type*> all() const;  // sorted by name

@@ -1,6 +1,7 @@
 #include "store/sqlite_store.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -399,9 +400,17 @@ sqlite_store::sqlite_store(sqlite_options options) : options_(std::move(options)
     refuse(options_, e);
   }
   stats_.connections_idle = std::max<std::size_t>(options_.readers, 1) + 1;
-  writer_thread_ = std::thread([this] { write_loop(); });
+  // Named for top -H and perf, within the kernel's 15 characters.
+  writer_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "jobd-store-w");
+    write_loop();
+  });
   for (std::size_t i = 0; i < std::max<std::size_t>(options_.readers, 1); ++i) {
-    reader_threads_.emplace_back([this] { read_loop(); });
+    reader_threads_.emplace_back([this, i] {
+      const std::string name = "jobd-store-r" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      read_loop();
+    });
   }
 }
 

@@ -44,6 +44,19 @@ TEST_F(Builtins, RegistryListsTheFiveBuiltinsByName) {
                std::invalid_argument);
 }
 
+// A durable store keeps only a cheap job's end: running it again must change nothing.
+TEST_F(Builtins, NoneHasSideEffectsAndACheapTypeWithThemIsRefused) {
+  for (const job_type* t : reg_.all()) EXPECT_FALSE(t->side_effects) << t->name;
+  EXPECT_THROW(reg_.add({.name = "mailer",
+                         .cheap = true,
+                         .run = [](const json&, const pool::job_context&) { return json(); }}),
+               std::invalid_argument);
+  EXPECT_NO_THROW(reg_.add({.name = "pure",
+                            .cheap = true,
+                            .side_effects = false,
+                            .run = [](const json&, const pool::job_context&) { return json(); }}));
+}
+
 TEST_F(Builtins, NoopReturnsNullAndEchoReturnsThePayload) {
   EXPECT_TRUE(run("noop", json{{"x", 1}}).is_null());
   const json payload = {{"a", {1, 2, 3}}, {"b", "text"}};

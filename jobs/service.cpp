@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/container/small_vector.hpp>
 #include <cmath>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -53,6 +54,19 @@ store::job_failure stopped(std::string code, std::string why, const std::excepti
 
 std::optional<store::store_error> error_of(const store::store_error* e) {
   return e != nullptr ? std::optional(*e) : std::nullopt;
+}
+
+// A job in the index whose end is not stored yet, as the store has it: what is read must not
+// be undone by a crash before the store catches up.
+store::job_record as_stored(const store::job_record& rec) {
+  store::job_record shown = rec;
+  if (!store::is_terminal(rec.status)) return shown;
+  shown.status = rec.started_at ? store::job_status::running : store::job_status::queued;
+  shown.finished_at.reset();
+  shown.run_time.reset();
+  shown.result.reset();
+  shown.error.reset();
+  return shown;
 }
 
 // Where a result the service waited on goes: straight to its handler when it arrives within
@@ -211,7 +225,17 @@ void service::take_up(std::vector<store::job_record> unfinished) {
     ++recovery_.queued_again;
     (void)start(job, admitted.take(), false, left);
   }
-  if (!ended.empty()) store_.write(ended, nullptr, store::on_failure::retry);
+  if (ended.empty()) return;
+  // Stored before the service answers anyone: a reader of the store must not find them as
+  // they were before the restart.
+  struct stored_signal final : store::write_listener {
+    std::promise<void> done;
+    void written(const store::store_error* /*never: it retries*/) override { done.set_value(); }
+  };
+  auto signal = std::make_shared<stored_signal>();
+  std::future<void> stored = signal->done.get_future();
+  store_.write(ended, std::move(signal), store::on_failure::retry);
+  stored.wait();
 }
 
 void service::end_stored(live_job& job) {
@@ -248,7 +272,7 @@ std::pair<std::shared_ptr<service::live_job>, std::optional<store::job_record>> 
   std::lock_guard lk(mu_);
   const auto it = live_.find(seq);
   if (it == live_.end()) return {};
-  return {it->second, it->second->record};
+  return {it->second, as_stored(it->second->record)};
 }
 
 std::chrono::milliseconds service::timeout_of(const handlers::job_type& type,
@@ -303,6 +327,11 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
                         .field = "timeout_ms",
                         .message = "timeout_ms must be an integer 1.." +
                                    std::to_string(config_.max_timeout.count())});
+  }
+  if (!store_.available()) {
+    return done(refusal{.why = refusal::kind::store_unavailable,
+                        .message = "the job store is unavailable: " + store_.health().reason,
+                        .retry_after = std::chrono::seconds(1)});
   }
   // Under overload most submissions are refused: refuse those before the payload is built and
   // checked by its type, the dearest part of a submission.
@@ -595,7 +624,7 @@ void service::wait(std::string_view id, std::optional<std::chrono::milliseconds>
     std::optional<store::job_record> now;
     {
       std::lock_guard lk(mu_);
-      now = job->record;
+      now = live_.contains(job->record.seq) ? as_stored(job->record) : job->record;
     }
     w->done(lookup{std::move(now), std::nullopt});
   });

@@ -183,7 +183,8 @@ class service {
   struct pending_wait;
 
   [[nodiscard]] std::optional<std::uint64_t> seq_of(std::string_view id) const;
-  // The job under way with that number, and its record as it stands; none when it is not under
+  // The job under way with that number, and its record as the store will have it once its
+  // writes so far are stored (an end not yet stored is not shown); none when it is not under
   // way (over, or never made).
   std::pair<std::shared_ptr<live_job>, std::optional<store::job_record>> find_live(
       std::uint64_t seq) const;

@@ -126,6 +126,9 @@ class job_store {
   virtual void list(const list_query& query, list_done done) = 0;
 
   [[nodiscard]] virtual store_health health() const = 0;
+  // health().up, cheap enough for every submission: a write made while it is false would only
+  // wait for the next attempt to fail.
+  [[nodiscard]] virtual bool available() const noexcept = 0;
   [[nodiscard]] virtual store_stats stats() const = 0;
 };
 

@@ -25,6 +25,7 @@ class memory_store final : public job_store {
   void find(std::uint64_t seq, find_done done) override;
   void list(const list_query& query, list_done done) override;
   [[nodiscard]] store_health health() const override { return {}; }
+  [[nodiscard]] bool available() const noexcept override { return true; }
   [[nodiscard]] store_stats stats() const override { return {}; }
 
  private:

@@ -546,6 +546,7 @@ void sqlite_store::set_health(bool up, const std::string& reason) {
     std::lock_guard lk(stats_mu_);
     if (health_.up == up) return;
     health_ = {up, up ? std::string() : reason};
+    up_.store(up, std::memory_order_relaxed);
     now = health_;
   }
   if (options_.on_health_change) options_.on_health_change(now);

@@ -13,6 +13,7 @@
 // groups that report are told, those that retry are kept and tried again with backoff, and a
 // probe write is tried meanwhile; the first commit that succeeds brings it back up.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -66,6 +67,9 @@ class sqlite_store final : public job_store {
   void find(std::uint64_t seq, find_done done) override;
   void list(const list_query& query, list_done done) override;
   [[nodiscard]] store_health health() const override;
+  [[nodiscard]] bool available() const noexcept override {
+    return up_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] store_stats stats() const override;
 
  private:
@@ -110,8 +114,9 @@ class sqlite_store final : public job_store {
   std::vector<std::thread> reader_threads_;
 
   mutable std::mutex stats_mu_;
-  store_health health_;  // guarded by stats_mu_
-  store_stats stats_;    // guarded by stats_mu_; its connection counts are worked out when read
+  store_health health_;         // guarded by stats_mu_
+  std::atomic<bool> up_{true};  // health_.up, read without the lock
+  store_stats stats_;  // guarded by stats_mu_; its connection counts are worked out when read
   std::size_t readers_busy_ = 0;  // guarded by stats_mu_
   bool writer_busy_ = false;      // guarded by stats_mu_
 };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -62,12 +63,15 @@ class recording_store final : public store::job_store {
     std::lock_guard lk(mu_);
     return {!failing_, failing_ ? "the disk is full" : ""};
   }
+  [[nodiscard]] bool available() const noexcept override { return !says_down_.load(); }
   [[nodiscard]] store::store_stats stats() const override { return inner_.stats(); }
 
   // While on, groups that report fail, and groups that retry are held; once off, those held
-  // are written, in order.
-  void fail(bool on) {
+  // are written, in order. `says_so`: available() tells, as a store that has seen a write fail
+  // does; otherwise only the next write finds out.
+  void fail(bool on, bool says_so = false) {
     std::vector<held_group> held;
+    says_down_.store(on && says_so);
     {
       std::lock_guard lk(mu_);
       failing_ = on;
@@ -98,7 +102,8 @@ class recording_store final : public store::job_store {
   // What was written, not the records: a test may watch what the records hold be freed.
   std::vector<std::pair<std::uint64_t, store::job_status>> written_;  // guarded by mu_
   bool failing_ = false;                                              // guarded by mu_
-  std::vector<held_group> held_;                                      // guarded by mu_
+  std::atomic<bool> says_down_{false};
+  std::vector<held_group> held_;  // guarded by mu_
 };
 
 // A job type that runs until its gate opens (or it is stopped).

@@ -122,6 +122,23 @@ TEST(JobService, AStoreThatCannotStoreTheJobRefusesItAndItNeverRuns) {
   EXPECT_EQ(f.jobs.pool_stats().of(pool::lane::normal).submitted, 1u);
 }
 
+// A store known to be down refuses at once: nothing is written, no place in a lane is taken.
+TEST(JobService, AStoreKnownToBeDownRefusesSubmissionsBeforeAnyWrite) {
+  service_fixture f({.workers_min = 1, .workers_max = 1, .reserved_high = 0, .normal_capacity = 1});
+  f.store.fail(true, /*says_so=*/true);
+  const auto refused = f.submit({.type = "noop"});
+  ASSERT_FALSE(refused.accepted());
+  EXPECT_EQ(refused.refused().why, refusal::kind::store_unavailable);
+  EXPECT_EQ(refused.refused().message, "the job store is unavailable: the disk is full");
+  EXPECT_EQ(refused.refused().retry_after, std::chrono::seconds(1));
+  EXPECT_EQ(f.store.writes(), 0u);
+  EXPECT_EQ(f.jobs.pool_stats().of(pool::lane::normal).depth, 0u);
+  f.store.fail(false);
+  const auto next = f.submit({.type = "noop"});
+  ASSERT_TRUE(next.accepted());
+  EXPECT_EQ(f.ended(next.job().id)->status, job_status::succeeded);
+}
+
 TEST(JobService, AWaitIsAnsweredAtTheJobsEndOnTheCallersExecutor) {
   service_fixture f;
   const auto accepted = f.submit({.type = "gated"});

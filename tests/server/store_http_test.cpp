@@ -1,0 +1,283 @@
+// The SQLite store through the real binary: what a restart after kill -9 gives back, and the
+// faults an operator meets (a file that is not a database, a newer schema, a second jobd, a
+// file locked by another process, writes the system refuses).
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "../support/temp_folder.hpp"
+#include "http_client.hpp"
+#include "jobd_process.hpp"
+#include "metrics_page.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// A connection of the test's own to the store's file, as another process would hold one.
+class other_connection {
+ public:
+  explicit other_connection(const std::filesystem::path& file) {
+    if (sqlite3_open(file.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << "cannot open " << file;
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~other_connection() { sqlite3_close(db_); }
+  other_connection(const other_connection&) = delete;
+  other_connection& operator=(const other_connection&) = delete;
+
+  void exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << (error != nullptr ? error : "?");
+    }
+    sqlite3_free(error);
+  }
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+    } else {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
+    }
+    sqlite3_finalize(s);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::string contents_of(const std::filesystem::path& file) {
+  std::ostringstream out;
+  out << std::ifstream(file, std::ios::binary).rdbuf();
+  return out.str();
+}
+
+// Waits for a file another process writes, for at most 10 s.
+bool appears(const std::filesystem::path& file) {
+  const auto limit = std::chrono::steady_clock::now() + 10s;
+  while (!std::filesystem::exists(file) || std::filesystem::file_size(file) == 0) {
+    if (std::chrono::steady_clock::now() > limit) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+class DurableStore : public ::testing::Test {
+ protected:
+  DurableStore() {
+    // `hold` runs until killed and says its pid first: it has started once the file exists.
+    const json cfg = {
+        {"job_types",
+         {{"hold",
+           {{"command",
+             {"/bin/sh", "-c", "echo $$ > " + (dir_.path() / "hold.pid").string() +
+                                   "; exec sleep 30"}}}}}}};
+    std::ofstream(config_) << cfg.dump();
+  }
+
+  std::vector<std::string> args(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> a{"--config", config_.string(), "--store", "sqlite:" + db_.string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  temp_folder dir_;
+  std::filesystem::path db_ = dir_.path() / "jobs" / "jobd.db";
+  std::filesystem::path config_ = dir_.path() / "jobd.json";
+};
+
+TEST_F(DurableStore, AfterAKill9EveryAcceptedJobComesBackAsTheContractSays) {
+  const auto one_worker = args({"--workers", "1"});
+  json done_before;
+  std::string hold, timed, high;
+  std::vector<std::string> normal;
+  std::chrono::steady_clock::time_point timed_submitted;
+  {
+    jobd_process first(one_worker);
+    first.wait_for_log("job store: sqlite:" + db_.string() + " (schema 1, sync full)");
+    http_client c(first.port());
+    const auto r = c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":{"kept":true}})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    done_before = r.json();
+    // The one worker holds `hold`; the rest wait in their lanes behind it.
+    hold = submit_async(c, R"({"type":"hold"})");
+    ASSERT_TRUE(appears(dir_.path() / "hold.pid"));
+    normal.push_back(submit_async(c, sleep_job(30)));
+    timed_submitted = std::chrono::steady_clock::now();
+    timed = submit_async(c, sleep_job(30, R"(,"timeout_ms":1000)"));
+    high = submit_async(c, sleep_job(30, R"(,"priority":"high")"));
+    normal.push_back(submit_async(c, sleep_job(30)));
+    normal.push_back(submit_async(c, sleep_job(30)));
+    first.signal(SIGKILL);
+    EXPECT_EQ(first.wait_exit(), 128 + SIGKILL);
+  }
+  // jobd's death does not reach the job's own process (see docs/operations.md).
+  kill(std::stoi(contents_of(dir_.path() / "hold.pid")), SIGKILL);
+  // The queued job's deadline passes while jobd is down.
+  std::this_thread::sleep_until(timed_submitted + 1100ms);
+
+  jobd_process second(one_worker);
+  const std::string line = second.wait_for_log("unfinished job(s)");
+  EXPECT_NE(line.find("took up 6 unfinished job(s)"), std::string::npos) << line;
+  EXPECT_NE(line.find("4 queued again, 1 timed out while jobd was down, 1 interrupted while "
+                      "running, 0 of a type no longer configured"),
+            std::string::npos)
+      << line;
+  http_client c(second.port());
+  // A finished job reads as it did.
+  EXPECT_EQ(c.get("/v1/jobs/" + done_before["id"].get<std::string>()).json(), done_before);
+  const json interrupted = c.get("/v1/jobs/" + hold).json();
+  EXPECT_EQ(interrupted["status"], "failed");
+  EXPECT_EQ(interrupted["error"]["code"], "interrupted");
+  const json late = c.get("/v1/jobs/" + timed).json();
+  EXPECT_EQ(late["status"], "timed_out");
+  EXPECT_TRUE(late["started_at"].is_null());
+  EXPECT_NE(late["error"]["message"].get<std::string>().find("never started"), std::string::npos);
+  // The queued ones run again, each lane in its order.
+  EXPECT_EQ(wait_terminal(c, normal.back())["status"], "succeeded");
+  EXPECT_EQ(wait_terminal(c, high)["status"], "succeeded");
+  std::vector<std::string> starts;
+  for (const auto& id : normal) {
+    const json j = c.get("/v1/jobs/" + id).json();
+    EXPECT_EQ(j["status"], "succeeded") << j;
+    starts.push_back(j["started_at"].get<std::string>());
+  }
+  EXPECT_TRUE(std::is_sorted(starts.begin(), starts.end())) << json(starts);
+  // Numbering goes on: a new job never takes an old one's id.
+  const std::string fresh = submit_async(c, R"({"type":"noop"})");
+  for (const auto& id : {hold, timed, high, normal[0], normal[1], normal[2]}) EXPECT_NE(fresh, id);
+  EXPECT_EQ(c.get("/v1/jobs?limit=100").json()["jobs"].size(), 8u);
+}
+
+TEST_F(DurableStore, AFileThatIsNotADatabaseStopsTheStartAndIsLeftAlone) {
+  std::filesystem::create_directories(db_.parent_path());
+  const std::string text(4096, 'x');
+  std::ofstream(db_) << text;
+  jobd_process refused(args(), {}, false);
+  EXPECT_EQ(refused.wait_exit(), 1);
+  const std::string out = refused.full_output();
+  EXPECT_NE(out.find("cannot start: the job store " + db_.string() +
+                     " is not a SQLite database jobd can read"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(contents_of(db_), text);
+}
+
+TEST_F(DurableStore, ASchemaNewerThanTheBinaryStopsTheStartAndIsLeftAlone) {
+  jobd_process migrate({"--migrate-only", "--store", "sqlite:" + db_.string()}, {}, false);
+  ASSERT_EQ(migrate.wait_exit(), 0) << migrate.full_output();
+  EXPECT_NE(migrate.full_output().find("at schema version 1"), std::string::npos);
+  other_connection(db_).exec("PRAGMA user_version = 99");
+  jobd_process refused(args(), {}, false);
+  EXPECT_EQ(refused.wait_exit(), 1);
+  const std::string out = refused.full_output();
+  EXPECT_NE(out.find("has schema version 99, newer than this jobd's (1)"), std::string::npos)
+      << out;
+  EXPECT_EQ(other_connection(db_).text("PRAGMA user_version"), "99");
+}
+
+TEST_F(DurableStore, ASecondJobdOnTheSameFileIsRefusedAndTheFirstGoesOn) {
+  jobd_process first(args());
+  jobd_process second(args(), {}, false);
+  EXPECT_EQ(second.wait_exit(), 1);
+  EXPECT_NE(second.full_output().find("in use by another jobd"), std::string::npos)
+      << second.full_output();
+  http_client c(first.port());
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop"})").status, 200);
+}
+
+// The store is down while another process holds the file's write lock: submissions get 503
+// store_unavailable at once, /readyz says why, a running job's end waits for the store, and
+// all comes back by itself once the lock is let go.
+TEST_F(DurableStore, AFileLockedByAnotherProcessTakesTheStoreDownUntilItIsFree) {
+  std::string running, done;
+  {
+    jobd_process server(args({"--store-timeout-ms", "200"}));
+    http_client c(server.port());
+    done = c.post("/v1/jobs?wait=true", R"({"type":"noop"})").json()["id"];
+    running = submit_async(c, sleep_job(500));
+    other_connection other(db_);
+    other.exec("BEGIN EXCLUSIVE");
+    auto r = c.post("/v1/jobs", R"({"type":"noop"})");
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "store_unavailable");
+    EXPECT_EQ(r.header("retry-after"), "1");
+    server.wait_for_log("job store: down, refusing jobs until it is back");
+    r = c.get("/readyz");
+    EXPECT_EQ(r.status, 503);
+    EXPECT_NE(r.json()["error"]["message"].get<std::string>().find("locked"), std::string::npos)
+        << r.body;
+    const std::string page = c.get("/metrics").body;
+    EXPECT_EQ(sample_text(page, "jobd_store_up"), "0");
+    EXPECT_NE(sample_text(page, "jobd_store_errors_total{op=\"write\"}"), "0");
+    // Known to be down: refused without waiting for the lock.
+    const auto asked = std::chrono::steady_clock::now();
+    EXPECT_EQ(c.post("/v1/jobs", R"({"type":"noop"})").status, 503);
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 150ms);
+    // The running job ends meanwhile; its end waits for the store, and until it is stored the
+    // job reads as the store has it, and a wait for its end is not answered.
+    http_client waiter(server.port());
+    ASSERT_TRUE(waiter.send_raw(http_client::format("GET", "/v1/jobs/" + running + "?wait=true",
+                                                    "")));
+    // A second past its submission, the half-second job has ended, as the pool counts it.
+    EXPECT_EQ(c.get("/v1/jobs/" + running + "?wait=1").json()["status"], "running");
+    EXPECT_EQ(sample_text(c.get("/metrics").body,
+                          R"(jobd_jobs_finished_total{priority="normal",status="succeeded"})"),
+              "2");
+    EXPECT_EQ(c.get("/v1/jobs/" + running).json()["status"], "running");
+    other.exec("COMMIT");
+    server.wait_for_log("job store: back up; taking jobs again");
+    const auto ended = waiter.read_reply();
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(ended->json()["status"], "succeeded");
+    EXPECT_EQ(c.get("/readyz").status, 200);
+    EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop"})").status, 200);
+    server.signal(SIGTERM);
+    EXPECT_EQ(server.wait_exit(), 0);
+  }
+  // Everything acknowledged is in the file; nothing refused is.
+  jobd_process again(args());
+  http_client c(again.port());
+  EXPECT_EQ(c.get("/v1/jobs/" + running).json()["status"], "succeeded");
+  EXPECT_EQ(c.get("/v1/jobs/" + done).json()["status"], "succeeded");
+  EXPECT_EQ(c.get("/v1/jobs?limit=100").json()["jobs"].size(), 3u);
+}
+
+// Writes the system refuses (here a file size limit of 0, as a full disk refuses them) take
+// the store down; once they are allowed again it comes back, and the file is sound.
+TEST_F(DurableStore, WritesTheSystemRefusesTakeTheStoreDownAndItComesBack) {
+  jobd_process server(args());
+  http_client c(server.port());
+  ASSERT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop"})").status, 200);
+  rlimit before{};
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, nullptr, &before), 0);
+  const rlimit none{0, before.rlim_max};
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &none, nullptr), 0);
+  const auto r = c.post("/v1/jobs?wait=true", R"({"type":"noop"})");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "store_unavailable");
+  EXPECT_EQ(c.get("/readyz").status, 503);
+  ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &before, nullptr), 0);
+  server.wait_for_log("job store: back up; taking jobs again");
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop"})").status, 200);
+  EXPECT_EQ(c.get("/v1/jobs?limit=100").json()["jobs"].size(), 2u);
+  EXPECT_EQ(other_connection(db_).text("PRAGMA integrity_check"), "ok");
+}
+
+}  // namespace
+}  // namespace jobd::testing

@@ -85,8 +85,8 @@ class DurableStore : public ::testing::Test {
         {"job_types",
          {{"hold",
            {{"command",
-             {"/bin/sh", "-c", "echo $$ > " + (dir_.path() / "hold.pid").string() +
-                                   "; exec sleep 30"}}}}}}};
+             {"/bin/sh", "-c",
+              "echo $$ > " + (dir_.path() / "hold.pid").string() + "; exec sleep 30"}}}}}}};
     std::ofstream(config_) << cfg.dump();
   }
 
@@ -232,8 +232,8 @@ TEST_F(DurableStore, AFileLockedByAnotherProcessTakesTheStoreDownUntilItIsFree) 
     // The running job ends meanwhile; its end waits for the store, and until it is stored the
     // job reads as the store has it, and a wait for its end is not answered.
     http_client waiter(server.port());
-    ASSERT_TRUE(waiter.send_raw(http_client::format("GET", "/v1/jobs/" + running + "?wait=true",
-                                                    "")));
+    ASSERT_TRUE(
+        waiter.send_raw(http_client::format("GET", "/v1/jobs/" + running + "?wait=true", "")));
     // A second past its submission, the half-second job has ended, as the pool counts it.
     EXPECT_EQ(c.get("/v1/jobs/" + running + "?wait=1").json()["status"], "running");
     EXPECT_EQ(sample_text(c.get("/metrics").body,

@@ -122,6 +122,31 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
   EXPECT_NE(error_of({}, {"JOBD_QUEUE_CAPACTY=3"}).find("JOBD_QUEUE_CAPACTY"), std::string::npos);
 }
 
+TEST(Settings, TheStoreIsMemoryUnlessSqliteIsNamed) {
+  settings s = load({}, {}, 2).values;
+  EXPECT_EQ(s.store, "memory");
+  EXPECT_EQ(sqlite_path(s), "");
+  EXPECT_TRUE(s.store_full_sync);
+  EXPECT_EQ(s.store_timeout, 5'000ms);
+  s = load({"--store", "sqlite:var/jobd.db", "--store-sync", "normal"},
+           {"JOBD_STORE_TIMEOUT_MS=250"}, 2)
+          .values;
+  EXPECT_EQ(sqlite_path(s), "var/jobd.db");
+  EXPECT_FALSE(s.store_full_sync);
+  EXPECT_EQ(s.store_timeout, 250ms);
+
+  std::string e = error_of({"--store", "sqlite:"});
+  EXPECT_NE(e.find("store = \"sqlite:\" (from flag --store): allowed: memory, sqlite:PATH"),
+            std::string::npos)
+      << e;
+  e = error_of({}, {"JOBD_STORE=postgres://db/jobs"});
+  EXPECT_NE(e.find("PostgreSQL is not built into this jobd"), std::string::npos) << e;
+  EXPECT_NE(error_of({"--store", "/var/jobd.db"}).find("allowed: memory, sqlite:PATH"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--store-sync", "off"}).find("allowed: full, normal"), std::string::npos);
+  EXPECT_NE(error_of({"--store-timeout-ms", "0"}).find("1..600000"), std::string::npos);
+}
+
 TEST(Settings, TheBuiltInDefaultTimeoutFollowsALowerCeiling) {
   EXPECT_EQ(load({"--max-timeout-ms", "5000"}, {}, 2).values.default_timeout,
             std::chrono::milliseconds(5000));

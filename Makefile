@@ -14,7 +14,7 @@ help:
 	@echo "make test-asan  the suite under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make test-tsan  the suite under ThreadSanitizer, each test repeated 3 times"
 	@echo "make fuzz       libFuzzer on the HTTP path, job JSON and config, FUZZ_SECONDS each (60)"
-	@echo "make bench      build Release; HTTP benchmarks against nginx (wrk), pool microbenchmarks"
+	@echo "make bench      build Release; HTTP benchmarks against nginx (wrk), pool microbenchmarks, the store"
 	@echo "make soak       build Release; 10 minutes at twice the pool's capacity (SOAK_MINUTES)"
 	@echo "make image      build the container image jobd:latest (docker, or podman)"
 	@echo "make container-test  build the image, run it, check it end to end, remove it all"
@@ -69,8 +69,10 @@ bench:
 	$(MAKE) --no-print-directory build-bench
 	bench/run-pool-bench build/bench build/bench/pool-bench.md
 	bench/run-http-bench build/bench build/bench/http-bench.md
+	bench/run-store-bench build/bench build/bench/store-bench.md
 	@if [ -z "$$BENCH_ONLY$$BENCH_FILTER" ]; then \
-	  bench/write-docs build/bench/http-bench.md build/bench/pool-bench.md docs/benchmarks.md; \
+	  bench/write-docs build/bench/http-bench.md build/bench/pool-bench.md \
+	    build/bench/store-bench.md docs/benchmarks.md; \
 	else echo "a partial run (BENCH_ONLY/BENCH_FILTER): docs/benchmarks.md left as it was"; fi
 
 IMAGE ?= jobd:latest

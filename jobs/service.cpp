@@ -433,7 +433,8 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
       job->handle = handle;
       cancel_now = job->cancel_requested;
     }
-    shown = job->record;
+    // Ended already (run here) but not yet stored: the submitter waits for it like anyone.
+    shown = live_.contains(job->record.seq) ? as_stored(job->record) : job->record;
   }
   // Asked to stop while its record was being stored.
   if (cancel_now) (void)pool_.cancel(handle);

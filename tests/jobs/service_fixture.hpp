@@ -38,7 +38,7 @@ class recording_store final : public store::job_store {
     {
       std::lock_guard lk(mu_);
       failing = failing_;
-      if (failing && if_failed == store::on_failure::retry) {
+      if ((failing || holding_) && if_failed == store::on_failure::retry) {
         // Kept, as a store must keep what retries, until it can be written.
         held_.push_back({{records.begin(), records.end()}, std::move(listener)});
         return;
@@ -75,7 +75,18 @@ class recording_store final : public store::job_store {
     {
       std::lock_guard lk(mu_);
       failing_ = on;
-      if (!on) held.swap(held_);
+      if (!on && !holding_) held.swap(held_);
+    }
+    for (auto& g : held) write(g.records, std::move(g.listener), store::on_failure::retry);
+  }
+  // While on, groups that retry (a job's running and terminal records) wait, unwritten and
+  // unfailed, as behind a slow disk; once off, they are written, in order.
+  void hold_changes(bool on) {
+    std::vector<held_group> held;
+    {
+      std::lock_guard lk(mu_);
+      holding_ = on;
+      if (!on && !failing_) held.swap(held_);
     }
     for (auto& g : held) write(g.records, std::move(g.listener), store::on_failure::retry);
   }
@@ -102,6 +113,7 @@ class recording_store final : public store::job_store {
   // What was written, not the records: a test may watch what the records hold be freed.
   std::vector<std::pair<std::uint64_t, store::job_status>> written_;  // guarded by mu_
   bool failing_ = false;                                              // guarded by mu_
+  bool holding_ = false;                                              // guarded by mu_
   std::atomic<bool> says_down_{false};
   std::vector<held_group> held_;  // guarded by mu_
 };

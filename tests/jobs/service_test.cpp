@@ -139,6 +139,28 @@ TEST(JobService, AStoreKnownToBeDownRefusesSubmissionsBeforeAnyWrite) {
   EXPECT_EQ(f.ended(next.job().id)->status, job_status::succeeded);
 }
 
+// Nobody is told of an end a crash could still undo: until a job's end is stored, the job reads
+// as the store has it and its waiters wait, even for a cheap job that ended within its
+// submission's call.
+TEST(JobService, AJobsEndIsShownOnlyOnceItIsStored) {
+  service_fixture f;
+  f.store.hold_changes(true);
+  const auto accepted = f.submit({.type = "noop"});
+  ASSERT_TRUE(accepted.accepted());
+  EXPECT_FALSE(store::is_terminal(accepted.job().status));
+  std::promise<lookup> got;
+  f.on_io([&] {
+    f.jobs.wait(accepted.job().id, std::nullopt, f.ioc.get_executor(),
+                [&got](lookup l) { got.set_value(std::move(l)); });
+  });
+  auto answer = got.get_future();
+  EXPECT_EQ(answer.wait_for(20ms), std::future_status::timeout);
+  EXPECT_FALSE(store::is_terminal(f.get(accepted.job().id).job->status));
+  f.store.hold_changes(false);
+  EXPECT_EQ(answer.get().job->status, job_status::succeeded);
+  EXPECT_EQ(f.get(accepted.job().id).job->status, job_status::succeeded);
+}
+
 TEST(JobService, AWaitIsAnsweredAtTheJobsEndOnTheCallersExecutor) {
   service_fixture f;
   const auto accepted = f.submit({.type = "gated"});

@@ -68,11 +68,11 @@ TEST(KillTest, EveryAcceptedJobEndsOnceThroughRepeatedKill9s) {
   const auto config = dir.path() / "jobd.json";
   // Each run appends its token, so the file counts the runs of every exec job.
   auto mark = [&](const std::string& after) {
-    return json{{"command",
-                 {"/bin/sh", "-c", "read token; echo \"$token\" >> " + runs.string() + after}}};
+    return json{
+        {"command", {"/bin/sh", "-c", "read token; echo \"$token\" >> " + runs.string() + after}}};
   };
-  std::ofstream(config) << json{
-      {"job_types", {{"mark", mark("")}, {"mark-long", mark("; sleep 0.3")}}}}.dump();
+  std::ofstream(config)
+      << json{{"job_types", {{"mark", mark("")}, {"mark-long", mark("; sleep 0.3")}}}}.dump();
   const std::vector<std::string> args{"--config", config.string(), "--store",
                                       "sqlite:" + (dir.path() / "jobd.db").string()};
 
@@ -141,8 +141,8 @@ TEST(KillTest, EveryAcceptedJobEndsOnceThroughRepeatedKill9s) {
   }
   // A job that ran but whose 202 was lost with jobd ran once too.
   for (const auto& [token, times] : ran) EXPECT_EQ(times, 1) << token;
-  std::cout << "kill test: " << by_id.size() << " jobs accepted over " << rounds
-            << " kills, " << interrupted << " exec jobs interrupted, seed " << seed << "\n";
+  std::cout << "kill test: " << by_id.size() << " jobs accepted over " << rounds << " kills, "
+            << interrupted << " exec jobs interrupted, seed " << seed << "\n";
 }
 
 }  // namespace

@@ -35,6 +35,8 @@ http {
   }
 }
 CONF
+  port_free "$nginx_port"
+  port_free "$nginx_busy_port"
   taskset -c 0 nginx -c "$tmp/nginx.conf" -p "$tmp" &
   nginx_pid=$!
   pids+=("$nginx_pid")
@@ -46,9 +48,19 @@ stop_nginx() {
   wait "$nginx_pid" 2>/dev/null || true
 }
 
+# Stops the run when something listens on PORT already: a server left from an earlier run would
+# answer in place of the one started, and the figures would be its.
+port_free() {  # PORT
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "$(basename "$0"): port $1 is taken already (a server left running?)" >&2
+    exit 1
+  fi
+}
+
 start_jobd() {  # BINARY PORT extra flags...
   local binary=$1 port=$2
   shift 2
+  port_free "$port"
   taskset -c 0 "$binary" --listen "127.0.0.1:$port" --access-log false --log-level warn "$@" \
     2>"$tmp/jobd.log" &
   jobd_pid=$!

@@ -446,11 +446,14 @@ recovered_jobs sqlite_store::recover() {
 void sqlite_store::write(std::span<const job_record> records,
                          std::shared_ptr<write_listener> listener, on_failure if_failed) {
   group g{std::vector<job_record>(records.begin(), records.end()), std::move(listener), if_failed};
+  bool first = false;
   {
     std::lock_guard lk(write_mu_);
+    first = waiting_.empty();
     waiting_.push_back(std::move(g));
   }
-  write_cv_.notify_one();
+  // The writer takes everything waiting at once: only the first write of a round wakes it.
+  if (first) write_cv_.notify_one();
 }
 
 void sqlite_store::write_loop() noexcept {

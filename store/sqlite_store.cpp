@@ -615,15 +615,17 @@ void sqlite_store::read_loop() noexcept {
   for (auto& q : left) q.task(nullptr, "the job store is closing");
 }
 
-void sqlite_store::find(std::uint64_t seq, find_done done) {
-  read([this, seq, done = std::move(done)](reader* r, const std::string& unavailable) mutable {
-    std::optional<job_record> found;
+template <class Query, class Done>
+void sqlite_store::read_with(Query query, Done done) {
+  read([query = std::move(query), done = std::move(done)](reader* r,
+                                                          const std::string& unavailable) mutable {
+    decltype(query(*r)) found;
     try {
       if (r == nullptr) throw std::runtime_error(unavailable);
-      found = r->find(seq, options_.keep, id_salt_);
+      found = query(*r);
     } catch (const std::exception& e) {
       const store_error failed{e.what()};
-      done(std::nullopt, &failed);
+      done(decltype(found){}, &failed);
       return false;
     }
     done(std::move(found), nullptr);
@@ -631,20 +633,14 @@ void sqlite_store::find(std::uint64_t seq, find_done done) {
   });
 }
 
+void sqlite_store::find(std::uint64_t seq, find_done done) {
+  read_with([this, seq](reader& r) { return r.find(seq, options_.keep, id_salt_); },
+            std::move(done));
+}
+
 void sqlite_store::list(const list_query& query, list_done done) {
-  read([this, query, done = std::move(done)](reader* r, const std::string& unavailable) mutable {
-    std::vector<job_record> found;
-    try {
-      if (r == nullptr) throw std::runtime_error(unavailable);
-      found = r->list(query, options_.keep, id_salt_);
-    } catch (const std::exception& e) {
-      const store_error failed{e.what()};
-      done({}, &failed);
-      return false;
-    }
-    done(std::move(found), nullptr);
-    return true;
-  });
+  read_with([this, query](reader& r) { return r.list(query, options_.keep, id_salt_); },
+            std::move(done));
 }
 
 void migrate_sqlite(const std::string& path) {

@@ -95,6 +95,9 @@ class sqlite_store final : public job_store {
   void set_health(bool up, const std::string& reason);
   void read_loop() noexcept;
   void read(read_task task);
+  // A read that gives `done` what `query` finds on a reader's connection, or the error.
+  template <class Query, class Done>
+  void read_with(Query query, Done done);
 
   const sqlite_options options_;
   std::unique_ptr<detail::file_lock> lock_;  // held for as long as any connection is open

@@ -77,7 +77,8 @@ TEST(DeployAssets, DashboardShowsThePoolState) {
   const std::set<std::string> used = dashboard_metrics();
   for (const char* name :
        {"jobd_queue_depth", "jobd_queue_oldest_wait_seconds", "jobd_workers",
-        "jobd_job_queue_wait_seconds", "jobd_job_run_seconds", "jobd_jobs_rejected_total"}) {
+        "jobd_job_queue_wait_seconds", "jobd_job_run_seconds", "jobd_jobs_rejected_total",
+        "jobd_store_up", "jobd_store_commit_seconds", "jobd_store_errors_total"}) {
     EXPECT_TRUE(used.contains(name)) << "no panel shows " << name;
   }
 }

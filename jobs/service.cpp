@@ -146,7 +146,8 @@ struct service::live_job final : store::write_listener {
   struct running_write final : store::write_listener {
     // 0 until told; 1 once stored; 2 when the job was stopped before.
     std::atomic<std::uint8_t> state{0};
-    void written(const store::store_error* /*never: it retries*/) override {
+    void written(const store::store_error* error) override {
+      if (error != nullptr) return;  // kept and tried again: the work waits on
       state.store(1, std::memory_order_release);
       state.notify_all();
     }
@@ -155,7 +156,8 @@ struct service::live_job final : store::write_listener {
   // then a lookup is answered from here, never with an older record from the store.
   struct terminal_write final : store::write_listener {
     live_job* job = nullptr;
-    void written(const store::store_error* /*never: it retries*/) override {
+    void written(const store::store_error* error) override {
+      if (error != nullptr) return job->owner->end_late(*job);
       job->owner->end_stored(*job);
     }
   } ended;
@@ -230,7 +232,9 @@ void service::take_up(std::vector<store::job_record> unfinished) {
   // they were before the restart.
   struct stored_signal final : store::write_listener {
     std::promise<void> done;
-    void written(const store::store_error* /*never: it retries*/) override { done.set_value(); }
+    void written(const store::store_error* error) override {
+      if (error == nullptr) done.set_value();  // else kept and tried again
+    }
   };
   auto signal = std::make_shared<stored_signal>();
   std::future<void> stored = signal->done.get_future();
@@ -257,6 +261,24 @@ void service::end_stored(live_job& job) {
       w->answered = true;
       if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
       w->done(lookup{std::move(job), std::nullopt});
+    });
+  }
+}
+
+void service::end_late(live_job& job) {
+  boost::container::small_vector<std::shared_ptr<pending_wait>, 1> waiters;
+  std::optional<store::job_record> shown;
+  {
+    std::lock_guard lk(mu_);
+    waiters.swap(job.waiters);
+    if (!waiters.empty()) shown = as_stored(job.record);
+  }
+  for (auto& w : waiters) {
+    net::post(w->ex, [w, job = *shown] {
+      if (w->answered) return;
+      w->answered = true;
+      if (w->timer) w->timer->cancel();
+      w->done(lookup{job, std::nullopt});
     });
   }
 }

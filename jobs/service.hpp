@@ -156,9 +156,10 @@ class service {
   void get(std::string_view id, const executor& ex, lookup_handler done);
   void list(const store::list_query& query, const executor& ex, list_handler done);
   void cancel(std::string_view id, const executor& ex, cancel_handler done);
-  // Completes once the job is terminal, or after `limit` if one is given, with the job as it
-  // stands then (none when there is no such job). Without a limit, the job's deadline bounds
-  // the wait: a job is terminal soon after it.
+  // Completes once the job is terminal and that is stored, or after `limit` if one is given,
+  // with the job as it stands then (none when there is no such job). Without a limit, the job's
+  // deadline bounds the wait: a job is terminal soon after it. An end the store cannot take
+  // yet (it is down) completes the wait early, with the job as the store has it.
   void wait(std::string_view id, std::optional<std::chrono::milliseconds> limit, const executor& ex,
             lookup_handler done);
 
@@ -206,6 +207,10 @@ class service {
   // Its terminal record is stored: the job leaves the index and its waiters are answered, so
   // that no one is told of an end a crash could still undo.
   void end_stored(live_job& job);
+  // Its end could not be stored yet (it will be, once the store is back): its waiters are
+  // answered with the job as the store has it, as if their limit had passed, rather than
+  // held for as long as the store is down.
+  void end_late(live_job& job);
 
   const service_config config_;
   const handlers::registry& types_;

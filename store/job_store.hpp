@@ -63,8 +63,10 @@ struct recovered_jobs {
 enum class on_failure : std::uint8_t {
   // Tells the listener and forgets the group: a submission, refused when it is not stored.
   report,
-  // Keeps the group and tries again, with backoff, until it is stored; its listener hears only
-  // of that. A change of a job already accepted: it must not be lost while the store is down.
+  // Keeps the group and tries again, with backoff, until it is stored; its listener is told of
+  // each failed attempt (the group still kept), and once of the store. A change of a job
+  // already accepted: it must not be lost while the store is down, and whoever waits for it
+  // should hear that it is late.
   retry,
 };
 
@@ -87,8 +89,8 @@ struct store_stats {
   histogram connection_wait_seconds;
 };
 
-// Told once a group of writes is durable, or that it failed. Writes are on every job's path: a
-// listener the writer already owns costs no allocation, where a callback would.
+// Told once a group of writes is durable, or that an attempt failed (see on_failure). Writes are on
+// every job's path: a listener the writer already owns costs no allocation, where a callback would.
 class write_listener {
  public:
   virtual void written(const store_error* error) = 0;
@@ -114,8 +116,7 @@ class job_store {
   // Stores a copy of each record as the latest state of its job, as one group: all of them, or
   // on an error none. A record older (by version) than the one stored is ignored, so that
   // writers need not order their calls. `listener`, if given, is told once the group is
-  // durable, or (`report`) that it could not be stored. The records are read only during the
-  // call.
+  // durable, and of failures as `if_failed` says. The records are read only during the call.
   virtual void write(std::span<const job_record> records, std::shared_ptr<write_listener> listener,
                      on_failure if_failed) = 0;
 

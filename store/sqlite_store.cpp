@@ -534,6 +534,7 @@ bool sqlite_store::attempt(std::vector<group>& batch) {
     if (!failed) {
       if (g.listener) g.listener->written(nullptr);
     } else if (g.if_failed == on_failure::retry) {
+      if (g.listener) g.listener->written(&*failed);
       kept.push_back(std::move(g));
     } else if (g.listener) {
       g.listener->written(&*failed);

@@ -35,21 +35,27 @@ class recording_store final : public store::job_store {
              std::shared_ptr<store::write_listener> listener,
              store::on_failure if_failed) override {
     bool failing = false;
+    bool kept = false;
+    std::shared_ptr<store::write_listener> told;
     {
       std::lock_guard lk(mu_);
       failing = failing_;
-      if ((failing || holding_) && if_failed == store::on_failure::retry) {
+      if ((failing_ || holding_) && if_failed == store::on_failure::retry) {
         // Kept, as a store must keep what retries, until it can be written.
+        kept = true;
+        if (failing_) told = listener;
         held_.push_back({{records.begin(), records.end()}, std::move(listener)});
-        return;
-      }
-      if (!failing) {
+      } else if (!failing_) {
         for (const auto& r : records) written_.emplace_back(r.seq, r.status);
       }
     }
+    // Told out of the store's lock, as every store must: the writer may hold its own.
+    const store::store_error e{"the disk is full"};
+    if (kept) {
+      if (told) told->written(&e);  // of the failed attempt; the group stays kept
+      return;
+    }
     if (failing) {
-      // Told out of the store's lock, as every store must: the writer may hold its own.
-      const store::store_error e{"the disk is full"};
       if (listener) listener->written(&e);
       return;
     }

@@ -161,6 +161,34 @@ TEST(JobService, AJobsEndIsShownOnlyOnceItIsStored) {
   EXPECT_EQ(f.get(accepted.job().id).job->status, job_status::succeeded);
 }
 
+// A job's end the store cannot take yet answers its waiters with the job as the store has it,
+// rather than holding them while the store is down; the end is stored once it is back.
+TEST(JobService, AnEndTheStoreCannotTakeAnswersWaitersWithTheJobAsStored) {
+  service_fixture f;
+  const auto accepted = f.submit({.type = "gated"});
+  ASSERT_TRUE(accepted.accepted());
+  ASSERT_EQ(f.running(accepted.job().id)->status, job_status::running);
+  std::promise<lookup> got;
+  f.on_io([&] {
+    f.jobs.wait(accepted.job().id, std::nullopt, f.ioc.get_executor(),
+                [&got](lookup l) { got.set_value(std::move(l)); });
+  });
+  f.store.fail(true);
+  f.gated.open();
+  const lookup answered = got.get_future().get();
+  ASSERT_TRUE(answered.job);
+  EXPECT_EQ(answered.job->status, job_status::running);
+  EXPECT_FALSE(answered.error);
+  EXPECT_EQ(f.get(accepted.job().id).job->status, job_status::running);
+  f.store.fail(false);
+  const auto end = f.ended(accepted.job().id);
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->status, job_status::succeeded);
+  const auto statuses = f.store.statuses_of(end->seq);
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.back(), job_status::succeeded);
+}
+
 TEST(JobService, AWaitIsAnsweredAtTheJobsEndOnTheCallersExecutor) {
   service_fixture f;
   const auto accepted = f.submit({.type = "gated"});

@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,12 +26,34 @@ namespace jobd::testing {
 
 inline constexpr auto process_must_within = std::chrono::seconds(30);
 
+// A tmpfs of the child's own at `path`, in a mount namespace of its own (root only): to run
+// it out of disk space without touching anyone else's. `options` as mount(8) takes them.
+struct private_tmpfs {
+  std::string path;
+  std::string options;
+};
+
+// Whether this process may give a child a private_tmpfs (it may not without CAP_SYS_ADMIN).
+inline bool can_mount_private_tmpfs(const std::string& path) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const bool ok = unshare(CLONE_NEWNS) == 0 &&
+                    mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+                    mount("tmpfs", path.c_str(), "tmpfs", 0, "size=64k") == 0;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
 class jobd_process {
  public:
   // Starts jobd with `args` (listen defaults to 127.0.0.1:0) and waits for it to listen; in the
   // folder `cwd` when one is given (relative paths in its settings resolve there).
   explicit jobd_process(std::vector<std::string> args, std::vector<std::string> env = {},
-                        bool expect_listen = true, std::string cwd = {}) {
+                        bool expect_listen = true, std::string cwd = {},
+                        std::optional<private_tmpfs> tmpfs = {}) {
     bool has_listen = false;
     for (const auto& a : args) has_listen |= a.starts_with("--listen");
     if (!has_listen && expect_listen) {
@@ -58,6 +82,11 @@ class jobd_process {
       dup2(fds[1], STDERR_FILENO);
       dup2(fds[1], STDOUT_FILENO);
       if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
+      if (tmpfs && (unshare(CLONE_NEWNS) != 0 ||
+                    mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+                    mount("tmpfs", tmpfs->path.c_str(), "tmpfs", 0, tmpfs->options.c_str()) != 0)) {
+        _exit(125);
+      }
       execve(bin.c_str(), argv.data(), envp.data());
       _exit(127);
     }

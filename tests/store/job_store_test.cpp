@@ -3,7 +3,9 @@
 #include "store/job_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -206,6 +208,71 @@ TEST_P(JobStoreConformance, ARecordReadNeverChangesUnderItsReader) {
   write(*s, {record(1, job_status::succeeded, 1)});
   EXPECT_EQ(before->status, job_status::queued);
   EXPECT_EQ(find(*s, 1)->status, job_status::succeeded);
+}
+
+// Each attempt's outcome, as a retried group's listener hears them.
+struct counting_listener final : write_listener {
+  void written(const store_error* e) override {
+    std::lock_guard lk(mu);
+    (e == nullptr ? stored : failed) += 1;
+    if (e == nullptr) done.set_value();
+    changed.notify_all();
+  }
+  bool failed_once_within(std::chrono::seconds limit) {
+    std::unique_lock lk(mu);
+    return changed.wait_for(lk, limit, [&] { return failed > 0; });
+  }
+  std::mutex mu;
+  std::condition_variable changed;
+  int stored = 0;
+  int failed = 0;
+  std::promise<void> done;
+};
+
+// While another process holds the file's write lock, commits fail: a reported group is told
+// so and dropped, a retried one is told of each failed attempt and kept, the store says it is
+// down; once the lock goes, the kept group is stored, its listener told once, and the store is
+// up again, by itself.
+TEST(SqliteStore, AFileLockedElsewhereTakesItDownAndKeptWritesLandOnceItIsFree) {
+  temp_folder folder;
+  const std::string path = (folder.path() / "jobs.db").string();
+  std::promise<void> went_down;
+  std::promise<void> came_back;
+  sqlite_store s(
+      {.path = path, .lock_timeout = 50ms, .on_health_change = [&](const store_health& h) {
+         (h.up ? came_back : went_down).set_value();
+       }});
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+  auto refused = std::make_shared<waiting_listener>();
+  auto refused_told = refused->told.get_future();
+  const job_record fresh = record(1, job_status::queued);
+  s.write({&fresh, 1}, refused, on_failure::report);
+  EXPECT_NE(refused_told.get().find("locked"), std::string::npos);
+  went_down.get_future().get();
+  EXPECT_FALSE(s.available());
+  EXPECT_FALSE(s.health().up);
+  EXPECT_NE(s.health().reason.find("locked"), std::string::npos);
+
+  auto kept = std::make_shared<counting_listener>();
+  const job_record ended = record(2, job_status::succeeded);
+  s.write({&ended, 1}, kept, on_failure::retry);
+  // Told of a failed attempt while the lock is held: the writer retries within 2 s.
+  EXPECT_TRUE(kept->failed_once_within(10s));
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  kept->done.get_future().get();
+  came_back.get_future().get();
+  EXPECT_TRUE(s.available());
+  {
+    std::lock_guard lk(kept->mu);
+    EXPECT_EQ(kept->stored, 1);
+  }
+  EXPECT_EQ(find(s, 1), std::nullopt);
+  EXPECT_EQ(find(s, 2)->status, job_status::succeeded);
+  EXPECT_GE(s.stats().write_errors, 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(

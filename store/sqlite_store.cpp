@@ -1,58 +1,17 @@
 #include "store/sqlite_store.hpp"
 
-#include <fcntl.h>
 #include <pthread.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <random>
 
-#include "common/json_reader.hpp"
-#include "common/json_writer.hpp"
 #include "store/sqlite.hpp"
+#include "store/sqlite_file.hpp"
+#include "store/sqlite_rows.hpp"
 
 namespace jobd::store {
 namespace {
 
 using std::chrono::system_clock;
-
-// Each entry takes the schema from its position to the next: user_version 0 is a new file.
-// The numbers stored for a status and a priority are their enums' values: part of the format.
-constexpr std::string_view migrations[] = {
-    R"sql(
-CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
-CREATE TABLE jobs (
-  seq INTEGER PRIMARY KEY,
-  version INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  priority INTEGER NOT NULL,
-  timeout_ms INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,   -- nanoseconds since the Unix epoch, as are the other times
-  status INTEGER NOT NULL,
-  started_at INTEGER,
-  finished_at INTEGER,
-  queue_ns INTEGER NOT NULL,
-  run_ns INTEGER,
-  payload TEXT,                  -- JSON text; NULL for a null payload, as for the result
-  result TEXT,
-  error_code TEXT,
-  error_message TEXT,
-  error_details TEXT
-) STRICT;
--- The jobs to take up again at start; the finished ones by when they finished, for retention.
-CREATE INDEX jobs_unfinished ON jobs (seq) WHERE finished_at IS NULL;
-CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
-)sql",
-};
-static_assert(std::size(migrations) == sqlite_store::schema_version);
-
-constexpr std::string_view columns =
-    "seq, version, type, priority, timeout_ms, created_at, status, started_at, finished_at, "
-    "queue_ns, run_ns, payload, result, error_code, error_message, error_details";
 
 // Records past retention are deleted at most this many a commit, or twice the records it
 // writes if that is more (so that deleting keeps pace with finishing): small steps, on the
@@ -64,170 +23,20 @@ constexpr auto expiry_period = std::chrono::seconds(1);
 constexpr auto first_retry = std::chrono::milliseconds(50);
 constexpr auto last_retry = std::chrono::milliseconds(2'000);
 
-std::int64_t nanos(system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-system_clock::time_point time_of(std::int64_t ns) {
-  return system_clock::time_point(
-      std::chrono::duration_cast<system_clock::duration>(std::chrono::nanoseconds(ns)));
-}
-
 // Finished records older than this are past retention.
 std::int64_t age_cutoff(const retention& keep) {
-  return nanos(system_clock::now()) -
+  return detail::nanos(system_clock::now()) -
          std::chrono::duration_cast<std::chrono::nanoseconds>(keep.keep_for).count();
 }
 
-std::optional<std::string> text_of(const std::shared_ptr<const nlohmann::json>& v) {
-  if (!v) return std::nullopt;
-  return json_text(*v);
-}
-
-std::shared_ptr<const nlohmann::json> json_of(const sqlite::statement& s, int column) {
-  if (s.is_null(column)) return nullptr;
-  checked_json read = parse_checked_json(s.text(column), max_json_depth, "a stored value");
-  if (!read.error.empty()) throw sqlite::error(SQLITE_CORRUPT, read.error);
-  return std::make_shared<const nlohmann::json>(std::move(read.value));
-}
-
-job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
-  job_record r;
-  r.seq = static_cast<std::uint64_t>(s.integer(0));
-  r.id = opaque_id(r.seq, salt);
-  r.version = static_cast<std::uint32_t>(s.integer(1));
-  r.type = s.text(2);
-  r.priority = static_cast<job_priority>(s.integer(3));
-  r.timeout = std::chrono::milliseconds(s.integer(4));
-  r.created_at = time_of(s.integer(5));
-  r.status = static_cast<job_status>(s.integer(6));
-  if (const auto t = s.maybe_integer(7)) r.started_at = time_of(*t);
-  if (const auto t = s.maybe_integer(8)) r.finished_at = time_of(*t);
-  r.queue_time = std::chrono::nanoseconds(s.integer(9));
-  if (const auto t = s.maybe_integer(10)) r.run_time = std::chrono::nanoseconds(*t);
-  r.payload = json_of(s, 11);
-  r.result = json_of(s, 12);
-  if (!s.is_null(13)) {
-    r.error = job_failure{std::string(s.text(13)), std::string(s.text(14)), json_of(s, 15)};
-  }
-  return r;
-}
-
-// The folder of `path`, made when missing; a clear error when it cannot be.
-void make_folder_of(const std::string& path) {
-  const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-  if (folder.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (ec) {
-    throw store_open_error("cannot make the folder " + folder.string() + " for the job store " +
-                           path + ": " + ec.message());
-  }
-}
-
-// The words for an operator who named a file that cannot be opened.
-[[noreturn]] void refuse(const sqlite_options& o, const sqlite::error& e) {
-  switch (e.primary()) {
-    case SQLITE_NOTADB:
-    case SQLITE_CORRUPT:
-      throw store_open_error("the job store " + o.path +
-                             " is not a SQLite database jobd can read (" + e.what() +
-                             "): name another file, or move this one away");
-    case SQLITE_BUSY:
-      throw store_open_error("the job store " + o.path + " is locked by another process (waited " +
-                             std::to_string(o.lock_timeout.count()) + " ms): " + e.what());
-    default:
-      throw store_open_error("cannot open the job store " + o.path + ": " + e.what());
-  }
-}
-
-// Sets up a connection that writes, and brings the schema up to this build's.
-std::unique_ptr<sqlite::connection> open_for_writing(const sqlite_options& o) {
-  try {
-    auto db = std::make_unique<sqlite::connection>(o.path, false);
-    sqlite3_busy_timeout(db->handle(), static_cast<int>(o.lock_timeout.count()));
-    // WAL: readers go on beside the writer, and a commit is one append and one sync.
-    db->exec("PRAGMA journal_mode = WAL");
-    db->exec(o.full_sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-    const std::int64_t version = db->scalar("PRAGMA user_version").value_or(0);
-    if (version > sqlite_store::schema_version) {
-      throw store_open_error("the job store " + o.path + " has schema version " +
-                             std::to_string(version) + ", newer than this jobd's (" +
-                             std::to_string(sqlite_store::schema_version) +
-                             "): it was written by a newer jobd; run that one, or name another "
-                             "file");
-    }
-    for (std::int64_t v = version; v < sqlite_store::schema_version; ++v) {
-      db->exec("BEGIN IMMEDIATE");
-      try {
-        db->exec(migrations[v]);
-        db->exec("PRAGMA user_version = " + std::to_string(v + 1));
-        db->exec("COMMIT");
-      } catch (...) {
-        sqlite3_exec(db->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-      }
-    }
-    return db;
-  } catch (const sqlite::error& e) {
-    refuse(o, e);
-  }
-}
-
-std::uint64_t salt_of(sqlite::connection& db) {
-  if (const auto salt = db.scalar("SELECT value FROM meta WHERE key = 'id_salt'")) {
-    return static_cast<std::uint64_t>(*salt);
-  }
-  // A new file: ids keep their meaning for as long as it lives.
-  std::random_device random;
-  const std::uint64_t salt = (std::uint64_t{random()} << 32) | random();
-  sqlite::statement put(db, "INSERT INTO meta (key, value) VALUES ('id_salt', ?1)");
-  put.bind(1, static_cast<std::int64_t>(salt));
-  put.step();
-  return salt;
-}
-
 }  // namespace
-
-namespace detail {
-
-// One jobd a file: two would both take up its unfinished jobs and run them twice. An flock,
-// which SQLite's own (POSIX) locks do not see; its descriptor stays open until every
-// connection is closed, as closing any descriptor of the file would drop SQLite's locks.
-class file_lock {
- public:
-  explicit file_lock(const std::string& path) {
-    make_folder_of(path);
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-      throw store_open_error("cannot open the job store " + path + ": " + std::strerror(errno));
-    }
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      const int e = errno;
-      ::close(fd_);
-      throw store_open_error(e == EWOULDBLOCK
-                                 ? "the job store " + path +
-                                       " is in use by another jobd: each file serves one (a "
-                                       "shared store is PostgreSQL's)"
-                                 : "cannot lock the job store " + path + ": " + std::strerror(e));
-    }
-  }
-  ~file_lock() { ::close(fd_); }
-  file_lock(const file_lock&) = delete;
-  file_lock& operator=(const file_lock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
-}  // namespace detail
 
 // The writer thread's connection and statements.
 class sqlite_store::writer {
  public:
   explicit writer(std::unique_ptr<sqlite::connection> db)
       : db_(std::move(db)),
-        upsert_(*db_, std::string("INSERT INTO jobs (") + std::string(columns) +
+        upsert_(*db_, std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                           "?15, ?16) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, "
                           "status = excluded.status, started_at = excluded.started_at, "
@@ -273,35 +82,8 @@ class sqlite_store::writer {
  private:
   // Whether the row changed: an older version than the one stored changes nothing.
   bool put(const job_record& r) {
-    sqlite::statement& s = upsert_;
-    s.bind(1, static_cast<std::int64_t>(r.seq));
-    s.bind(2, std::int64_t{r.version});
-    s.bind(3, std::string_view(r.type));
-    s.bind(4, static_cast<std::int64_t>(r.priority));
-    s.bind(5, std::int64_t{r.timeout.count()});
-    s.bind(6, nanos(r.created_at));
-    s.bind(7, static_cast<std::int64_t>(r.status));
-    s.bind(8, r.started_at ? std::optional(nanos(*r.started_at)) : std::nullopt);
-    // The column says whether a job is over, for retention and recovery: a terminal record
-    // that names no finish time (none of jobd's) is given the time it is stored.
-    const auto finished =
-        r.finished_at ? r.finished_at
-                      : (is_terminal(r.status) ? std::optional(system_clock::now()) : std::nullopt);
-    s.bind(9, finished ? std::optional(nanos(*finished)) : std::nullopt);
-    s.bind(10, std::int64_t{r.queue_time.count()});
-    s.bind(11, r.run_time ? std::optional<std::int64_t>(r.run_time->count()) : std::nullopt);
-    s.bind(12, text_of(r.payload));
-    s.bind(13, text_of(r.result));
-    if (r.error) {
-      s.bind(14, std::string_view(r.error->code));
-      s.bind(15, std::string_view(r.error->message));
-      s.bind(16, text_of(r.error->details));
-    } else {
-      s.bind_null(14);
-      s.bind_null(15);
-      s.bind_null(16);
-    }
-    return run(s) > 0;
+    detail::bind_record(upsert_, r);
+    return run(upsert_) > 0;
   }
 
   // Deletes finished records past retention, a batch at most; returns how many.
@@ -342,12 +124,12 @@ class sqlite_store::reader {
  public:
   reader(const std::string& path, std::chrono::milliseconds lock_timeout)
       : db_(path, true),
-        find_(db_, std::string("SELECT ") + std::string(columns) +
+        find_(db_, std::string("SELECT ") + std::string(detail::job_columns) +
                        " FROM jobs WHERE seq = ?1 AND (finished_at IS NULL OR finished_at >= ?2)"),
-        list_all_(db_, std::string("SELECT ") + std::string(columns) +
+        list_all_(db_, std::string("SELECT ") + std::string(detail::job_columns) +
                            " FROM jobs WHERE finished_at IS NULL OR finished_at >= ?2 ORDER BY "
                            "seq DESC LIMIT ?1"),
-        list_status_(db_, std::string("SELECT ") + std::string(columns) +
+        list_status_(db_, std::string("SELECT ") + std::string(detail::job_columns) +
                               " FROM jobs WHERE status = ?3 AND (finished_at IS NULL OR "
                               "finished_at >= ?2) ORDER BY seq DESC LIMIT ?1") {
     sqlite3_busy_timeout(db_.handle(), static_cast<int>(lock_timeout.count()));
@@ -375,7 +157,7 @@ class sqlite_store::reader {
   static std::vector<job_record> rows(sqlite::statement& s, std::uint64_t salt) {
     std::vector<job_record> out;
     try {
-      while (s.step()) out.push_back(record_of(s, salt));
+      while (s.step()) out.push_back(detail::record_of(s, salt));
     } catch (...) {
       s.reset();
       throw;
@@ -392,12 +174,12 @@ class sqlite_store::reader {
 
 sqlite_store::sqlite_store(sqlite_options options) : options_(std::move(options)) {
   lock_ = std::make_unique<detail::file_lock>(options_.path);
-  auto db = open_for_writing(options_);
+  auto db = detail::open_for_writing(options_);
   try {
-    id_salt_ = salt_of(*db);
+    id_salt_ = detail::salt_of(*db);
     writer_ = std::make_unique<writer>(std::move(db));
   } catch (const sqlite::error& e) {
-    refuse(options_, e);
+    detail::refuse(options_, e);
   }
   stats_.connections_idle = std::max<std::size_t>(options_.readers, 1) + 1;
   // Named for top -H and perf, within the kernel's 15 characters.
@@ -434,11 +216,11 @@ recovered_jobs sqlite_store::recover() {
   try {
     sqlite::connection db(options_.path, true);
     out.last_seq = static_cast<std::uint64_t>(db.scalar("SELECT MAX(seq) FROM jobs").value_or(0));
-    sqlite::statement s(db, std::string("SELECT ") + std::string(columns) +
+    sqlite::statement s(db, std::string("SELECT ") + std::string(detail::job_columns) +
                                 " FROM jobs WHERE finished_at IS NULL ORDER BY seq");
-    while (s.step()) out.unfinished.push_back(record_of(s, id_salt_));
+    while (s.step()) out.unfinished.push_back(detail::record_of(s, id_salt_));
   } catch (const sqlite::error& e) {
-    refuse(options_, e);
+    detail::refuse(options_, e);
   }
   return out;
 }
@@ -648,7 +430,7 @@ void migrate_sqlite(const std::string& path) {
   sqlite_options o;
   o.path = path;
   const detail::file_lock held(path);
-  (void)open_for_writing(o);
+  (void)detail::open_for_writing(o);
 }
 
 }  // namespace jobd::store

@@ -512,7 +512,10 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
 
   settings& s = cmd.values;
   value_sources sources;
-  if (config_path) apply_file(s, *config_path, sources);
+  if (config_path) {
+    apply_file(s, *config_path, sources);
+    cmd.config_file = *config_path;
+  }
   // "workers" sets both bounds, so it goes first within its source and the specific keys win.
   auto by_generality = [](const option* o) { return o->key == "workers" ? 0 : 1; };
   std::vector<std::pair<const option*, std::string>> env_values;

@@ -86,6 +86,8 @@ struct command {
   // For action::probe: an http:// URL, or a path such as /healthz asked of `values`' listen
   // address (so a container's health check follows JOBD_LISTEN).
   std::string probe_target;
+  // The config file read (--config or JOBD_CONFIG); empty when none was named.
+  std::string config_file;
 };
 
 // Parses argv (flags), the environment and the config file (--config FILE, or JOBD_CONFIG), in

@@ -36,4 +36,19 @@ std::string registry::names() const {
   return out;
 }
 
+std::string describe(const registry& types) {
+  std::map<std::string, std::vector<std::string_view>> by_kind;
+  for (const job_type* t : types.all()) by_kind[t->kind].push_back(t->name);
+  std::string out;
+  for (const auto& [kind, names] : by_kind) {
+    if (!out.empty()) out += "; ";
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i > 0) out += ", ";
+      out += names[i];
+    }
+    out += " (" + kind + ")";
+  }
+  return out;
+}
+
 }  // namespace jobd::handlers

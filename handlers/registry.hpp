@@ -38,6 +38,11 @@ struct job_type {
   std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;
 };
 
+class registry;
+
+// The types by kind, for the start-up log: "cpu, echo, fail, noop, sleep (builtin); wc (exec)".
+[[nodiscard]] std::string describe(const registry& types);
+
 class registry {
  public:
   // Throws std::invalid_argument when the name is taken, the type has no `run`, or it is cheap

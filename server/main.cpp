@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   jobd::server::setup_logging(cmd.values);
   raise_descriptor_limit(cmd.values.max_connections);
+  spdlog::info("config: {}", cmd.config_file.empty()
+                                 ? "no file (defaults, JOBD_* variables and flags)"
+                                 : "file " + cmd.config_file);
+  spdlog::info("job types: {}", jobd::handlers::describe(types));
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);
   try {
     jobd::server::server srv(cmd.values, types, children);

@@ -83,6 +83,24 @@ std::unique_ptr<store::job_store> open_store(const config::settings& s) {
   return opened;
 }
 
+// Jobs ended so far, both lanes: for the drain's summary.
+struct ended_counts {
+  std::uint64_t finished = 0;  // succeeded, failed or timed out
+  std::uint64_t cancelled = 0;
+};
+
+ended_counts ended_so_far(const pool::pool_stats& stats) {
+  ended_counts out;
+  for (const pool::lane_stats& lane : stats.lanes) {
+    for (std::size_t status = 0; status < pool::job_status_count; ++status) {
+      (status == static_cast<std::size_t>(pool::job_status::cancelled) ? out.cancelled
+                                                                       : out.finished) +=
+          lane.finished[status];
+    }
+  }
+  return out;
+}
+
 void log_recovery(const jobs::recovery_report& r) {
   const std::size_t total = r.queued_again + r.timed_out + r.interrupted + r.unknown_type;
   if (total == 0) return;
@@ -215,10 +233,21 @@ class server_impl {
       // waiting clients' answers need.
       drainer_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "jobd-drain");
+        const ended_counts before = ended_so_far(jobs_.pool_stats());
+        const auto began = std::chrono::steady_clock::now();
         jobs_.drain(settings_.drain_timeout);
-        net::post(*ioc_, [this] {
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - began);
+        const ended_counts after = ended_so_far(jobs_.pool_stats());
+        // Past the grace, what was left was cancelled: the drain did not finish its jobs.
+        std::string summary =
+            (took >= settings_.drain_timeout ? "the drain timed out after " : "drained in ") +
+            std::to_string(took.count()) +
+            " ms: " + std::to_string(after.finished - before.finished) + " job(s) finished, " +
+            std::to_string(after.cancelled - before.cancelled) + " cancelled";
+        net::post(*ioc_, [this, summary = std::move(summary)] {
           listener_->stop();
-          flush_then_stop(std::chrono::steady_clock::now() + flush_limit);
+          flush_then_stop(std::chrono::steady_clock::now() + flush_limit, summary);
         });
       });
     });
@@ -243,14 +272,14 @@ class server_impl {
   }
 
   // Every job is terminal and every waiter answered; give the answers time to be written.
-  void flush_then_stop(std::chrono::steady_clock::time_point limit) {
+  void flush_then_stop(std::chrono::steady_clock::time_point limit, const std::string& summary) {
     if (ctx_.unanswered.load() == 0 || std::chrono::steady_clock::now() >= limit) {
-      spdlog::info("drained; closing {} connection(s)", metrics_.connections());
+      spdlog::info("{}; closing {} connection(s)", summary, metrics_.connections());
       ioc_->stop();
       return;
     }
     after(std::chrono::duration_cast<std::chrono::milliseconds>(flush_poll),
-          [this, limit] { flush_then_stop(limit); });
+          [this, limit, summary] { flush_then_stop(limit, summary); });
   }
 
   const config::settings settings_;

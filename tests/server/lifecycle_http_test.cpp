@@ -118,6 +118,11 @@ TEST(DrainOverHttp, SigtermFinishesWorkThatFitsTheGraceAndExitsZero) {
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(server.wait_exit(), 0);
+  const std::string log = server.full_output();
+  EXPECT_NE(log.find("config: no file (defaults, JOBD_* variables and flags)"), std::string::npos);
+  // The async job; the sync one, ahead of it on the one normal worker, ended before the signal.
+  EXPECT_NE(log.find(" ms: 1 job(s) finished, 0 cancelled; closing"), std::string::npos) << log;
+  EXPECT_NE(log.find("drained in "), std::string::npos) << log;
 }
 
 TEST(DrainOverHttp, SigtermCancelsWhatOutlivesTheGraceAndAnswersEveryWaiter) {
@@ -144,6 +149,11 @@ TEST(DrainOverHttp, SigtermCancelsWhatOutlivesTheGraceAndAnswersEveryWaiter) {
   EXPECT_EQ(b->json()["status"], "cancelled");
   EXPECT_TRUE(b->json()["started_at"].is_null());
   EXPECT_EQ(server.wait_exit(), 0);
+  // Not "drained": the grace ran out and what was left was cancelled.
+  const std::string log = server.full_output();
+  EXPECT_EQ(log.find("drained in"), std::string::npos) << log;
+  EXPECT_NE(log.find("the drain timed out after "), std::string::npos) << log;
+  EXPECT_NE(log.find(" ms: 0 job(s) finished, 2 cancelled; closing"), std::string::npos) << log;
 }
 
 TEST(DrainOverHttp, SecondSignalExitsAtOnce) {
@@ -239,9 +249,11 @@ TEST(StartupOverHttp, FlagsBeatEnvironmentBeatsTheConfigFile) {
   EXPECT_EQ(effective["queue_capacity"], 31);
   EXPECT_EQ(effective["high_queue_capacity"], 22);
   EXPECT_EQ(effective["retain_jobs"], 13);
-  // And the running server uses them.
+  // And the running server uses them, and says where they came from and what it can run.
   jobd_process server({"--config", path, "--queue-capacity", "31"},
                       {"JOBD_HIGH_QUEUE_CAPACITY=22"});
+  server.wait_for_log("config: file " + path);
+  server.wait_for_log("job types: cpu, echo, fail, noop, sleep (builtin)");
   http_client c(server.port());
   const json pool = c.get("/v1/pool").json();
   EXPECT_EQ(pool["lanes"]["normal"]["capacity"], 31);

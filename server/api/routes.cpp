@@ -84,6 +84,7 @@ const routes::route_entry routes::table[] = {
     {"/metrics", "GET, HEAD", &routes::metrics_text, nullptr, nullptr},
     {"/healthz", "GET, HEAD", &routes::health, nullptr, nullptr},
     {"/readyz", "GET, HEAD", &routes::readiness, nullptr, nullptr},
+    {"/", "GET, HEAD", &routes::index, nullptr, nullptr},
 };
 
 const routes::route_entry* routes::match(std::string_view path, std::string_view& id) {
@@ -477,6 +478,19 @@ void routes::metrics_text(const call& c) {
                            jobs_.store_stats());
   r.route = c.route;
   c.respond(std::move(r));
+}
+
+// What answers here, for whoever opens the root: the routes and their methods.
+void routes::index(const call& c) {
+  std::string text;
+  json_writer w(text);
+  w.begin_object().key("service").plain("jobd").key("routes").begin_array();
+  for (const route_entry& r : table) {
+    if (r.path == c.route) continue;
+    w.begin_object().key("path").plain(r.path).key("methods").plain(r.allow).end_object();
+  }
+  w.end_array().end_object();
+  c.respond(json_response(200, std::move(text), c.route));
 }
 
 void routes::health(const call& c) {

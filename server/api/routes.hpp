@@ -67,6 +67,7 @@ class routes final : public request_handler {
   void metrics_text(const call& c);
   void health(const call& c);
   void readiness(const call& c);
+  void index(const call& c);
 
   // How a job answers: with which status while it is under way (a 202 also names the job's
   // URL), with the sync table's status or 200 once it is terminal, under which route.

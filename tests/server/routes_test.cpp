@@ -121,6 +121,21 @@ TEST(Routes, ADeletesStatusAgreesWithTheJobItShows) {
   }
 }
 
+// The root answers with the routes, so that opening it teaches what there is.
+TEST(Routes, TheRootListsEveryOtherRouteWithItsMethods) {
+  routes_fixture f;
+  f.request(1, "GET", "/");
+  const auto r = f.sink->to(1).at(0);
+  ASSERT_EQ(r.status, 200u);
+  const json index = json::parse(r.body);
+  EXPECT_EQ(index["service"], "jobd");
+  std::vector<std::string> paths;
+  for (const auto& route : index["routes"]) paths.push_back(route["path"]);
+  EXPECT_EQ(paths, (std::vector<std::string>{"/v1/jobs", "/v1/jobs/{id}", "/v1/job-types",
+                                             "/v1/pool", "/metrics", "/healthz", "/readyz"}));
+  EXPECT_EQ(index["routes"][0]["methods"], "GET, HEAD, POST");
+}
+
 // Every route's answer carries the route's label, from the one table routing uses too.
 TEST(Routes, TheLabelOfEveryAnswerIsItsRoutesPath) {
   routes_fixture f;
@@ -133,6 +148,7 @@ TEST(Routes, TheLabelOfEveryAnswerIsItsRoutesPath) {
       {"HEAD", "/metrics", 200, "/metrics"},
       {"GET", "/healthz", 200, "/healthz"},
       {"POST", "/readyz", 405, "/readyz"},
+      {"GET", "/", 200, "/"},
       {"GET", "/v1/jobs/a/b", 404, "other"},
       {"GET", "/nowhere", 404, "other"},
   };

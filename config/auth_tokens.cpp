@@ -1,6 +1,9 @@
 #include "config/auth_tokens.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "config/config_error.hpp"
@@ -58,6 +61,24 @@ std::vector<std::string> read_auth_tokens(const std::string& path) {
   }
   if (tokens.empty()) throw config_error(where + ": holds no token");
   return tokens;
+}
+
+unsigned permission_bits(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<unsigned>(st.st_mode) & 07777U;
+}
+
+std::string shared_with(unsigned mode) {
+  const bool group = (mode & 070U) != 0;
+  const bool others = (mode & 07U) != 0;
+  if (!group && !others) return "";
+  char octal[8];
+  std::snprintf(octal, sizeof octal, "%04o", mode & 07777U);
+  return std::string(group && others ? "group and others"
+                     : group         ? "its group"
+                                     : "others") +
+         " (mode " + octal + ")";
 }
 
 }  // namespace jobd::config

@@ -14,4 +14,9 @@ namespace jobd::config {
 // is not a token, or there is no token at all.
 std::vector<std::string> read_auth_tokens(const std::string& path);
 
+// The permission bits of the file at `path` (0 when it cannot be read), and whom beyond its
+// owner they let in, in words: "group and others (mode 0644)"; empty for nobody.
+[[nodiscard]] unsigned permission_bits(const std::string& path);
+[[nodiscard]] std::string shared_with(unsigned mode);
+
 }  // namespace jobd::config

@@ -182,6 +182,10 @@ const std::vector<option>& options() {
          if (v.empty()) throw bad_value("must name a file; leave it unset for no token check");
          s.auth_token_file = std::string(v);
        }},
+      {"auth_token_file_strict",
+       "refuse to start when auth_token_file is open to its group or others (else a warning) "
+       "[false]",
+       [](settings& s, std::string_view v) { s.auth_token_file_strict = parse_bool(v); }},
       {"auth_healthz", "with auth_token_file, /healthz requires a token too [false]",
        [](settings& s, std::string_view v) { s.auth_healthz = parse_bool(v); }},
       {"auth_readyz", "with auth_token_file, /readyz requires a token too [false]",
@@ -424,6 +428,12 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
   }
   if (!s.auth_token_file.empty()) {
     s.auth_tokens = read_auth_tokens(s.auth_token_file);
+    s.auth_token_file_mode = permission_bits(s.auth_token_file);
+    if (s.auth_token_file_strict && (s.auth_token_file_mode & 077) != 0) {
+      fail("auth_token_file " + s.auth_token_file + " is open to " +
+           shared_with(s.auth_token_file_mode) +
+           ", and auth_token_file_strict is on: chmod 600 it, or turn the check off");
+    }
   } else if (s.auth_healthz || s.auth_readyz || s.auth_metrics) {
     fail("auth_healthz, auth_readyz and auth_metrics need auth_token_file");
   }
@@ -605,6 +615,7 @@ std::string describe(const settings& s) {
       {"auth_healthz", s.auth_healthz},
       {"auth_readyz", s.auth_readyz},
       {"auth_metrics", s.auth_metrics},
+      {"auth_token_file_strict", s.auth_token_file_strict},
   };
   if (!s.exec_types.empty()) {
     json types = json::object();

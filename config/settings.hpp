@@ -69,7 +69,11 @@ struct settings {
   // Authentication: with a token file, the /v1 routes need "Authorization: Bearer TOKEN".
   std::string auth_token_file;           // empty: no authentication
   std::vector<std::string> auth_tokens;  // read from auth_token_file when the settings load
-  bool auth_healthz = false;             // /healthz, /readyz and /metrics stay open unless set
+  // The file's permission bits, as read with the tokens: a file others can read is a warning,
+  // or (strict) a refusal to start.
+  unsigned auth_token_file_mode = 0;
+  bool auth_token_file_strict = false;
+  bool auth_healthz = false;  // /healthz, /readyz and /metrics stay open unless set
   bool auth_readyz = false;
   bool auth_metrics = false;
   // Logging.

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/auth_tokens.hpp"
 #include "jobs/service.hpp"
 #include "server/api/routes.hpp"
 #include "server/http/listener.hpp"
@@ -175,6 +176,13 @@ class server_impl {
       spdlog::info("authentication: {} bearer token(s) from {}; open without a token: {}",
                    settings_.auth_tokens.size(), settings_.auth_token_file,
                    open.empty() ? "nothing" : open);
+      if (const std::string shared = config::shared_with(settings_.auth_token_file_mode);
+          !shared.empty()) {
+        spdlog::warn(
+            "auth_token_file {} is open to {}: whoever can read it can run jobs; chmod 600 it "
+            "(auth_token_file_strict: true refuses to start so)",
+            settings_.auth_token_file, shared);
+      }
     } else if (!ep.address().is_loopback()) {  // all of 127.0.0.0/8, and ::1
       spdlog::warn(
           "listening on {} with no auth_token_file: anyone who can reach it can run jobs; set "

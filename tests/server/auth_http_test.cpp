@@ -1,6 +1,7 @@
 // Bearer-token authentication over real sockets: which routes need a token, what a client is
 // told without one, and the start-up errors a bad token file gives.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <fstream>
@@ -173,6 +174,33 @@ TEST(AuthStartup, UnusableTokenFilesStopStartUpWithoutShowingTokens) {
   jobd_process orphan_switch({"--auth-metrics", "true"}, {}, false);
   EXPECT_EQ(orphan_switch.wait_exit(), 2);
   EXPECT_NE(orphan_switch.full_output().find("need auth_token_file"), std::string::npos);
+}
+
+// As ssh does with a private key: a token file others may read is a warning, and with
+// auth_token_file_strict a refusal to start.
+TEST(AuthStartup, ATokenFileOpenToOthersIsAWarningOrWithStrictARefusal) {
+  const std::string path = valid_file();
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  {
+    jobd_process server({"--auth-token-file", path});
+    const std::string line = server.wait_for_log("is open to group and others (mode 0644)");
+    EXPECT_NE(line.find("warn"), std::string::npos) << line;
+    EXPECT_NE(line.find("chmod 600"), std::string::npos) << line;
+  }
+  jobd_process strict({"--auth-token-file", path, "--auth-token-file-strict", "true"}, {}, false);
+  EXPECT_EQ(strict.wait_exit(), 2);
+  EXPECT_NE(strict.full_output().find("auth_token_file " + path +
+                                      " is open to group and others (mode 0644), and "
+                                      "auth_token_file_strict is on: chmod 600 it"),
+            std::string::npos)
+      << strict.full_output();
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  jobd_process quiet({"--auth-token-file", path, "--auth-token-file-strict", "true"});
+  quiet.signal(SIGTERM);
+  EXPECT_EQ(quiet.wait_exit(), 0);
+  const std::string log = quiet.full_output();
+  EXPECT_NE(log.find("authentication: 2 bearer token(s)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("is open to"), std::string::npos) << log;
 }
 
 TEST(AuthStartup, CheckConfigNamesTheFileButNotTheTokens) {

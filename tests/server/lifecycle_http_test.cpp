@@ -104,6 +104,9 @@ TEST(DrainOverHttp, SigtermFinishesWorkThatFitsTheGraceAndExitsZero) {
   http_client waiting(server.port());
   http_client other(server.port());
   waiting.send_raw(http_client::format("POST", "/v1/jobs?wait=true", sleep_job(300)));
+  // The sync job first: the one normal worker runs it, and the async one waits behind it.
+  while (other.get("/v1/jobs?status=running").json()["jobs"].empty()) {
+  }
   const std::string id = submit_async(other, sleep_job(300));
   wait_running(other, id);
   server.signal(SIGTERM);
@@ -120,7 +123,7 @@ TEST(DrainOverHttp, SigtermFinishesWorkThatFitsTheGraceAndExitsZero) {
   EXPECT_EQ(server.wait_exit(), 0);
   const std::string log = server.full_output();
   EXPECT_NE(log.find("config: no file (defaults, JOBD_* variables and flags)"), std::string::npos);
-  // The async job; the sync one, ahead of it on the one normal worker, ended before the signal.
+  // The async job; the sync one, ahead of it on the one normal worker, ended before it began.
   EXPECT_NE(log.find(" ms: 1 job(s) finished, 0 cancelled; closing"), std::string::npos) << log;
   EXPECT_NE(log.find("drained in "), std::string::npos) << log;
 }

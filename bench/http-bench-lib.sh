@@ -81,6 +81,10 @@ wrk_run() {
     grep -E '^WRK_' | tail -1 | cut -d' ' -f2-
 }
 
+# The report's table: a row per figure, echoed as it is measured. The caller sets rows=().
+row() { rows+=("| $1 | $2 | $3 | $4 |"); echo "  $1: $2 ($3; met: $4)"; }
+met() { python3 -c "print('yes' if $1 else 'no')"; }
+
 field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval("d"+sys.argv[2]))' "$1" "$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 

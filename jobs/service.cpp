@@ -69,6 +69,22 @@ store::job_record as_stored(const store::job_record& rec) {
   return shown;
 }
 
+// Answers each waiter with `shown` on its executor, unless its limit answered it first.
+template <class Waiters>
+void answer_all(Waiters& waiters, store::job_record shown) {
+  for (std::size_t i = 0; i < waiters.size(); ++i) {
+    auto& w = waiters[i];
+    // Each waiter its copy; the last takes the one made under the lock.
+    store::job_record copy = i + 1 < waiters.size() ? shown : std::move(shown);
+    net::post(w->ex, [w, job = std::move(copy)]() mutable {
+      if (w->answered) return;
+      w->answered = true;
+      if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
+      w->done(lookup{std::move(job), std::nullopt});
+    });
+  }
+}
+
 // Where a result the service waited on goes: straight to its handler when it arrives within
 // the call that asked for it, on that call's thread (a store that answers at once); otherwise
 // posted to the caller's executor. `returned` is set by the asking call as it returns, and
@@ -252,17 +268,7 @@ void service::end_stored(live_job& job) {
     if (!waiters.empty()) shown = job.record;
     if (auto node = live_.extract(job.record.seq)) last = std::move(node.mapped());
   }
-  for (std::size_t i = 0; i < waiters.size(); ++i) {
-    auto& w = waiters[i];
-    // Each waiter its copy; the last takes the one made under the lock.
-    store::job_record copy = i + 1 < waiters.size() ? *shown : std::move(*shown);
-    net::post(w->ex, [w, job = std::move(copy)]() mutable {
-      if (w->answered) return;
-      w->answered = true;
-      if (w->timer) w->timer->cancel();  // what it holds is freed now, not at its limit
-      w->done(lookup{std::move(job), std::nullopt});
-    });
-  }
+  if (shown) answer_all(waiters, std::move(*shown));
 }
 
 void service::end_late(live_job& job) {
@@ -271,16 +277,13 @@ void service::end_late(live_job& job) {
   {
     std::lock_guard lk(mu_);
     waiters.swap(job.waiters);
-    if (!waiters.empty()) shown = as_stored(job.record);
+    if (!waiters.empty()) shown = as_stored(job.record);  // in the index: its end is not stored
   }
-  for (auto& w : waiters) {
-    net::post(w->ex, [w, job = *shown] {
-      if (w->answered) return;
-      w->answered = true;
-      if (w->timer) w->timer->cancel();
-      w->done(lookup{job, std::nullopt});
-    });
-  }
+  if (shown) answer_all(waiters, std::move(*shown));
+}
+
+store::job_record service::shown_locked(const live_job& job) const {
+  return live_.contains(job.record.seq) ? as_stored(job.record) : job.record;
 }
 
 service::~service() = default;
@@ -456,7 +459,7 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
       cancel_now = job->cancel_requested;
     }
     // Ended already (run here) but not yet stored: the submitter waits for it like anyone.
-    shown = live_.contains(job->record.seq) ? as_stored(job->record) : job->record;
+    shown = shown_locked(*job);
   }
   // Asked to stop while its record was being stored.
   if (cancel_now) (void)pool_.cancel(handle);
@@ -647,7 +650,7 @@ void service::wait(std::string_view id, std::optional<std::chrono::milliseconds>
     std::optional<store::job_record> now;
     {
       std::lock_guard lk(mu_);
-      now = live_.contains(job->record.seq) ? as_stored(job->record) : job->record;
+      now = shown_locked(*job);
     }
     w->done(lookup{std::move(now), std::nullopt});
   });

@@ -211,6 +211,9 @@ class service {
   // answered with the job as the store has it, as if their limit had passed, rather than
   // held for as long as the store is down.
   void end_late(live_job& job);
+  // The job's record as readers are shown it (see find_live), whether or not it is still in
+  // the index. Under mu_.
+  [[nodiscard]] store::job_record shown_locked(const live_job& job) const;
 
   const service_config config_;
   const handlers::registry& types_;

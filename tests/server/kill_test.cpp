@@ -66,10 +66,12 @@ TEST(KillTest, EveryAcceptedJobEndsOnceThroughRepeatedKill9s) {
   temp_folder dir;
   const auto runs = dir.path() / "runs";
   const auto config = dir.path() / "jobd.json";
-  // Each run appends its token, so the file counts the runs of every exec job.
+  // Each run appends its token, so the file counts the runs of every exec job. A command that
+  // a killed jobd started before writing its stdin reads nothing and writes nothing.
   auto mark = [&](const std::string& after) {
     return json{
-        {"command", {"/bin/sh", "-c", "read token; echo \"$token\" >> " + runs.string() + after}}};
+        {"command",
+         {"/bin/sh", "-c", "read -r token && echo \"$token\" >> " + runs.string() + after}}};
   };
   std::ofstream(config)
       << json{{"job_types", {{"mark", mark("")}, {"mark-long", mark("; sleep 0.3")}}}}.dump();

@@ -36,4 +36,5 @@ function done(summary, latency, requests)
   local function pct(p) return #all == 0 and 0 or all[math.max(1, math.ceil(p * #all))] end
   io.write(string.format('WRK_DEADLINE {"n":%d,"late_p50_ms":%.3f,"late_p99_ms":%.3f,"late_max_ms":%.3f,"status":{%s}}\n',
     #all, pct(0.5), pct(0.99), #all == 0 and 0 or all[#all], status.json()))
+  status.exit_if_all_refused()
 end

@@ -29,18 +29,99 @@ function M.job_type(name, default)
   return M.json_string(get(name, default))
 end
 
--- A JSON value, checked only in shape (the server says the rest): a literal, a number, or text
--- that opens and closes like an object, an array or a string.
+-- Where the JSON text `s` stops being one JSON value (RFC 8259): what was expected there and the
+-- character's position, or nil when it is one. wrk's Lua has no JSON parser; this only checks.
+local function json_error(s)
+  local pos = 1
+  local function skip_space() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
+  local function at() return s:sub(pos, pos) end
+
+  local function string_at()
+    pos = pos + 1
+    while true do
+      local c = at()
+      if c == "" then return "a closing \"" end
+      if c == '"' then pos = pos + 1; return nil end
+      if c:byte() < 32 then return "no control character in a string (escape it)" end
+      if c == "\\" then
+        local e = s:sub(pos + 1, pos + 1)
+        if e == "u" then
+          if not s:sub(pos + 2, pos + 5):match("^%x%x%x%x$") then
+            pos = pos + 1; return "four hex digits after \\u"
+          end
+          pos = pos + 6
+        elseif e ~= "" and ('"\\/bfnrt'):find(e, 1, true) then
+          pos = pos + 2
+        else
+          pos = pos + 1; return "an escape: one of \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX"
+        end
+      else
+        pos = pos + 1
+      end
+    end
+  end
+
+  local value
+  local function members(depth, close)
+    pos = pos + 1
+    skip_space()
+    if at() == close then pos = pos + 1; return nil end
+    while true do
+      skip_space()
+      if close == "}" then
+        if at() ~= '"' then return "a member name in double quotes" end
+        local err = string_at()
+        if err then return err end
+        skip_space()
+        if at() ~= ":" then return "':' after the member name" end
+        pos = pos + 1
+      end
+      local err = value(depth + 1)
+      if err then return err end
+      skip_space()
+      if at() == close then pos = pos + 1; return nil end
+      if at() ~= "," then return "',' or '" .. close .. "'" end
+      pos = pos + 1
+    end
+  end
+
+  function value(depth)
+    if depth > 64 then return "less nesting (64 levels at most)" end
+    skip_space()
+    local c = at()
+    if c == "{" then return members(depth, "}") end
+    if c == "[" then return members(depth, "]") end
+    if c == '"' then return string_at() end
+    for _, word in ipairs({ "true", "false", "null" }) do
+      if s:sub(pos, pos + #word - 1) == word then pos = pos + #word; return nil end
+    end
+    local number = s:match("^%-?0", pos) or s:match("^%-?[1-9]%d*", pos)
+    if not number then return "a JSON value: null, true, false, a number, \"text\", [...] or {...}" end
+    pos = pos + #number
+    local fraction = s:match("^%.%d+", pos)
+    if fraction then pos = pos + #fraction end
+    local exponent = s:match("^[eE][%+%-]?%d+", pos)
+    if exponent then pos = pos + #exponent end
+    return nil
+  end
+
+  local err = value(0)
+  if not err then
+    skip_space()
+    if pos <= #s then err = "the end after one value" end
+  end
+  if err then return string.format("expected %s at character %d", err, pos) end
+  return nil
+end
+M.json_error = json_error
+
+-- A JSON value (RFC 8259), validated here so that a typo stops wrk instead of making every
+-- request a 400.
 function M.payload(name, default)
   local v = get(name, default)
-  local t = v:match("^%s*(.-)%s*$")
-  local first, last = t:sub(1, 1), t:sub(-1)
-  local ok = t == "null" or t == "true" or t == "false" or
-      (t:match("^%-?%d+%.?%d*[eE]?[%+%-]?%d*$") ~= nil) or
-      (#t >= 2 and ((first == "{" and last == "}") or (first == "[" and last == "]") or
-        (first == '"' and last == '"')))
-  if not ok then fail(name, v, "a JSON value: null, a number, \"text\", [...] or {...}") end
-  return t
+  local err = json_error(v)
+  if err then fail(name, v, "not one JSON value: " .. err) end
+  return (v:match("^%s*(.-)%s*$"))
 end
 
 function M.priority(name, default)

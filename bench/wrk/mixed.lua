@@ -70,4 +70,5 @@ function done(summary, latency, requests)
       percentile(q[lane], 0.5), percentile(q[lane], 0.99), percentile(t[lane], 0.99)))
   end
   io.write("WRK_LANES {" .. table.concat(out, ",") .. ',"status":{' .. status.json() .. "}}\n")
+  status.exit_if_all_refused()
 end

@@ -53,4 +53,5 @@ end
 function done(summary, latency, requests)
   io.write(string.format('WRK_SOAK {"requests":%d,"status":{%s}}\n', summary.requests,
                          status.json()))
+  status.exit_if_all_refused()
 end

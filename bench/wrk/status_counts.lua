@@ -30,20 +30,40 @@ function M.count(status, body)
   end
 end
 
--- The counts of every thread as the members of a JSON object: "200":n,"503":m (sorted).
-function M.json()
+local function totals()
   local counts = {}
   for _, t in ipairs(threads) do
     for code, n in pairs(t:get("statuses")) do
       counts[code] = (counts[code] or 0) + n
     end
   end
+  return counts
+end
+
+-- The counts of every thread as the members of a JSON object: "200":n,"503":m (sorted).
+function M.json()
+  local counts = totals()
   local parts = {}
   for code, n in pairs(counts) do
     table.insert(parts, string.format('"%d":%d', code, n))
   end
   table.sort(parts)
   return table.concat(parts, ",")
+end
+
+-- For the end of done(), after the summary: a run whose every answer was a 4xx measured nothing
+-- but refusals, so wrk exits 3 to make a script or CI step that runs it fail.
+function M.exit_if_all_refused()
+  local answers, refused = 0, 0
+  for code, n in pairs(totals()) do
+    answers = answers + n
+    if code >= 400 and code < 500 then refused = refused + n end
+  end
+  if answers > 0 and refused == answers then
+    io.stdout:flush()
+    io.stderr:write(string.format("every one of the %d answers was a 4xx: nothing was measured\n", answers))
+    os.exit(3)
+  end
 end
 
 return M

@@ -43,4 +43,5 @@ function done(summary, latency, requests)
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     summary.requests, e.connect + e.read + e.write + e.timeout, status.json()))
+  status.exit_if_all_refused()
 end

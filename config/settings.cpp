@@ -17,6 +17,7 @@
 #include "common/json_reader.hpp"
 #include "common/json_writer.hpp"
 #include "config/auth_tokens.hpp"
+#include "config/nearest_name.hpp"
 #include "config/small_file.hpp"
 
 namespace jobd::config {
@@ -224,6 +225,17 @@ const option* find_option(std::string_view key) {
   return nullptr;
 }
 
+// "; did you mean X?" for the option whose key is nearest to `key`, shown by `shown` (as a flag,
+// a variable or a key); or "". `in_file` adds the keys only a config file has.
+template <class Shown>
+std::string did_you_mean(std::string_view key, Shown shown, bool in_file = false) {
+  std::vector<std::string_view> keys;
+  for (const option& o : options()) keys.push_back(o.key);
+  if (in_file) keys.push_back("job_types");
+  const std::string_view nearest = nearest_name(key, keys);
+  return nearest.empty() ? "" : "; did you mean " + shown(nearest) + "?";
+}
+
 std::string flag_of(std::string_view key) {
   std::string f = "--" + std::string(key);
   std::replace(f.begin(), f.end(), '_', '-');
@@ -337,9 +349,12 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
       if (stat(t.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         fail(key, "\"" + t.cwd + "\" is not a directory");
     } else {
-      fail(
-          key,
-          "unknown field; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd");
+      static constexpr std::array<std::string_view, 7> fields = {
+          "command", "timeout_ms", "max_output_bytes", "stdin", "output", "env", "cwd"};
+      const std::string_view nearest = nearest_name(key, fields);
+      fail(key, "unknown field" +
+                    (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
+                    "; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd");
     }
   }
   if (t.command.empty()) fail("command", "is required");
@@ -369,8 +384,10 @@ void apply_file(settings& s, const std::string& path, value_sources& sources) {
     }
     const option* o = find_option(key);
     if (o == nullptr) {
-      throw config_error("config file " + path + ": unknown setting \"" + key +
-                         "\" (jobd --help lists them)");
+      const std::string hint = did_you_mean(
+          key, [](std::string_view k) { return "\"" + std::string(k) + "\""; }, true);
+      throw config_error("config file " + path + ": unknown setting \"" + key + "\"" + hint +
+                         " (jobd --help lists them)");
     }
     std::string text;
     if (value.is_null()) {
@@ -504,7 +521,10 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
     std::string key(flag.substr(2));
     std::replace(key.begin(), key.end(), '-', '_');
     const option* o = find_option(key);
-    if (o == nullptr) throw config_error("unknown option " + std::string(flag) + " (jobd --help)");
+    if (o == nullptr) {
+      throw config_error("unknown option " + std::string(flag) + did_you_mean(key, flag_of) +
+                         " (jobd --help)");
+    }
     flag_values.emplace_back(o, std::string(value_of(arg, args, i, flag)));
   }
 
@@ -538,7 +558,13 @@ command load(const std::vector<std::string>& args, const std::vector<std::string
         known = true;
       }
     }
-    if (!known) throw config_error("unknown environment variable " + name + " (jobd --help)");
+    if (!known) {
+      std::string key = name.substr(std::string_view("JOBD_").size());
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      throw config_error("unknown environment variable " + name + did_you_mean(key, env_of) +
+                         " (jobd --help)");
+    }
   }
   for (auto* values : {&env_values, &flag_values}) {
     std::stable_sort(values->begin(), values->end(), [&](const auto& a, const auto& b) {

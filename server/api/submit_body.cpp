@@ -1,5 +1,8 @@
 #include "server/api/submit_body.hpp"
 
+#include <cctype>
+
+#include "common/json_describe.hpp"
 #include "common/json_reader.hpp"
 
 namespace jobd::server {
@@ -18,6 +21,19 @@ std::string timeout_rule(std::chrono::milliseconds max) {
   return "timeout_ms must be an integer 1.." + std::to_string(max.count());
 }
 
+// For a body that is not an object: what one looks like, and what this one seems to be when it
+// is the usual slip (form fields, as curl's -d sends them).
+std::string object_rule(std::string_view text) {
+  std::string rule =
+      R"(the body must be a JSON object, such as {"type":"sleep","payload":{"ms":100}})";
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && std::isalpha(static_cast<unsigned char>(text[first])) &&
+      text.find('=') != std::string_view::npos) {
+    rule += ", and this one looks form-encoded (name=value&...)";
+  }
+  return rule;
+}
+
 bool starts_number(char c) {
   return c == '-' || (c >= '0' && c <= '9');
 }
@@ -31,6 +47,7 @@ struct members {
   bool type_valid = false;
   bool timeout_given = false;
   std::optional<json_number> timeout;  // when it was a number
+  nlohmann::json timeout_not_number;   // what it was instead (built only for the error)
 };
 
 // Reads the value of one known member, or of an unknown one; false on a syntax error.
@@ -57,7 +74,7 @@ bool read_member(json_reader& r, std::string_view key, submit_body& out, members
   }
   if (key == "timeout_ms") {
     m.timeout_given = true;
-    if (!starts_number(r.peek())) return r.value(nullptr);
+    if (!starts_number(r.peek())) return r.value(&m.timeout_not_number);
     json_number n;
     if (!r.number(n)) return false;
     m.timeout = n;
@@ -76,8 +93,10 @@ submit_body read_submit_body(std::string_view text, std::chrono::milliseconds ma
   json_reader r(text, "the body");
   auto not_json = [&r] { return refused(submit_body{}, "invalid_json", r.error()); };
   if (r.peek() != '{') {
-    if (!r.value(nullptr) || !r.at_end()) return not_json();
-    return refused(submit_body{}, "invalid_field", "the body must be a JSON object");
+    if (!r.value(nullptr) || !r.at_end()) {
+      return refused(submit_body{}, "invalid_json", r.error() + "; " + object_rule(text));
+    }
+    return refused(submit_body{}, "invalid_field", object_rule(text));
   }
   submit_body out;
   members m;
@@ -101,8 +120,15 @@ submit_body read_submit_body(std::string_view text, std::chrono::milliseconds ma
     return refused(out, "invalid_field", "type is required: a string naming a job type");
   }
   if (m.timeout_given) {
-    if (!m.timeout || !m.timeout->integral()) {
-      return refused(out, "invalid_field", timeout_rule(max_timeout));
+    if (!m.timeout) {
+      return refused(
+          out, "invalid_field",
+          timeout_rule(max_timeout) + " (got " + describe_json_value(m.timeout_not_number) + ")");
+    }
+    if (!m.timeout->integral()) {
+      return refused(out, "invalid_field",
+                     timeout_rule(max_timeout) + " (got " +
+                         describe_json_value(m.timeout->floating_value) + ")");
     }
     const auto max = static_cast<std::uint64_t>(max_timeout.count());
     const json_number& t = *m.timeout;

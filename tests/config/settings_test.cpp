@@ -116,7 +116,15 @@ TEST(Settings, BadValuesNameTheSettingTheValueTheSourceAndWhatIsAllowed) {
     EXPECT_EQ(error_of({"--access-log", form}), "") << form;
   }
   EXPECT_NE(error_of({"--workers", "-1"}).find("auto"), std::string::npos);
-  EXPECT_NE(error_of({"--nope", "1"}).find("unknown option --nope"), std::string::npos);
+  EXPECT_NE(error_of({"--nope", "1"}).find("unknown option --nope (jobd --help)"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--queue-capasity", "1"})
+                .find("unknown option --queue-capasity; did you mean --queue-capacity?"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--worker", "1"}).find("did you mean --workers?"), std::string::npos);
+  EXPECT_NE(error_of({}, {"JOBD_WORKER=1"})
+                .find("unknown environment variable JOBD_WORKER; did you mean JOBD_WORKERS?"),
+            std::string::npos);
   EXPECT_NE(error_of({"--queue-capacity"}).find("needs a value"), std::string::npos);
   EXPECT_NE(error_of({"stray"}).find("unexpected argument"), std::string::npos);
   EXPECT_NE(error_of({}, {"JOBD_QUEUE_CAPACTY=3"}).find("JOBD_QUEUE_CAPACTY"), std::string::npos);
@@ -205,7 +213,11 @@ TEST(Settings, BadConfigFilesAreRefusedWithThePath) {
   EXPECT_EQ(error_of({"--config", deep.path()}),
             "config file " + deep.path() + " nests deeper than 64 levels");
   temp_file unknown(R"({"queue_capacty": 3})");
-  EXPECT_NE(error_of({"--config", unknown.path()}).find("unknown setting \"queue_capacty\""),
+  EXPECT_NE(error_of({"--config", unknown.path()})
+                .find(R"(unknown setting "queue_capacty"; did you mean "queue_capacity"?)"),
+            std::string::npos);
+  temp_file types_misspelt(R"({"job_type": {}})");
+  EXPECT_NE(error_of({"--config", types_misspelt.path()}).find(R"(did you mean "job_types"?)"),
             std::string::npos);
   temp_file wrong_type(R"({"queue_capacity": [3]})");
   EXPECT_NE(error_of({"--config", wrong_type.path()}).find("must be a string, a number"),
@@ -295,6 +307,9 @@ TEST(ExecTypes, BadDefinitionsNameTheTypeAndTheField) {
             std::string::npos);
   EXPECT_NE(error_for(R"({"t": {"command": []}})").find("job_types.t.command"), std::string::npos);
   EXPECT_NE(error_for(R"({"t": {}})").find("job_types.t.command: is required"), std::string::npos);
+  EXPECT_NE(error_for(R"({"t": {"command": ["/bin/cat"], "timeout": 5}})")
+                .find("job_types.t.timeout: unknown field (did you mean timeout_ms?); allowed: "),
+            std::string::npos);
   EXPECT_NE(
       error_for(R"({"t": {"command": ["/bin/cat"], "output": "xml"}})").find("job_types.t.output"),
       std::string::npos);

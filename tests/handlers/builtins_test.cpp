@@ -81,8 +81,11 @@ TEST_F(Builtins, SleepReturnsAsSoonAsItIsStopped) {
 TEST_F(Builtins, SleepRejectsBadPayloadsNamingTheField) {
   EXPECT_NE(validation_error("sleep", json::object()).find("payload.ms is required"),
             std::string::npos);
-  EXPECT_NE(validation_error("sleep", json{{"ms", "10"}}).find("payload.ms must be an integer"),
-            std::string::npos);
+  EXPECT_EQ(
+      validation_error("sleep", json{{"ms", "10"}}),
+      R"(payload.ms must be an integer 0..3600000 (got the string "10": leave out the quotes))");
+  EXPECT_EQ(validation_error("sleep", json{{"ms", 4'000'000}}),
+            "payload.ms is out of range: allowed 0..3600000 (got 4000000)");
   EXPECT_NE(validation_error("sleep", json{{"ms", -1}}).find("out of range"), std::string::npos);
   EXPECT_NE(validation_error("sleep", json{{"ms", 1.5}}).find("must be an integer"),
             std::string::npos);
@@ -92,6 +95,9 @@ TEST_F(Builtins, SleepRejectsBadPayloadsNamingTheField) {
 }
 
 TEST_F(Builtins, PayloadsWithAFieldTheTypeDoesNotReadAreRefused) {
+  // A misspelt field alone is named, not only the field it stands for.
+  EXPECT_EQ(validation_error("sleep", json{{"msec", 100}}),
+            R"(unknown field "payload.msec"; allowed: payload.ms)");
   EXPECT_EQ(validation_error("sleep", json{{"ms", 0}, {"msec", 10}}),
             R"(unknown field "payload.msec"; allowed: payload.ms)");
   EXPECT_EQ(validation_error("cpu", json{{"iterations", 1}, {"seed", 2}}),

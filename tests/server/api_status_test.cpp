@@ -127,6 +127,36 @@ TEST_F(ApiStatus, MalformedJsonIs400InvalidJson) {
                "invalid_json", "deeper");
 }
 
+// curl -d 'type=sleep&ms=100' sends form fields: the answer says in plain words what a body
+// must be and where this one went wrong.
+TEST_F(ApiStatus, AFormEncodedBodyIsToldWhatABodyMustBe) {
+  auto c = client();
+  const auto r = c.request("POST", "/v1/jobs", "type=sleep&ms=100",
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
+  expect_error(r, 400, "invalid_json");
+  EXPECT_EQ(r.json()["error"]["message"],
+            "the body is not valid JSON: a value that is not JSON (true, false and null are its "
+            "only words) at line 1, column 1; the body must be a JSON object, such as "
+            R"({"type":"sleep","payload":{"ms":100}}, and this one looks form-encoded )"
+            "(name=value&...)");
+  EXPECT_EQ(c.get("/v1/jobs").json()["jobs"].size(), 0u);
+}
+
+TEST_F(ApiStatus, AFieldOfTheWrongTypeIsToldWhatItGot) {
+  auto c = client();
+  auto message = [&](const std::string& body) {
+    return c.post("/v1/jobs", body).json()["error"]["message"].get<std::string>();
+  };
+  EXPECT_EQ(
+      message(R"({"type":"sleep","payload":{"ms":100},"timeout_ms":"200"})"),
+      R"(timeout_ms must be an integer 1..3600000 (got the string "200": leave out the quotes))");
+  EXPECT_EQ(
+      message(R"({"type":"sleep","payload":{"ms":"100"}})"),
+      R"(payload.ms must be an integer 0..3600000 (got the string "100": leave out the quotes))");
+  EXPECT_EQ(message(R"({"type":"sleep","payload":{"msec":100}})"),
+            R"(unknown field "payload.msec"; allowed: payload.ms)");
+}
+
 TEST_F(ApiStatus, BadFieldsAre400InvalidFieldNamingTheField) {
   auto c = client();
   expect_error(c.post("/v1/jobs", R"([1,2])"), 400, "invalid_field", "JSON object");

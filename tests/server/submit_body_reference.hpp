@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_describe.hpp"
 #include "common/json_reader.hpp"
 #include "server/api/submit_body.hpp"
 
@@ -55,7 +56,11 @@ inline submit_body reference_reader(const std::string& text,
       },
       false);
   if (body.is_discarded() || duplicate || too_deep) return refused("invalid_json", "");
-  if (!body.is_object()) return refused("invalid_field", "the body must be a JSON object");
+  if (!body.is_object()) {
+    return refused(
+        "invalid_field",
+        R"(the body must be a JSON object, such as {"type":"sleep","payload":{"ms":100}})");
+  }
   const auto priority = body.find("priority");
   if (priority != body.end() && *priority == "high") out.priority = pool::lane::high;
   for (const auto& [key, value] : body.items()) {
@@ -75,7 +80,9 @@ inline submit_body reference_reader(const std::string& text,
   if (const auto t = body.find("timeout_ms"); t != body.end()) {
     const auto max = max_timeout.count();
     const std::string rule = "timeout_ms must be an integer 1.." + std::to_string(max);
-    if (!t->is_number_integer()) return refused("invalid_field", rule);
+    if (!t->is_number_integer()) {
+      return refused("invalid_field", rule + " (got " + describe_json_value(*t) + ")");
+    }
     if (t->is_number_unsigned() ? (t->get<std::uint64_t>() < 1 ||
                                    t->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
                                 : (t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > max)) {

@@ -68,19 +68,30 @@ TEST(SubmitBody, RefusesWithTheApiErrors) {
     std::string code;
     std::string message;
   };
-  for (const auto& r : std::vector<refusal>{
-           {"{", "invalid_json", ""},
-           {R"({"type":"noop","type":"echo"})", "invalid_json", "appears twice"},
-           {"[1]", "invalid_field", "the body must be a JSON object"},
-           {R"({"type":"noop","retries":3})", "invalid_field", "unknown field \"retries\""},
-           {R"({"type":"noop","priority":"urgent"})", "invalid_field", "priority must be"},
-           {R"({"payload":1})", "invalid_field", "type is required"},
-           {R"({"type":7})", "invalid_field", "type is required"},
-           {R"({"type":"noop","timeout_ms":1.5})", "invalid_field", "integer 1..60000"},
-           {R"({"type":"noop","timeout_ms":0})", "invalid_field", "(got 0)"},
-           {R"({"type":"noop","timeout_ms":60001})", "invalid_field", "(got 60001)"},
-           {R"({"type":"noop","timeout_ms":-5})", "invalid_field", "(got -5)"},
-       }) {
+  for (
+      const auto& r : std::vector<refusal>{
+          {"{", "invalid_json", ""},
+          {R"({"type":"noop","type":"echo"})", "invalid_json", "appears twice"},
+          {"[1]", "invalid_field",
+           R"(the body must be a JSON object, such as {"type":"sleep","payload":{"ms":100}})"},
+          {R"({"type":"noop","retries":3})", "invalid_field", "unknown field \"retries\""},
+          {R"({"type":"noop","priority":"urgent"})", "invalid_field", "priority must be"},
+          {R"({"payload":1})", "invalid_field", "type is required"},
+          {R"({"type":7})", "invalid_field", "type is required"},
+          {R"({"type":"noop","timeout_ms":1.5})", "invalid_field", "integer 1..60000 (got 1.5)"},
+          {R"({"type":"noop","timeout_ms":"200"})", "invalid_field",
+           R"(timeout_ms must be an integer 1..60000 (got the string "200": leave out the quotes))"},
+          {R"({"type":"noop","timeout_ms":"soon"})", "invalid_field", R"((got the string "soon"))"},
+          {R"({"type":"noop","timeout_ms":[5]})", "invalid_field", "(got an array)"},
+          {R"({"type":"noop","timeout_ms":null})", "invalid_field", "(got null)"},
+          {"type=sleep&ms=100", "invalid_json",
+           "at line 1, column 1; the body must be a JSON object, such as "
+           R"({"type":"sleep","payload":{"ms":100}}, and this one looks form-encoded)"},
+          {"\n  ms=100", "invalid_json", "at line 2, column 3; the body must be a JSON object"},
+          {R"({"type":"noop","timeout_ms":0})", "invalid_field", "(got 0)"},
+          {R"({"type":"noop","timeout_ms":60001})", "invalid_field", "(got 60001)"},
+          {R"({"type":"noop","timeout_ms":-5})", "invalid_field", "(got -5)"},
+      }) {
     const submit_body b = read_submit_body(r.body, max_timeout);
     EXPECT_EQ(b.error_code, r.code) << r.body;
     EXPECT_NE(b.error_message.find(r.message), std::string::npos)

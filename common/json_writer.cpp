@@ -205,20 +205,35 @@ void append_json_number(std::string& out, double v) {
   out.append(text.data(), static_cast<std::size_t>(end - text.data()));
 }
 
-void append_json_millis(std::string& out, std::chrono::nanoseconds d) {
+namespace {
+
+// A duration rounded to the microsecond, as a decimal of a unit of `digits` microsecond digits
+// (3: milliseconds, 6: seconds): trailing zeros trimmed, ".0" kept on a whole number.
+void append_micros(std::string& out, std::chrono::nanoseconds d, int digits, unsigned per_unit) {
   const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0));
+  const std::uint64_t us = (ns + 500) / 1'000;
   char text[32];
-  char* end = std::to_chars(text, text + 20, ns / 1'000'000).ptr;
+  char* end = std::to_chars(text, text + 20, us / per_unit).ptr;
   *end++ = '.';
-  std::uint64_t fraction = ns % 1'000'000;
+  const auto fraction = static_cast<unsigned>(us % per_unit);
   if (fraction == 0) {
     *end++ = '0';
   } else {
-    put_digits(end + 6, static_cast<unsigned>(fraction), 6);
-    end += 6;
+    put_digits(end + digits, fraction, digits);
+    end += digits;
     while (end[-1] == '0') --end;  // a fraction is never all zeros here
   }
   out.append(text, end);
+}
+
+}  // namespace
+
+void append_json_millis(std::string& out, std::chrono::nanoseconds d) {
+  append_micros(out, d, 3, 1'000);
+}
+
+void append_json_seconds(std::string& out, std::chrono::nanoseconds d) {
+  append_micros(out, d, 6, 1'000'000);
 }
 
 void append_json_value(std::string& out, const json& value) {
@@ -371,6 +386,12 @@ json_writer& json_writer::plain(std::string_view s) {
 json_writer& json_writer::millis(std::chrono::nanoseconds d) {
   element();
   append_json_millis(out_, d);
+  return *this;
+}
+
+json_writer& json_writer::seconds(std::chrono::nanoseconds d) {
+  element();
+  append_json_seconds(out_, d);
   return *this;
 }
 

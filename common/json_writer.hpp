@@ -34,9 +34,11 @@ void append_decimal(std::string& out, std::int64_t n);
 // nlohmann::json writes it, so that a reader may tell them from integers); null when not finite.
 void append_json_number(std::string& out, double v);
 
-// A duration as a JSON number of milliseconds, exact to the nanosecond: "0.001463", "12.5". A
-// whole number keeps a ".0". Negative durations are written as 0.
+// A duration as a JSON number of milliseconds or seconds, rounded to the microsecond: "0.017",
+// "12.5". A whole number keeps a ".0" (zero is "0.0"), so a duration always reads as a fraction;
+// negative durations are written as 0.0. Beyond the microsecond a job's timing is noise.
 void append_json_millis(std::string& out, std::chrono::nanoseconds d);
+void append_json_seconds(std::string& out, std::chrono::nanoseconds d);
 
 // A value, compact: what nlohmann's dump() writes with invalid UTF-8 replaced.
 void append_json_value(std::string& out, const nlohmann::json& value);
@@ -92,6 +94,7 @@ class json_writer {
   // A string known to need no escaping (an id, an enum's name).
   json_writer& plain(std::string_view s);
   json_writer& millis(std::chrono::nanoseconds d);
+  json_writer& seconds(std::chrono::nanoseconds d);
   json_writer& time(json_time_writer& times, std::chrono::system_clock::time_point t);
   // JSON text written as it is: it must be one valid JSON value.
   json_writer& raw(std::string_view json);

@@ -15,6 +15,11 @@ constexpr std::size_t default_list_limit = 100;
 constexpr std::size_t max_list_limit = 1000;
 constexpr std::string_view id_segment = "{id}";
 
+std::chrono::nanoseconds from_seconds(double seconds) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(seconds));
+}
+
 http_response json_response(unsigned status, std::string body, std::string_view route) {
   http_response r;
   r.status = status;
@@ -432,9 +437,9 @@ void routes::pool_snapshot(const call& c) {
         .value(finished(pool::job_status::timed_out))
         .end_object()
         .key("oldest_wait_seconds")
-        .value(ls.oldest_wait_seconds)
+        .seconds(from_seconds(ls.oldest_wait_seconds))
         .key("recent_run_ms")
-        .value(ls.recent_run_seconds * 1000.0)
+        .millis(from_seconds(ls.recent_run_seconds))
         .key("rejected")
         .begin_object()
         .key("queue_full")

@@ -21,6 +21,12 @@ std::string millis_of(std::chrono::nanoseconds d) {
   return out;
 }
 
+std::string seconds_of(std::chrono::nanoseconds d) {
+  std::string out;
+  append_json_seconds(out, d);
+  return out;
+}
+
 TEST(JsonWriter, StringsAreEscapedAndInvalidUtf8Replaced) {
   EXPECT_EQ(string_of("plain text"), "\"plain text\"");
   EXPECT_EQ(string_of("a\"b\\c\n"), R"("a\"b\\c\n")");
@@ -46,20 +52,27 @@ TEST(JsonWriter, IllFormedUtf8IsReplacedAsNlohmannReplacesIt) {
   }
 }
 
-TEST(JsonWriter, MillisecondsAreExactToTheNanosecondAndWholeOnesKeepAFraction) {
+TEST(JsonWriter, DurationsAreRoundedToTheMicrosecondAndWholeOnesKeepAFraction) {
   using namespace std::chrono_literals;
   EXPECT_EQ(millis_of(5ms), "5.0");
   EXPECT_EQ(millis_of(0ns), "0.0");
   EXPECT_EQ(millis_of(-3ns), "0.0");
   EXPECT_EQ(millis_of(250us), "0.25");
-  EXPECT_EQ(millis_of(1ns), "0.000001");
-  EXPECT_EQ(millis_of(1463ns), "0.001463");
+  EXPECT_EQ(millis_of(499ns), "0.0");
+  EXPECT_EQ(millis_of(500ns), "0.001");
+  EXPECT_EQ(millis_of(1463ns), "0.001");
+  EXPECT_EQ(millis_of(17'379ns), "0.017");
+  EXPECT_EQ(millis_of(999'999'600ns), "1000.0");  // rounding carries into the whole part
   EXPECT_EQ(millis_of(10'192'000ns), "10.192");
-  EXPECT_EQ(millis_of(3'600'000'000'010ns), "3600000.00001");
-  EXPECT_EQ(millis_of(std::chrono::nanoseconds::max()), "9223372036854.775807");
+  EXPECT_EQ(millis_of(3'600'000'010'000ns), "3600000.01");
+  EXPECT_EQ(millis_of(std::chrono::nanoseconds::max()), "9223372036854.776");
+  EXPECT_EQ(seconds_of(0ns), "0.0");
+  EXPECT_EQ(seconds_of(2s), "2.0");
+  EXPECT_EQ(seconds_of(1'234'567'890ns), "1.234568");
+  EXPECT_EQ(seconds_of(17'379ns), "0.000017");
   const auto j = nlohmann::json::parse(millis_of(1234567ns));
   EXPECT_TRUE(j.is_number_float());
-  EXPECT_DOUBLE_EQ(j.get<double>(), 1.234567);
+  EXPECT_DOUBLE_EQ(j.get<double>(), 1.235);
 }
 
 TEST(JsonWriter, ValuesAreWrittenAsNlohmannDumpsThem) {

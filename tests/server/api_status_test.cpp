@@ -157,6 +157,44 @@ TEST_F(ApiStatus, AFieldOfTheWrongTypeIsToldWhatItGot) {
             R"(unknown field "payload.msec"; allowed: payload.ms)");
 }
 
+// The text of every `"key":` number in `body`.
+std::vector<std::string> numbers_at(const std::string& body, const std::string& key) {
+  std::vector<std::string> found;
+  const std::string quoted = "\"" + key + "\":";
+  for (auto at = body.find(quoted); at != std::string::npos; at = body.find(quoted, at + 1)) {
+    const auto start = at + quoted.size();
+    found.push_back(body.substr(start, body.find_first_of(",}", start) - start));
+  }
+  return found;
+}
+
+// A duration is written with a fraction, 0 included, and to the microsecond at most.
+void expect_duration_text(const std::string& text, std::size_t fraction_digits) {
+  const auto dot = text.find('.');
+  ASSERT_NE(dot, std::string::npos) << text;
+  EXPECT_GE(text.size() - dot - 1, 1u) << text;
+  EXPECT_LE(text.size() - dot - 1, fraction_digits) << text;
+  EXPECT_EQ(text.find_first_not_of("0123456789."), std::string::npos) << text;
+}
+
+TEST_F(ApiStatus, DurationsAreWrittenToTheMicrosecondAlwaysWithAFraction) {
+  auto c = client();
+  const auto pool_before = c.get("/v1/pool").body;
+  for (const std::string key : {"oldest_wait_seconds", "recent_run_ms"}) {
+    for (const auto& n : numbers_at(pool_before, key)) EXPECT_EQ(n, "0.0") << key;
+  }
+  const auto job = c.post("/v1/jobs?wait=true", R"({"type":"sleep","payload":{"ms":1}})").body;
+  for (const std::string key : {"queue_ms", "run_ms"}) {
+    ASSERT_EQ(numbers_at(job, key).size(), 1u) << job;
+    expect_duration_text(numbers_at(job, key)[0], 3);
+  }
+  const auto pool = c.get("/v1/pool").body;
+  ASSERT_EQ(numbers_at(pool, "recent_run_ms").size(), 2u) << pool;
+  for (const auto& n : numbers_at(pool, "recent_run_ms")) expect_duration_text(n, 3);
+  for (const auto& n : numbers_at(pool, "oldest_wait_seconds")) expect_duration_text(n, 6);
+  EXPECT_NE(numbers_at(pool, "recent_run_ms"), numbers_at(pool_before, "recent_run_ms"));
+}
+
 TEST_F(ApiStatus, BadFieldsAre400InvalidFieldNamingTheField) {
   auto c = client();
   expect_error(c.post("/v1/jobs", R"([1,2])"), 400, "invalid_field", "JSON object");

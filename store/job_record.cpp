@@ -16,13 +16,16 @@ std::string_view to_string(job_status s) noexcept {
       return "timed_out";
     case job_status::cancelled:
       return "cancelled";
+    case job_status::scheduled:
+      return "scheduled";
   }
   return "unknown";
 }
 
 std::optional<job_status> job_status_from(std::string_view s) noexcept {
-  for (auto st : {job_status::queued, job_status::running, job_status::succeeded,
-                  job_status::failed, job_status::timed_out, job_status::cancelled}) {
+  for (auto st :
+       {job_status::queued, job_status::running, job_status::succeeded, job_status::failed,
+        job_status::timed_out, job_status::cancelled, job_status::scheduled}) {
     if (to_string(st) == s) return st;
   }
   return std::nullopt;

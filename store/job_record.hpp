@@ -12,17 +12,27 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/opaque_id.hpp"
 
 namespace jobd::store {
 
-enum class job_status : std::uint8_t { queued, running, succeeded, failed, timed_out, cancelled };
+// The values are stored: a new status goes at the end.
+enum class job_status : std::uint8_t {
+  queued,
+  running,
+  succeeded,
+  failed,
+  timed_out,
+  cancelled,
+  scheduled,  // waiting for its run_at, or for its next attempt
+};
 
 [[nodiscard]] std::string_view to_string(job_status s) noexcept;
 [[nodiscard]] std::optional<job_status> job_status_from(std::string_view s) noexcept;
 [[nodiscard]] inline bool is_terminal(job_status s) noexcept {
-  return s != job_status::queued && s != job_status::running;
+  return s != job_status::queued && s != job_status::running && s != job_status::scheduled;
 }
 
 enum class job_priority : std::uint8_t { high, normal };
@@ -37,6 +47,18 @@ struct job_failure {
   // null when there are none.
   std::shared_ptr<const nlohmann::json> details;
 };
+
+// An attempt that did not end its job (the job was tried again after it), for its history.
+struct job_attempt {
+  std::uint32_t number = 1;
+  job_status status = job_status::failed;
+  std::optional<std::chrono::system_clock::time_point> started_at;  // none: it never started
+  std::chrono::system_clock::time_point finished_at;
+  std::optional<job_failure> error;
+};
+
+// The history a job keeps: its last attempts, this many at most (the one under way included).
+inline constexpr std::size_t attempts_kept = 25;
 
 struct job_record {
   std::uint64_t seq = 0;      // the store's order of jobs: submission order, never reused
@@ -58,6 +80,17 @@ struct job_record {
   // that version alone.
   std::shared_ptr<const nlohmann::json> result;
   std::optional<job_failure> error;  // when failed, timed out or cancelled
+  // The attempt under way or last made (1-based), and how many the job may make.
+  std::uint32_t attempt = 1;
+  std::uint32_t max_attempts = 1;
+  // The wait before the second attempt; each later one waits twice the one before.
+  std::chrono::milliseconds retry_backoff{0};
+  // When the submission asked the job to run; none: at once.
+  std::optional<std::chrono::system_clock::time_point> run_at;
+  // While the job waits for its next attempt: when it is due.
+  std::optional<std::chrono::system_clock::time_point> next_attempt_at;
+  // The attempts before this one, oldest first, at most attempts_kept - 1: the newest kept.
+  std::vector<job_attempt> earlier_attempts;
 };
 
 }  // namespace jobd::store

@@ -40,6 +40,15 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_unfinished ON jobs (seq) WHERE finished_at IS NULL;
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 )sql",
+    // Attempts and schedules: a job of version 1 made one attempt of one.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE jobs ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE jobs ADD COLUMN retry_backoff_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN run_at INTEGER;
+ALTER TABLE jobs ADD COLUMN next_attempt_at INTEGER;
+ALTER TABLE jobs ADD COLUMN earlier_attempts TEXT;  -- JSON array; NULL when there were none
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

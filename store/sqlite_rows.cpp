@@ -29,11 +29,55 @@ std::shared_ptr<const nlohmann::json> json_of(const sqlite::statement& s, int co
   return std::make_shared<const nlohmann::json>(std::move(read.value));
 }
 
+// Earlier attempts as the column keeps them: [{"n", "status", "started", "finished", "error":
+// {"code", "message", "details"}}], times in nanoseconds since the epoch.
+std::string attempts_text(const std::vector<job_attempt>& attempts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const job_attempt& a : attempts) {
+    nlohmann::json entry = {{"n", a.number},
+                            {"status", static_cast<int>(a.status)},
+                            {"finished", nanos(a.finished_at)}};
+    if (a.started_at) entry["started"] = nanos(*a.started_at);
+    if (a.error) {
+      entry["error"] = {{"code", a.error->code}, {"message", a.error->message}};
+      if (a.error->details) entry["error"]["details"] = *a.error->details;
+    }
+    out.push_back(std::move(entry));
+  }
+  return json_text(out);
+}
+
+std::vector<job_attempt> attempts_of(const nlohmann::json& stored) {
+  std::vector<job_attempt> out;
+  try {
+    for (const nlohmann::json& entry : stored) {
+      job_attempt a;
+      a.number = entry.at("n").get<std::uint32_t>();
+      a.status = static_cast<job_status>(entry.at("status").get<int>());
+      a.finished_at = time_of(entry.at("finished").get<std::int64_t>());
+      if (const auto t = entry.find("started"); t != entry.end()) {
+        a.started_at = time_of(t->get<std::int64_t>());
+      }
+      if (const auto e = entry.find("error"); e != entry.end()) {
+        const auto details = e->find("details");
+        a.error = job_failure{
+            e->at("code").get<std::string>(), e->at("message").get<std::string>(),
+            details == e->end() ? nullptr : std::make_shared<const nlohmann::json>(*details)};
+      }
+      out.push_back(std::move(a));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw sqlite::error(SQLITE_CORRUPT, std::string("a stored attempt: ") + e.what());
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::string_view job_columns =
     "seq, version, type, priority, timeout_ms, created_at, status, started_at, finished_at, "
-    "queue_ns, run_ns, payload, result, error_code, error_message, error_details";
+    "queue_ns, run_ns, payload, result, error_code, error_message, error_details, attempt, "
+    "max_attempts, retry_backoff_ms, run_at, next_attempt_at, earlier_attempts";
 
 std::int64_t nanos(system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -58,6 +102,12 @@ job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
   if (!s.is_null(13)) {
     r.error = job_failure{std::string(s.text(13)), std::string(s.text(14)), json_of(s, 15)};
   }
+  r.attempt = static_cast<std::uint32_t>(s.integer(16));
+  r.max_attempts = static_cast<std::uint32_t>(s.integer(17));
+  r.retry_backoff = std::chrono::milliseconds(s.integer(18));
+  if (const auto t = s.maybe_integer(19)) r.run_at = time_of(*t);
+  if (const auto t = s.maybe_integer(20)) r.next_attempt_at = time_of(*t);
+  if (const auto attempts = json_of(s, 21)) r.earlier_attempts = attempts_of(*attempts);
   return r;
 }
 
@@ -89,6 +139,13 @@ void bind_record(sqlite::statement& s, const job_record& r) {
     s.bind_null(15);
     s.bind_null(16);
   }
+  s.bind(17, std::int64_t{r.attempt});
+  s.bind(18, std::int64_t{r.max_attempts});
+  s.bind(19, std::int64_t{r.retry_backoff.count()});
+  s.bind(20, r.run_at ? std::optional(nanos(*r.run_at)) : std::nullopt);
+  s.bind(21, r.next_attempt_at ? std::optional(nanos(*r.next_attempt_at)) : std::nullopt);
+  s.bind(22, r.earlier_attempts.empty() ? std::nullopt
+                                        : std::optional(attempts_text(r.earlier_attempts)));
 }
 
 }  // namespace jobd::store::detail

@@ -38,13 +38,15 @@ class sqlite_store::writer {
       : db_(std::move(db)),
         upsert_(*db_, std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                          "?15, ?16) ON CONFLICT (seq) DO UPDATE SET version = excluded.version, "
-                          "status = excluded.status, started_at = excluded.started_at, "
-                          "finished_at = excluded.finished_at, queue_ns = excluded.queue_ns, "
-                          "run_ns = excluded.run_ns, result = excluded.result, error_code = "
-                          "excluded.error_code, error_message = excluded.error_message, "
-                          "error_details = excluded.error_details WHERE excluded.version > "
-                          "jobs.version"),
+                          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT (seq) DO UPDATE "
+                          "SET version = excluded.version, status = excluded.status, started_at "
+                          "= excluded.started_at, finished_at = excluded.finished_at, queue_ns = "
+                          "excluded.queue_ns, run_ns = excluded.run_ns, result = "
+                          "excluded.result, error_code = excluded.error_code, error_message = "
+                          "excluded.error_message, error_details = excluded.error_details, "
+                          "attempt = excluded.attempt, max_attempts = excluded.max_attempts, "
+                          "next_attempt_at = excluded.next_attempt_at, earlier_attempts = "
+                          "excluded.earlier_attempts WHERE excluded.version > jobs.version"),
         expire_oldest_(*db_,
                        "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
                        "NOT NULL ORDER BY finished_at LIMIT ?1)"),

@@ -60,6 +60,7 @@ unsigned sync_status(store::job_status s) {
       return 409;
     case store::job_status::queued:
     case store::job_status::running:
+    case store::job_status::scheduled:
       return 202;
   }
   return 500;

@@ -51,6 +51,53 @@ TEST(JobObject, AJobThatSucceededShowsItsResultAndItsTimes) {
   EXPECT_FALSE(j.contains("error"));
 }
 
+TEST(JobObject, AttemptsListTheEarlierOnesAndTheCurrentOne) {
+  store::job_record first = a_job(job_status::queued);
+  const json queued = rendered(first, first.created_at);
+  EXPECT_EQ(queued["attempt"], 1);
+  EXPECT_EQ(queued["max_attempts"], 1);
+  EXPECT_EQ(queued["run_at"], nullptr);
+  EXPECT_EQ(queued["next_attempt_at"], nullptr);
+  EXPECT_EQ(queued["attempts"], json::array());  // none made yet
+
+  store::job_record r = a_job(job_status::scheduled);
+  r.attempt = 2;
+  r.max_attempts = 3;
+  r.next_attempt_at = r.created_at + 1s;
+  r.earlier_attempts = {{.number = 1,
+                         .status = job_status::failed,
+                         .started_at = r.created_at,
+                         .finished_at = r.created_at + 4ms,
+                         .error = store::job_failure{"exit_code", "exit 3", nullptr}}};
+  const json waiting = rendered(r, r.created_at + 10ms);
+  EXPECT_EQ(waiting["status"], "scheduled");
+  EXPECT_EQ(waiting["attempt"], 2);
+  EXPECT_EQ(waiting["max_attempts"], 3);
+  EXPECT_EQ(waiting["next_attempt_at"], "2025-11-26T15:30:01.123Z");
+  ASSERT_EQ(waiting["attempts"].size(), 1u) << waiting;
+  EXPECT_EQ(waiting["attempts"][0],
+            (json{{"attempt", 1},
+                  {"status", "failed"},
+                  {"started_at", "2025-11-26T15:30:00.123Z"},
+                  {"finished_at", "2025-11-26T15:30:00.127Z"},
+                  {"node", nullptr},
+                  {"error", {{"code", "exit_code"}, {"message", "exit 3"}}}}));
+
+  r.status = job_status::succeeded;
+  r.started_at = r.created_at + 1s;
+  r.finished_at = r.created_at + 1002ms;
+  r.run_time = 2ms;
+  const json done = rendered(r, r.created_at + 1h);
+  EXPECT_EQ(done["next_attempt_at"], nullptr);  // only while it waits for it
+  ASSERT_EQ(done["attempts"].size(), 2u) << done;
+  EXPECT_EQ(done["attempts"][1], (json{{"attempt", 2},
+                                       {"status", "succeeded"},
+                                       {"started_at", "2025-11-26T15:30:01.123Z"},
+                                       {"finished_at", "2025-11-26T15:30:01.125Z"},
+                                       {"node", nullptr},
+                                       {"error", nullptr}}));
+}
+
 TEST(JobObject, AJobUnderWayShowsLiveFiguresAndNoResult) {
   const store::job_record queued = a_job(job_status::queued);
   const json q = rendered(queued, queued.created_at + 250ms);

@@ -109,7 +109,7 @@ TEST_F(DurableStore, AfterAKill9EveryAcceptedJobComesBackAsTheContractSays) {
   std::chrono::steady_clock::time_point timed_submitted;
   {
     jobd_process first(one_worker);
-    first.wait_for_log("job store: sqlite:" + db_.string() + " (schema 1, sync full)");
+    first.wait_for_log("job store: sqlite:" + db_.string() + " (schema 2, sync full)");
     http_client c(first.port());
     const auto r = c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":{"kept":true}})");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -181,14 +181,65 @@ TEST_F(DurableStore, AFileThatIsNotADatabaseStopsTheStartAndIsLeftAlone) {
 TEST_F(DurableStore, ASchemaNewerThanTheBinaryStopsTheStartAndIsLeftAlone) {
   jobd_process migrate({"--migrate-only", "--store", "sqlite:" + db_.string()}, {}, false);
   ASSERT_EQ(migrate.wait_exit(), 0) << migrate.full_output();
-  EXPECT_NE(migrate.full_output().find("at schema version 1"), std::string::npos);
+  EXPECT_NE(migrate.full_output().find("at schema version 2"), std::string::npos);
   other_connection(db_).exec("PRAGMA user_version = 99");
   jobd_process refused(args(), {}, false);
   EXPECT_EQ(refused.wait_exit(), 1);
   const std::string out = refused.full_output();
-  EXPECT_NE(out.find("has schema version 99, newer than this jobd's (1)"), std::string::npos)
+  EXPECT_NE(out.find("has schema version 99, newer than this jobd's (2)"), std::string::npos)
       << out;
   EXPECT_EQ(other_connection(db_).text("PRAGMA user_version"), "99");
+}
+
+// The first schema, as jobd 0.1 wrote it: frozen here, the format files in the field have.
+constexpr const char* first_schema = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+CREATE TABLE jobs (
+  seq INTEGER PRIMARY KEY, version INTEGER NOT NULL, type TEXT NOT NULL,
+  priority INTEGER NOT NULL, timeout_ms INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  status INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, queue_ns INTEGER NOT NULL,
+  run_ns INTEGER, payload TEXT, result TEXT, error_code TEXT, error_message TEXT,
+  error_details TEXT) STRICT;
+CREATE INDEX jobs_unfinished ON jobs (seq) WHERE finished_at IS NULL;
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+PRAGMA user_version = 1;
+)sql";
+
+TEST_F(DurableStore, AFileOfTheFirstSchemaIsMigratedAndKeepsItsJobs) {
+  std::filesystem::create_directories(db_.parent_path());
+  const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  {
+    other_connection v1(db_);
+    v1.exec(first_schema);
+    v1.exec("INSERT INTO meta VALUES ('id_salt', 12345)");
+    // A job that succeeded a second ago (priority 1: normal; status 2: succeeded) and one
+    // queued when the old jobd stopped (status 0).
+    v1.exec("INSERT INTO jobs VALUES (1, 3, 'echo', 1, 1000, " +
+            std::to_string(now_ns - 2'000'000'000) + ", 2, " +
+            std::to_string(now_ns - 1'500'000'000) + ", " + std::to_string(now_ns - 1'000'000'000) +
+            R"(, 500000000, 500000000, '"hi"', '"hi"', NULL, NULL, NULL))");
+    v1.exec("INSERT INTO jobs VALUES (2, 1, 'echo', 1, 60000, " + std::to_string(now_ns) +
+            R"(, 0, NULL, NULL, 0, NULL, '"again"', NULL, NULL, NULL, NULL))");
+  }
+  jobd_process server(args());
+  server.wait_for_log("job store: sqlite:" + db_.string() + " (schema 2, sync full)");
+  http_client c(server.port());
+  json jobs = c.get("/v1/jobs").json()["jobs"];
+  ASSERT_EQ(jobs.size(), 2u) << jobs;
+  for (json& job : jobs) {
+    if (job["status"] != "succeeded")
+      job = c.get("/v1/jobs/" + job["id"].get<std::string>() + "?wait=true").json();
+    EXPECT_EQ(job["status"], "succeeded") << job;
+    EXPECT_EQ(job["attempt"], 1) << job;
+    EXPECT_EQ(job["max_attempts"], 1) << job;
+    EXPECT_EQ(job["run_at"], nullptr) << job;
+    ASSERT_EQ(job["attempts"].size(), 1u) << job;
+    EXPECT_EQ(job["attempts"][0]["status"], "succeeded") << job;
+    EXPECT_EQ(job["attempts"][0]["started_at"], job["started_at"]) << job;
+  }
+  EXPECT_EQ(other_connection(db_).text("PRAGMA user_version"), "2");
 }
 
 TEST_F(DurableStore, ASecondJobdOnTheSameFileIsRefusedAndTheFirstGoesOn) {

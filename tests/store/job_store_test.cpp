@@ -117,6 +117,68 @@ TEST_P(JobStoreConformance, RecordsWrittenAreFoundAndListedNewestFirst) {
   EXPECT_EQ(find(*s, 4), std::nullopt);
 }
 
+// A retried, scheduled job keeps its attempts, its schedule and its history, whatever a later
+// version changes of them.
+TEST_P(JobStoreConformance, AttemptsSchedulesAndHistoryAreKept) {
+  auto s = open();
+  const auto t0 = std::chrono::system_clock::time_point(1'765'000'000'123'456'789ns);
+  job_record r = record(1, job_status::scheduled);
+  r.attempt = 3;
+  r.max_attempts = 5;
+  r.retry_backoff = 250ms;
+  r.run_at = t0;
+  r.next_attempt_at = t0 + 2s;
+  r.earlier_attempts = {
+      {.number = 1,
+       .status = job_status::failed,
+       .started_at = t0,
+       .finished_at = t0 + 1ms,
+       .error =
+           job_failure{"job_failed", "no",
+                       std::make_shared<const nlohmann::json>(nlohmann::json{{"exit_code", 3}})}},
+      {.number = 2,
+       .status = job_status::timed_out,
+       .finished_at = t0 + 9ms,
+       .error = job_failure{"timed_out", "late", nullptr}}};
+  write(*s, {r});
+  const auto got = find(*s, 1);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, job_status::scheduled);
+  EXPECT_EQ(got->attempt, 3u);
+  EXPECT_EQ(got->max_attempts, 5u);
+  EXPECT_EQ(got->retry_backoff, 250ms);
+  EXPECT_EQ(got->run_at, t0);
+  EXPECT_EQ(got->next_attempt_at, t0 + 2s);
+  ASSERT_EQ(got->earlier_attempts.size(), 2u);
+  const job_attempt& first = got->earlier_attempts[0];
+  EXPECT_EQ(first.number, 1u);
+  EXPECT_EQ(first.status, job_status::failed);
+  EXPECT_EQ(first.started_at, t0);
+  EXPECT_EQ(first.finished_at, t0 + 1ms);
+  ASSERT_TRUE(first.error);
+  EXPECT_EQ(first.error->message, "no");
+  ASSERT_TRUE(first.error->details);
+  EXPECT_EQ(*first.error->details, (nlohmann::json{{"exit_code", 3}}));
+  const job_attempt& second = got->earlier_attempts[1];
+  EXPECT_EQ(second.started_at, std::nullopt);
+  EXPECT_EQ(second.error->details, nullptr);
+  EXPECT_EQ(listed(*s, {.status = job_status::scheduled}), (std::vector<std::uint64_t>{1}));
+  // Scheduled is not over: a restart takes it up (from a store that keeps anything).
+  if (std::string_view(GetParam().name) != "memory") {
+    EXPECT_EQ(s->recover().unfinished.size(), 1u);
+  }
+
+  r.version = 1;
+  r.status = job_status::succeeded;
+  r.attempt = 4;
+  r.next_attempt_at.reset();
+  r.earlier_attempts.pop_back();
+  write(*s, {r});
+  EXPECT_EQ(find(*s, 1)->attempt, 4u);
+  EXPECT_EQ(find(*s, 1)->next_attempt_at, std::nullopt);
+  EXPECT_EQ(find(*s, 1)->earlier_attempts.size(), 1u);
+}
+
 // Writers need not order their calls: a record older than the one stored changes nothing.
 TEST_P(JobStoreConformance, TheNewestVersionOfAJobIsKeptWhateverTheOrderOfTheWrites) {
   auto s = open();

@@ -172,6 +172,26 @@ const std::vector<option>& options() {
        }},
       {"store_timeout_ms", "how long a store write waits for a file another process holds [5000]",
        [](settings& s, std::string_view v) { s.store_timeout = parse_ms(v, 1, 600'000); }},
+      {"max_attempts_limit", "the most attempts a job may ask for (max_attempts) [25]",
+       [](settings& s, std::string_view v) {
+         s.max_attempts_limit = static_cast<std::uint32_t>(parse_uint(v, 1, 1'000));
+       }},
+      {"retry_backoff_ms",
+       "the wait before a job's second attempt when neither request nor type sets one; each "
+       "later wait doubles it [1000]",
+       [](settings& s, std::string_view v) { s.retry_backoff = parse_ms(v, 0, 86'400'000); }},
+      {"retry_backoff_max_ms", "the longest wait between two attempts [600000]",
+       [](settings& s, std::string_view v) { s.retry_backoff_max = parse_ms(v, 0, 86'400'000); }},
+      {"scheduled_capacity",
+       "jobs waiting for their run_at or their next attempt, at most; more get 503 "
+       "schedule_full [100000]",
+       [](settings& s, std::string_view v) {
+         s.scheduled_capacity = parse_size(v, 1, 100'000'000);
+       }},
+      {"max_schedule_ms", "how far ahead run_at and delay_ms may reach [2592000000: 30 days]",
+       [](settings& s, std::string_view v) {
+         s.max_schedule = parse_ms(v, 1, 10LL * 365 * 86'400'000);
+       }},
       {"kill_grace_ms", "after SIGTERM, a job's processes get this long before SIGKILL [2000]",
        [](settings& s, std::string_view v) { s.kill_grace = parse_ms(v, 0, 600'000); }},
       {"stderr_tail_bytes", "how much of the end of an exec job's stderr is kept [4096]",
@@ -348,13 +368,28 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
       struct stat st {};
       if (stat(t.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         fail(key, "\"" + t.cwd + "\" is not a directory");
+    } else if (key == "max_attempts") {
+      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 || v.get<std::uint64_t>() > 1'000) {
+        fail(key, "must be an integer 1..1000");
+      }
+      t.max_attempts = v.get<std::uint32_t>();
+    } else if (key == "retry_backoff_ms") {
+      if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 86'400'000) {
+        fail(key, "must be an integer 0..86400000");
+      }
+      t.retry_backoff = std::chrono::milliseconds(v.get<std::int64_t>());
+    } else if (key == "retry_on_timeout") {
+      if (!v.is_boolean()) fail(key, "must be true or false");
+      t.retry_on_timeout = v.get<bool>();
     } else {
-      static constexpr std::array<std::string_view, 7> fields = {
-          "command", "timeout_ms", "max_output_bytes", "stdin", "output", "env", "cwd"};
+      static constexpr std::array<std::string_view, 10> fields = {
+          "command", "timeout_ms",   "max_output_bytes", "stdin",           "output", "env",
+          "cwd",     "max_attempts", "retry_backoff_ms", "retry_on_timeout"};
       const std::string_view nearest = nearest_name(key, fields);
       fail(key, "unknown field" +
                     (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
-                    "; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd");
+                    "; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd, "
+                    "max_attempts, retry_backoff_ms, retry_on_timeout");
     }
   }
   if (t.command.empty()) fail("command", "is required");
@@ -441,6 +476,11 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
       fail("job_types." + t.name + ".timeout_ms = " + std::to_string(t.timeout.count()) +
            " (from the config file): must not exceed max_timeout_ms = " +
            from("max_timeout_ms", s.max_timeout.count()));
+    }
+    if (t.max_attempts > s.max_attempts_limit) {
+      fail("job_types." + t.name + ".max_attempts = " + std::to_string(t.max_attempts) +
+           " (from the config file): must not exceed max_attempts_limit = " +
+           from("max_attempts_limit", s.max_attempts_limit));
     }
   }
   if (!s.auth_token_file.empty()) {
@@ -631,6 +671,11 @@ std::string describe(const settings& s) {
       {"store", s.store},
       {"store_sync", s.store_full_sync ? "full" : "normal"},
       {"store_timeout_ms", s.store_timeout.count()},
+      {"max_attempts_limit", s.max_attempts_limit},
+      {"retry_backoff_ms", s.retry_backoff.count()},
+      {"retry_backoff_max_ms", s.retry_backoff_max.count()},
+      {"scheduled_capacity", s.scheduled_capacity},
+      {"max_schedule_ms", s.max_schedule.count()},
       {"log_level", s.log_level},
       {"log_format", s.log_format_ == log_format::json ? "json" : "text"},
       {"access_log", s.access_log},
@@ -656,6 +701,9 @@ std::string describe(const settings& s) {
                    {"env", std::move(env)},
                    {"cwd", t.cwd}};
       if (t.timeout.count() > 0) spec["timeout_ms"] = t.timeout.count();
+      if (t.max_attempts > 0) spec["max_attempts"] = t.max_attempts;
+      if (t.retry_backoff) spec["retry_backoff_ms"] = t.retry_backoff->count();
+      if (t.retry_on_timeout) spec["retry_on_timeout"] = true;
       types[t.name] = std::move(spec);
     }
     j["job_types"] = std::move(types);

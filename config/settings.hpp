@@ -32,6 +32,11 @@ struct exec_type {
   output_format output = output_format::text;
   std::vector<std::pair<std::string, std::string>> env;  // added to PATH and LANG defaults
   std::string cwd = "/";
+  // Retries: a job of this type that names none makes this many attempts (0: the server's
+  // default, 1), waiting this long before the second (none: the server's default).
+  std::uint32_t max_attempts = 0;
+  std::optional<std::chrono::milliseconds> retry_backoff;
+  bool retry_on_timeout = false;  // whether a timed-out attempt is tried again
 };
 
 struct settings {
@@ -62,6 +67,12 @@ struct settings {
   std::string store = "memory";
   bool store_full_sync = true;                     // store_sync: full, or normal
   std::chrono::milliseconds store_timeout{5'000};  // a write's wait for a file held elsewhere
+  // Retries and schedules.
+  std::uint32_t max_attempts_limit = 25;                 // the most max_attempts may ask for
+  std::chrono::milliseconds retry_backoff{1'000};        // before a second attempt, by default
+  std::chrono::milliseconds retry_backoff_max{600'000};  // no wait between attempts is longer
+  std::size_t scheduled_capacity = 100'000;              // jobs waiting for their time, at most
+  std::chrono::milliseconds max_schedule{30LL * 86'400'000};  // run_at at most this far ahead
   // Exec jobs.
   std::vector<exec_type> exec_types;
   std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group

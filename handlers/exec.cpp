@@ -129,6 +129,9 @@ void add_exec_types(registry& r, const config::settings& s, child_processes& chi
            .kind = "exec",
            .default_timeout = t.timeout,
            .validate = {},
+           .max_attempts = t.max_attempts,
+           .retry_backoff = t.retry_backoff,
+           .retry_on_timeout = t.retry_on_timeout,
            .run = [&children, type = t, spec = std::move(spec)](const json& payload,
                                                                 const pool::job_context& ctx) {
              return run_exec(children, type, spec, payload, ctx);

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,11 @@ struct job_type {
   // durable store has its running record: run again after a crash, it changes nothing, and its
   // worker is not held for a commit.
   bool side_effects = true;
+  // Retries for a job of this type that names none: its attempts (0: the server's default) and
+  // its first wait (none: the server's default); and whether a timed-out attempt is retried.
+  std::uint32_t max_attempts = 0;
+  std::optional<std::chrono::milliseconds> retry_backoff;
+  bool retry_on_timeout = false;
   // Runs on a worker thread. Must return soon after ctx.stop is signalled.
   std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;
 };

@@ -12,6 +12,7 @@
 #include "common/json_reader.hpp"
 #include "common/json_writer.hpp"
 #include "common/opaque_id.hpp"
+#include "common/rfc3339.hpp"
 #include "handlers/job_error.hpp"
 #include "jobs/job_log.hpp"
 
@@ -67,6 +68,28 @@ store::job_record as_stored(const store::job_record& rec) {
   shown.result.reset();
   shown.error.reset();
   return shown;
+}
+
+// Makes an attempt that ended (`rec` as it ended) history, and the job scheduled for its next
+// attempt at `due`.
+void schedule_next_attempt(store::job_record& rec, system_clock::time_point due) {
+  if (rec.earlier_attempts.size() + 1 >= store::attempts_kept) {
+    rec.earlier_attempts.erase(rec.earlier_attempts.begin());
+  }
+  rec.earlier_attempts.push_back({.number = rec.attempt,
+                                  .status = rec.status,
+                                  .started_at = rec.started_at,
+                                  .finished_at = rec.finished_at.value_or(due),
+                                  .error = std::move(rec.error)});
+  ++rec.attempt;
+  rec.status = store::job_status::scheduled;
+  rec.next_attempt_at = due;
+  rec.started_at.reset();
+  rec.finished_at.reset();
+  rec.run_time.reset();
+  rec.result.reset();
+  rec.error.reset();
+  rec.queue_time = {};
 }
 
 // Answers each waiter with `shown` on its executor, unless its limit answered it first.
@@ -181,7 +204,13 @@ struct service::live_job final : store::write_listener {
 
 service::service(service_config config, const handlers::registry& types, pool::pool& pool,
                  store::job_store& store)
-    : config_(config), types_(types), pool_(pool), store_(store), id_salt_(store.id_salt()) {
+    : config_(config),
+      types_(types),
+      pool_(pool),
+      store_(store),
+      id_salt_(store.id_salt()),
+      jitter_(std::random_device{}()),
+      schedule_([this](std::uint64_t seq) { return enter_lane(seq); }) {
   const auto began = std::chrono::steady_clock::now();
   store::recovered_jobs recovered = store_.recover();
   // The sequence numbers go on from the store's last.
@@ -193,7 +222,8 @@ service::service(service_config config, const handlers::registry& types, pool::p
 void service::take_up(std::vector<store::job_record> unfinished) {
   const auto now = system_clock::now();
   const auto now_steady = pool::clock::now();
-  std::vector<store::job_record> ended;
+  // Ended, or due again: stored before anyone is answered.
+  std::vector<store::job_record> changed;
   const auto end_as = [&](store::job_record& rec, store::job_status status, std::string code,
                           std::string message) {
     ++rec.version;
@@ -201,8 +231,20 @@ void service::take_up(std::vector<store::job_record> unfinished) {
     rec.finished_at = now;
     if (!rec.started_at) rec.queue_time = std::max(now - rec.created_at, system_clock::duration{});
     rec.error = store::job_failure{std::move(code), std::move(message), nullptr};
-    ended.push_back(std::move(rec));
+    changed.push_back(std::move(rec));
   };
+  const auto index = [&](store::job_record rec, const handlers::job_type* type) {
+    auto job = std::make_shared<live_job>();
+    job->record = std::move(rec);
+    job->owner = this;
+    job->self = job;
+    job->type = type;
+    job->ended.job = job.get();
+    std::lock_guard lk(mu_);
+    live_.emplace(job->record.seq, job);
+    return job;
+  };
+  std::vector<std::pair<std::uint64_t, system_clock::time_point>> due;
   for (store::job_record& rec : unfinished) {
     const handlers::job_type* type = types_.find(rec.type);
     if (type == nullptr) {
@@ -212,13 +254,37 @@ void service::take_up(std::vector<store::job_record> unfinished) {
       continue;
     }
     if (rec.status == store::job_status::running) {
+      store::job_failure why{"interrupted",
+                             "jobd stopped while the job was running; it may have run in part",
+                             nullptr};
+      if (rec.attempt < rec.max_attempts) {
+        // Its next attempt, at once: the one interrupted is in its history.
+        ++recovery_.retried;
+        ++rec.version;
+        rec.status = store::job_status::failed;
+        rec.finished_at = now;
+        rec.error = std::move(why);
+        schedule_next_attempt(rec, now);
+        changed.push_back(rec);
+        due.emplace_back(rec.seq, now);
+        scheduled_count_.fetch_add(1);
+        (void)index(std::move(rec), type);
+        continue;
+      }
       ++recovery_.interrupted;
-      end_as(rec, store::job_status::failed, "interrupted",
-             "jobd stopped while the job was running; it may have run in part");
+      end_as(rec, store::job_status::failed, std::move(why.code), std::move(why.message));
       continue;
     }
-    // Its deadline still counts from its submission.
-    const auto waited = std::max(now - rec.created_at, system_clock::duration{});
+    if (rec.status == store::job_status::scheduled) {
+      ++recovery_.scheduled;
+      due.emplace_back(rec.seq, rec.next_attempt_at.value_or(rec.run_at.value_or(now)));
+      scheduled_count_.fetch_add(1);
+      (void)index(std::move(rec), type);
+      continue;
+    }
+    // Its deadline still counts from when its attempt was due: its submission, for most.
+    const auto waited =
+        std::max(now - rec.next_attempt_at.value_or(rec.created_at), system_clock::duration{});
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(rec.timeout - waited);
     if (left.count() <= 0) {
       ++recovery_.timed_out;
@@ -229,33 +295,27 @@ void service::take_up(std::vector<store::job_record> unfinished) {
     }
     pool::admit_result admitted = pool_.readmit(lane_of(rec.priority));
     if (!admitted) throw std::logic_error("the pool refused a job taken up at start");
-    auto job = std::make_shared<live_job>();
-    job->record = std::move(rec);
-    job->owner = this;
-    job->self = job;
-    job->type = type;
-    job->ended.job = job.get();
+    auto job = index(std::move(rec), type);
     job->created_steady = now_steady - std::chrono::duration_cast<pool::clock::duration>(waited);
-    {
-      std::lock_guard lk(mu_);
-      live_.emplace(job->record.seq, job);
-    }
     ++recovery_.queued_again;
     (void)start(job, admitted.take(), false, left);
   }
-  if (ended.empty()) return;
-  // Stored before the service answers anyone: a reader of the store must not find them as
-  // they were before the restart.
-  struct stored_signal final : store::write_listener {
-    std::promise<void> done;
-    void written(const store::store_error* error) override {
-      if (error == nullptr) done.set_value();  // else kept and tried again
-    }
-  };
-  auto signal = std::make_shared<stored_signal>();
-  std::future<void> stored = signal->done.get_future();
-  store_.write(ended, std::move(signal), store::on_failure::retry);
-  stored.wait();
+  if (!changed.empty()) {
+    // Stored before the service answers anyone: a reader of the store must not find them as
+    // they were before the restart.
+    struct stored_signal final : store::write_listener {
+      std::promise<void> done;
+      void written(const store::store_error* error) override {
+        if (error == nullptr) done.set_value();  // else kept and tried again
+      }
+    };
+    auto signal = std::make_shared<stored_signal>();
+    std::future<void> stored = signal->done.get_future();
+    store_.write(changed, std::move(signal), store::on_failure::retry);
+    stored.wait();
+  }
+  // After the queued ones, which were in their lanes first.
+  for (const auto& [seq, at] : due) schedule_.add(seq, at);
 }
 
 void service::end_stored(live_job& job) {
@@ -353,15 +413,37 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
                         .message = "timeout_ms must be an integer 1.." +
                                    std::to_string(config_.max_timeout.count())});
   }
+  const auto now = system_clock::now();
+  std::optional<refusal> refused;
+  const std::optional<system_clock::time_point> due = due_of(request, now, refused);
+  if (refused) return done(std::move(*refused));
   if (!store_.available()) {
     return done(refusal{.why = refusal::kind::store_unavailable,
                         .message = "the job store is unavailable: " + store_.health().reason,
                         .retry_after = std::chrono::seconds(1)});
   }
-  // Under overload most submissions are refused: refuse those before the payload is built and
-  // checked by its type, the dearest part of a submission.
-  pool::admit_result admitted = pool_.admit(request.priority);
-  if (!admitted) return done(lane_refusal(request.priority, admitted.refused()));
+  // A job to run later waits outside the lanes, bounded by scheduled_capacity; one to run now
+  // takes its lane's place. Under overload most submissions are refused: refuse those before
+  // the payload is built and checked by its type, the dearest part of a submission.
+  pool::admission place;
+  // Gives the scheduled place back unless the job is made.
+  struct scheduled_place {
+    std::atomic<std::size_t>* count = nullptr;
+    ~scheduled_place() {
+      if (count != nullptr) count->fetch_sub(1);
+    }
+  } held;
+  if (due) {
+    if (scheduled_count_.fetch_add(1) >= config_.scheduled_capacity) {
+      scheduled_count_.fetch_sub(1);
+      return done(schedule_refusal(now));
+    }
+    held.count = &scheduled_count_;
+  } else {
+    pool::admit_result admitted = pool_.admit(request.priority);
+    if (!admitted) return done(lane_refusal(request.priority, admitted.refused()));
+    place = admitted.take();
+  }
 
   std::shared_ptr<const json> payload;
   if (!request.payload_json.empty()) {
@@ -387,14 +469,23 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   rec.type = std::move(request.type);
   rec.priority = priority_of(request.priority);
   rec.timeout = timeout;
-  rec.created_at = system_clock::now();
+  rec.created_at = now;
   rec.payload = std::move(payload);
+  rec.max_attempts = request.max_attempts.value_or(type->max_attempts > 0 ? type->max_attempts : 1);
+  rec.retry_backoff =
+      request.retry_backoff.value_or(type->retry_backoff.value_or(config_.retry_backoff));
+  if (due) {
+    rec.status = store::job_status::scheduled;
+    rec.run_at = due;
+    rec.next_attempt_at = due;
+    held.count = nullptr;  // the job has it now
+  }
   job->owner = this;
   job->self = job;
   job->type = type;
   job->ended.job = job.get();
   job->created_steady = pool::clock::now();
-  job->place = admitted.take();
+  job->place = std::move(place);
   job->submitter.emplace(ex, &job->submit_returned);
   job->on_accepted = std::move(done);
   {
@@ -416,6 +507,7 @@ void service::live_job::written(const store::store_error* error) {
     {
       std::lock_guard lk(svc.mu_);
       svc.live_.erase(record.seq);
+      if (record.status == store::job_status::scheduled) svc.scheduled_count_.fetch_sub(1);
     }
     place = pool::admission{};
     return site.deliver(
@@ -423,6 +515,18 @@ void service::live_job::written(const store::store_error* error) {
         submit_outcome(refusal{.why = refusal::kind::store_unavailable,
                                .message = "the job store is unavailable: " + error->message,
                                .retry_after = std::chrono::seconds(1)}));
+  }
+  if (!place.valid()) {
+    // To run later: it waits in the schedule (unless cancelled while it was being stored).
+    std::optional<store::job_record> shown;
+    bool waits = false;
+    {
+      std::lock_guard lk(svc.mu_);
+      shown = svc.shown_locked(*this);
+      waits = record.status == store::job_status::scheduled;
+    }
+    if (waits) svc.schedule_.add(shown->seq, *shown->next_attempt_at);
+    return site.deliver(std::move(done), submit_outcome(std::move(*shown)));
   }
   // A cheap job runs at once on this thread, the submitter's or the store's: cheaper than
   // waking a worker for it.
@@ -501,6 +605,7 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
   // The index holds it until its end is stored, which may be before the write returns.
   const std::shared_ptr<live_job> keep = ended.self.lock();
+  bool retry_due = false;
   {
     std::lock_guard lk(mu_);
     store::job_record& rec = ended.record;
@@ -541,12 +646,140 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
         break;
     }
     ended.handle = {};
+    if (const auto due = retry_locked(ended)) {
+      log_job_retry(ended.record);
+      // Under the lock, so that the record is not changed while the store copies it.
+      store_.write({&ended.record, 1}, nullptr, store::on_failure::retry);
+      schedule_.add(ended.record.seq, *due);
+      retry_due = true;
+    }
   }
+  // Its place in the lane is free: a due job held back for want of one may enter.
+  schedule_.room();
+  if (retry_due) return;
   // Terminal: nothing changes the record any more, so it is read out of the lock. A store
   // that answers at once takes the job out of the index before this returns.
   log_job_end(ended.record);
   store_.write({&ended.record, 1}, std::shared_ptr<store::write_listener>(keep, &ended.ended),
                store::on_failure::retry);
+}
+
+std::optional<system_clock::time_point> service::due_of(const submit_request& request,
+                                                        system_clock::time_point now,
+                                                        std::optional<refusal>& refused) const {
+  const auto invalid = [&](std::string_view field, std::string message) {
+    refused = refusal{.why = refusal::kind::invalid, .field = field, .message = std::move(message)};
+    return std::nullopt;
+  };
+  if (request.run_at && request.delay) {
+    return invalid("run_at", "run_at and delay_ms name the same thing: give one of them");
+  }
+  if (request.delay) {
+    if (*request.delay > config_.max_schedule) {
+      return invalid("delay_ms", "delay_ms must be at most max_schedule_ms = " +
+                                     std::to_string(config_.max_schedule.count()));
+    }
+    if (request.delay->count() == 0) return std::nullopt;
+    return now + *request.delay;
+  }
+  if (!request.run_at) return std::nullopt;
+  // A second of grace for clocks that differ a little: "now" as the client saw it.
+  if (*request.run_at < now - std::chrono::seconds(1)) {
+    return invalid("run_at",
+                   "run_at is in the past (the server's time is " + rfc3339_text(now) + ")");
+  }
+  if (*request.run_at > now + config_.max_schedule) {
+    return invalid("run_at", "run_at is more than max_schedule_ms = " +
+                                 std::to_string(config_.max_schedule.count()) +
+                                 " ms ahead (the server's time is " + rfc3339_text(now) + ")");
+  }
+  if (*request.run_at <= now) return std::nullopt;
+  return *request.run_at;
+}
+
+refusal service::schedule_refusal(system_clock::time_point now) const {
+  // When the earliest waiting job is due, a place may be free: clamped to [1, 60] s.
+  const auto earliest = schedule_.earliest().value_or(now);
+  const long retry = std::clamp(
+      static_cast<long>(std::chrono::ceil<std::chrono::seconds>(earliest - now).count()), 1L, 60L);
+  return {.why = refusal::kind::schedule_full,
+          .message = "the schedule is full (" + std::to_string(config_.scheduled_capacity) +
+                     " jobs wait for their time); retry after " + std::to_string(retry) + " s",
+          .retry_after = std::chrono::seconds(retry)};
+}
+
+std::optional<system_clock::time_point> service::retry_locked(live_job& job) {
+  store::job_record& rec = job.record;
+  const bool retried_outcome =
+      rec.status == store::job_status::failed ||
+      (rec.status == store::job_status::timed_out && job.type->retry_on_timeout);
+  if (!retried_outcome || job.cancel_requested || rec.attempt >= rec.max_attempts) {
+    return std::nullopt;
+  }
+  // Attempt n+1 waits base x 2^(n-1), +-25 %, at most retry_backoff_max.
+  const double base = static_cast<double>(rec.retry_backoff.count()) *
+                      std::ldexp(1.0, static_cast<int>(std::min(rec.attempt, 60u)) - 1);
+  const double jittered = base * std::uniform_real_distribution<double>(0.75, 1.25)(jitter_);
+  const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(
+      std::min(jittered, static_cast<double>(config_.retry_backoff_max.count()))));
+  const auto due = rec.finished_at.value_or(system_clock::now()) + wait;
+  schedule_next_attempt(rec, due);
+  ++retried_[job.type];
+  scheduled_count_.fetch_add(1);
+  return due;
+}
+
+bool service::enter_lane(std::uint64_t seq) {
+  std::shared_ptr<live_job> job;
+  pool::lane lane = pool::lane::normal;
+  {
+    std::lock_guard lk(mu_);
+    const auto it = live_.find(seq);
+    if (it == live_.end() || it->second->record.status != store::job_status::scheduled) {
+      return true;  // cancelled meanwhile
+    }
+    job = it->second;
+    lane = lane_of(job->record.priority);
+  }
+  // A lane that is full stays so until a job ends: asked first, so that a job held back is not
+  // counted as a refusal each time it is offered.
+  if (const pool::lane_load load = pool_.load(lane); load.depth >= load.capacity) return false;
+  pool::admit_result admitted = pool_.admit(lane);
+  if (!admitted) {
+    // Shutting down: it stays scheduled, for the next start to take up.
+    return admitted.refused().why != pool::submit_error::queue_full;
+  }
+  std::chrono::milliseconds timeout{};
+  {
+    std::lock_guard lk(mu_);
+    store::job_record& rec = job->record;
+    if (rec.status != store::job_status::scheduled) return true;  // its place goes back
+    ++rec.version;
+    rec.status = store::job_status::queued;
+    job->created_steady = pool::clock::now();  // this attempt's queue time counts from here
+    timeout = rec.timeout;
+    scheduled_count_.fetch_sub(1);
+    store_.write({&rec, 1}, nullptr, store::on_failure::retry);
+  }
+  (void)start(job, admitted.take(), false, timeout);
+  return true;
+}
+
+void service::drain(std::chrono::milliseconds grace) {
+  pool_.drain(grace);
+  schedule_.stop();
+  // Every job taken is over; those still scheduled stay so. Their waiters are answered with
+  // them as they stand.
+  std::vector<std::pair<decltype(live_job::waiters), store::job_record>> answers;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [seq, job] : live_) {
+      if (job->waiters.empty()) continue;
+      answers.emplace_back(std::move(job->waiters), shown_locked(*job));
+      job->waiters.clear();
+    }
+  }
+  for (auto& [waiters, shown] : answers) answer_all(waiters, std::move(shown));
 }
 
 void service::get(std::string_view id, const executor& ex, lookup_handler done) {
@@ -589,13 +822,33 @@ void service::cancel(std::string_view id, const executor& ex, cancel_handler don
     return;
   }
   pool::job_handle handle;
+  bool was_scheduled = false;
   {
     std::lock_guard lk(mu_);
-    rec = job->record;
+    store::job_record& r = job->record;
+    if (r.status == store::job_status::scheduled) {
+      // Nothing runs: it ends here, and leaves the schedule below.
+      was_scheduled = true;
+      ++r.version;
+      r.status = store::job_status::cancelled;
+      r.finished_at = system_clock::now();
+      r.error = store::job_failure{"cancelled", "cancelled by request while scheduled", nullptr};
+      r.next_attempt_at.reset();
+      scheduled_count_.fetch_sub(1);
+    }
+    rec = r;
     if (!store::is_terminal(rec->status)) {
       job->cancel_requested = true;
       handle = job->handle;
     }
+  }
+  if (was_scheduled) {
+    (void)schedule_.remove(*seq);
+    log_job_end(*rec);
+    // Terminal: nothing changes the record any more.
+    store_.write({&job->record, 1}, std::shared_ptr<store::write_listener>(job, &job->ended),
+                 store::on_failure::retry);
+    return done(cancel_outcome{cancel_outcome::kind::cancelled, std::move(rec), {}});
   }
   // Ended, its end not yet stored: it stays in the index meanwhile.
   if (store::is_terminal(rec->status)) {
@@ -662,6 +915,13 @@ std::vector<job_type_info> service::job_types() const {
     out.push_back({t->name, t->kind,
                    t->default_timeout.count() > 0 ? t->default_timeout : config_.default_timeout});
   }
+  return out;
+}
+
+std::map<std::string, std::uint64_t, std::less<>> service::retried() const {
+  std::map<std::string, std::uint64_t, std::less<>> out;
+  std::lock_guard lk(mu_);
+  for (const auto& [type, n] : retried_) out.emplace(type->name, n);
   return out;
 }
 

@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@
 
 #include "common/unique_function.hpp"
 #include "handlers/registry.hpp"
+#include "jobs/schedule.hpp"
 #include "pool/pool.hpp"
 #include "store/job_store.hpp"
 
@@ -47,6 +49,14 @@ struct service_config {
   std::chrono::milliseconds default_timeout{30'000};
   // The most any job may ask for.
   std::chrono::milliseconds max_timeout{3'600'000};
+  // The wait before a second attempt, for a job whose request and type name none; each later
+  // wait doubles it, +-25 %, up to retry_backoff_max.
+  std::chrono::milliseconds retry_backoff{1'000};
+  std::chrono::milliseconds retry_backoff_max{600'000};
+  // Jobs submitted to run later, waiting at most (retries are never refused for it).
+  std::size_t scheduled_capacity = 100'000;
+  // How far ahead run_at and delay reach.
+  std::chrono::milliseconds max_schedule{30LL * 86'400'000};
 };
 
 struct submit_request {
@@ -56,6 +66,12 @@ struct submit_request {
   pool::lane priority = pool::lane::normal;
   // Empty: the type's default, else the service's.
   std::optional<std::chrono::milliseconds> timeout;
+  // Empty: the type's, else 1 attempt; the type's wait, else the service's.
+  std::optional<std::uint32_t> max_attempts;
+  std::optional<std::chrono::milliseconds> retry_backoff;
+  // When to run, if not at once: a time, or a delay from now (not both).
+  std::optional<std::chrono::system_clock::time_point> run_at;
+  std::optional<std::chrono::milliseconds> delay;
 };
 
 // Why a submission was refused. A refused job was never stored, queued or run.
@@ -66,6 +82,7 @@ struct refusal {
     invalid,        // a field is out of its range, or the type refused the payload
     unknown_type,
     store_unavailable,  // its record could not be stored
+    schedule_full,      // it would run later, and scheduled_capacity jobs wait already
   };
   kind why = kind::invalid;
   // invalid: the field at fault ("timeout_ms", "payload"); empty for the other kinds.
@@ -75,7 +92,8 @@ struct refusal {
   // words it from the fields below, only when an answer is written.
   std::string message;
   // When a client should try again (queue_full: the lane's drain time at its recent pace;
-  // shutting_down: elsewhere, soon); zero for the others.
+  // shutting_down: elsewhere, soon; schedule_full: when the next scheduled job is due); zero
+  // for the others.
   std::chrono::seconds retry_after{0};
   pool::lane lane = pool::lane::normal;  // queue_full: the lane that is full
   std::size_t lane_capacity = 0;         // queue_full: its bound
@@ -123,7 +141,9 @@ struct cancel_outcome {
 struct recovery_report {
   std::size_t queued_again = 0;  // back in their lanes, in their order
   std::size_t timed_out = 0;     // their deadline passed while jobd was down: never started
-  std::size_t interrupted = 0;   // running when jobd stopped: ended failed, "interrupted"
+  std::size_t interrupted = 0;   // running when jobd stopped, no attempt left: ended failed
+  std::size_t retried = 0;       // running when jobd stopped: due again as their next attempt
+  std::size_t scheduled = 0;     // waiting for their time: due as before (at once if past)
   std::size_t unknown_type = 0;  // of a type no longer configured: ended failed
   std::chrono::steady_clock::duration took{};
 };
@@ -168,6 +188,8 @@ class service {
   [[nodiscard]] pool::pool_stats pool_stats() const { return pool_.stats(); }
   // Run times of the jobs that started, by type: only types that have run appear.
   [[nodiscard]] std::map<std::string, histogram, std::less<>> run_seconds() const;
+  // Attempts that ended in a way that is tried again, by type: only types with some appear.
+  [[nodiscard]] std::map<std::string, std::uint64_t, std::less<>> retried() const;
 
   [[nodiscard]] const recovery_report& recovery() const noexcept { return recovery_; }
   [[nodiscard]] store::store_health store_health() const { return store_.health(); }
@@ -175,9 +197,10 @@ class service {
 
   // From now on submissions are refused with shutting_down; jobs taken go on. Never blocks.
   void stop_accepting() { pool_.stop_accepting(); }
-  // Lets the jobs taken finish within `grace`, then cancels the rest. Every job is terminal
-  // and every waiter answered when this returns. Blocks: not for an I/O thread.
-  void drain(std::chrono::milliseconds grace) { pool_.drain(grace); }
+  // Lets the jobs taken finish within `grace`, then cancels the rest. Every job taken is
+  // terminal and every waiter answered when this returns; a job scheduled for later stays so
+  // (a durable store keeps it for the next start). Blocks: not for an I/O thread.
+  void drain(std::chrono::milliseconds grace);
 
  private:
   struct live_job;
@@ -192,8 +215,18 @@ class service {
   std::chrono::milliseconds timeout_of(const handlers::job_type& type,
                                        const submit_request& request) const;
   refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
+  refusal schedule_refusal(std::chrono::system_clock::time_point now) const;
   // Takes up the jobs a process before this one left unfinished.
   void take_up(std::vector<store::job_record> unfinished);
+  // When a submission asks to run later: its time; none for now. Or why it is refused.
+  std::optional<std::chrono::system_clock::time_point> due_of(
+      const submit_request& request, std::chrono::system_clock::time_point now,
+      std::optional<refusal>& refused) const;
+  // Called by the schedule with a job that is due: true once it is in its lane (or gone).
+  bool enter_lane(std::uint64_t seq);
+  // Makes an ended attempt a retry when the job and its type allow one: the record becomes
+  // scheduled for the next attempt. Under mu_; returns the time it is due.
+  std::optional<std::chrono::system_clock::time_point> retry_locked(live_job& job);
   // Hands a job whose record is stored to the pool; `here` when on the submitter's thread,
   // within its call, where a cheap job may run at once.
   store::job_record start(const std::shared_ptr<live_job>& job, pool::admission place, bool here,
@@ -230,6 +263,13 @@ class service {
   std::unordered_map<std::uint64_t, std::shared_ptr<live_job>> live_;
   // By type; the types are the registry's, so their addresses name them. Guarded by mu_.
   std::map<const handlers::job_type*, histogram> run_seconds_;
+  std::map<const handlers::job_type*, std::uint64_t> retried_;
+  std::minstd_rand jitter_;  // guarded by mu_
+  // Jobs whose record says scheduled: counted as they become so and as they stop being so,
+  // under mu_; read without it to refuse a submission when scheduled_capacity are waiting.
+  std::atomic<std::size_t> scheduled_count_{0};
+  // Last: its thread calls enter_lane, which uses the members above.
+  schedule schedule_;
 };
 
 }  // namespace jobd::jobs

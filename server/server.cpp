@@ -103,13 +103,15 @@ ended_counts ended_so_far(const pool::pool_stats& stats) {
 }
 
 void log_recovery(const jobs::recovery_report& r) {
-  const std::size_t total = r.queued_again + r.timed_out + r.interrupted + r.unknown_type;
+  const std::size_t total =
+      r.queued_again + r.timed_out + r.interrupted + r.retried + r.scheduled + r.unknown_type;
   if (total == 0) return;
   spdlog::info(
-      "job store: took up {} unfinished job(s) in {} ms: {} queued again, {} timed out while "
-      "jobd was down, {} interrupted while running, {} of a type no longer configured",
+      "job store: took up {} unfinished job(s) in {} ms: {} queued again, {} scheduled, {} timed "
+      "out while jobd was down, {} interrupted while running ({} of them due again as their next "
+      "attempt), {} of a type no longer configured",
       total, std::chrono::duration_cast<std::chrono::milliseconds>(r.took).count(), r.queued_again,
-      r.timed_out, r.interrupted, r.unknown_type);
+      r.scheduled, r.timed_out, r.interrupted + r.retried, r.retried, r.unknown_type);
 }
 
 }  // namespace
@@ -124,7 +126,12 @@ class server_impl {
         signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
         store_(open_store(settings)),
         pool_(pool_config_from(settings)),
-        jobs_({.default_timeout = settings.default_timeout, .max_timeout = settings.max_timeout},
+        jobs_({.default_timeout = settings.default_timeout,
+               .max_timeout = settings.max_timeout,
+               .retry_backoff = settings.retry_backoff,
+               .retry_backoff_max = settings.retry_backoff_max,
+               .scheduled_capacity = settings.scheduled_capacity,
+               .max_schedule = settings.max_schedule},
               types, pool_, *store_),
         routes_(settings_, jobs_, metrics_),
         ctx_{routes_, metrics_, settings_} {

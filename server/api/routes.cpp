@@ -80,7 +80,14 @@ std::optional<wait_spec> wait_of(const query_param& wait, std::chrono::milliseco
 }  // namespace
 
 routes::routes(const config::settings& settings, jobs::service& jobs, metrics& metrics)
-    : settings_(settings), jobs_(jobs), metrics_(metrics), auth_(settings.auth_tokens) {}
+    : settings_(settings),
+      limits_{.max_timeout = settings.max_timeout,
+              .max_attempts = settings.max_attempts_limit,
+              .max_backoff = settings.retry_backoff_max,
+              .max_delay = settings.max_schedule},
+      jobs_(jobs),
+      metrics_(metrics),
+      auth_(settings.auth_tokens) {}
 
 const routes::route_entry routes::table[] = {
     {"/v1/jobs", "GET, HEAD, POST", &routes::list_jobs, &routes::submit, nullptr},
@@ -189,7 +196,7 @@ void routes::submit(const call& c) {
   // The query is answered for first, but the refusal is counted under the body's priority
   // when the body says one.
   auto invalid_query = [&](const std::string& message) {
-    lane = read_submit_body(c.req.body, settings_.max_timeout).priority;
+    lane = read_submit_body(c.req.body, limits_).priority;
     invalid("invalid_field", message);
   };
   // A submission takes nothing else: a misspelt wait would make it asynchronous unnoticed.
@@ -201,7 +208,7 @@ void routes::submit(const call& c) {
   const auto wait = wait_of(wait_param, settings_.max_timeout);
   if (!wait) return invalid_query(wait_refusal(wait_param, settings_.max_timeout));
 
-  submit_body body = read_submit_body(c.req.body, settings_.max_timeout);
+  submit_body body = read_submit_body(c.req.body, limits_);
   lane = body.priority;
   if (!body.error_code.empty()) return invalid(body.error_code, body.error_message);
   // Its route is /v1/jobs: the handler keeps what it must, and stays small enough to be kept
@@ -209,7 +216,11 @@ void routes::submit(const call& c) {
   jobs_.submit({.type = std::move(body.type),
                 .payload_json = body.payload_text,
                 .priority = lane,
-                .timeout = body.timeout},
+                .timeout = body.timeout,
+                .max_attempts = body.max_attempts,
+                .retry_backoff = body.retry_backoff,
+                .run_at = body.run_at,
+                .delay = body.delay},
                c.respond.executor(),
                [this, respond = c.respond, lane, wait = *wait](jobs::submit_outcome outcome) {
                  static constexpr std::string_view route = "/v1/jobs";
@@ -241,8 +252,10 @@ http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
     why.append_message(message);
     r = error_response(503, "queue_full", message, true);
   } else {
-    r = error_response(503, why.why == kind::shutting_down ? "shutting_down" : "store_unavailable",
-                       why.message);
+    const std::string_view code = why.why == kind::shutting_down   ? "shutting_down"
+                                  : why.why == kind::schedule_full ? "schedule_full"
+                                                                   : "store_unavailable";
+    r = error_response(503, code, why.message);
   }
   std::string retry_after;
   append_decimal(retry_after, static_cast<std::uint64_t>(why.retry_after.count()));
@@ -480,8 +493,8 @@ void routes::pool_snapshot(const call& c) {
 void routes::metrics_text(const call& c) {
   http_response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds(), jobs_.store_health(),
-                           jobs_.store_stats());
+  r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds(), jobs_.retried(),
+                           jobs_.store_health(), jobs_.store_stats());
   r.route = c.route;
   c.respond(std::move(r));
 }

@@ -15,6 +15,7 @@
 #include "config/settings.hpp"
 #include "jobs/service.hpp"
 #include "server/api/auth.hpp"
+#include "server/api/submit_body.hpp"
 #include "server/http/http_types.hpp"
 #include "server/obs/metrics.hpp"
 
@@ -90,6 +91,7 @@ class routes final : public request_handler {
                                                        std::string_view route);
 
   const config::settings& settings_;
+  const submit_limits limits_;
   jobs::service& jobs_;
   metrics& metrics_;
   const authenticator auth_;

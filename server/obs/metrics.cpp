@@ -159,6 +159,7 @@ void metrics::count_invalid(pool::lane l) {
 
 std::string metrics::render(const pool::pool_stats& p,
                             const std::map<std::string, histogram, std::less<>>& run_seconds,
+                            const std::map<std::string, std::uint64_t, std::less<>>& retried,
                             const store::store_health& store_health,
                             const store::store_stats& store) const {
   writer w;
@@ -208,6 +209,11 @@ std::string metrics::render(const pool::pool_stats& p,
   w.family("jobd_job_run_seconds", "histogram", "Start to end, for jobs that started, by type.");
   for (const auto& [type, h] : run_seconds)
     w.histogram("jobd_job_run_seconds", label("type", type), h);
+  w.family("jobd_jobs_retried_total", "counter",
+           "Attempts that ended failed (or timed out, where the type says) and were tried again.");
+  for (const auto& [type, n] : retried) {
+    w.sample("jobd_jobs_retried_total", label("type", type), static_cast<double>(n));
+  }
   {
     std::lock_guard lk(mu_);
     w.family("jobd_http_requests_total", "counter", "HTTP requests answered, by route and status.");

@@ -134,8 +134,9 @@ TEST_F(DurableStore, AfterAKill9EveryAcceptedJobComesBackAsTheContractSays) {
   jobd_process second(one_worker);
   const std::string line = second.wait_for_log("unfinished job(s)");
   EXPECT_NE(line.find("took up 6 unfinished job(s)"), std::string::npos) << line;
-  EXPECT_NE(line.find("4 queued again, 1 timed out while jobd was down, 1 interrupted while "
-                      "running, 0 of a type no longer configured"),
+  EXPECT_NE(line.find("4 queued again, 0 scheduled, 1 timed out while jobd was down, 1 "
+                      "interrupted while running (0 of them due again as their next attempt), 0 "
+                      "of a type no longer configured"),
             std::string::npos)
       << line;
   http_client c(second.port());

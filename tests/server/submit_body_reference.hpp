@@ -10,6 +10,7 @@
 
 #include "common/json_describe.hpp"
 #include "common/json_reader.hpp"
+#include "common/rfc3339.hpp"
 #include "server/api/submit_body.hpp"
 
 namespace jobd::server {
@@ -22,8 +23,7 @@ inline nlohmann::json payload_of(const submit_body& body) {
 
 // The API's rules for a body, written the slow and obvious way on nlohmann's parser, to check
 // the one-pass reader against: one key twice or nesting past the bound is not JSON here either.
-inline submit_body reference_reader(const std::string& text,
-                                    std::chrono::milliseconds max_timeout) {
+inline submit_body reference_reader(const std::string& text, const submit_limits& limits) {
   submit_body out;
   // A refusal keeps the lane read so far, and nothing else.
   auto refused = [&out](std::string code, std::string message) {
@@ -64,9 +64,14 @@ inline submit_body reference_reader(const std::string& text,
   const auto priority = body.find("priority");
   if (priority != body.end() && *priority == "high") out.priority = pool::lane::high;
   for (const auto& [key, value] : body.items()) {
-    if (key != "type" && key != "payload" && key != "priority" && key != "timeout_ms") {
+    static const std::set<std::string> fields = {"type",       "payload",      "priority",
+                                                 "timeout_ms", "max_attempts", "retry_backoff_ms",
+                                                 "run_at",     "delay_ms"};
+    if (!fields.contains(key)) {
       return refused("invalid_field",
-                     "unknown field \"" + key + "\"; allowed: type, payload, priority, timeout_ms");
+                     "unknown field \"" + key +
+                         "\"; allowed: type, payload, priority, timeout_ms, max_attempts, "
+                         "retry_backoff_ms, run_at, delay_ms");
     }
   }
   if (priority != body.end() && *priority != "high" && *priority != "normal") {
@@ -77,18 +82,52 @@ inline submit_body reference_reader(const std::string& text,
     return refused("invalid_field", "type is required: a string naming a job type");
   }
   out.type = type->get<std::string>();
-  if (const auto t = body.find("timeout_ms"); t != body.end()) {
-    const auto max = max_timeout.count();
-    const std::string rule = "timeout_ms must be an integer 1.." + std::to_string(max);
-    if (!t->is_number_integer()) {
-      return refused("invalid_field", rule + " (got " + describe_json_value(*t) + ")");
+  // An integer member in min..max, or the refusal's message.
+  std::string error;
+  auto integer = [&](const char* name, std::uint64_t min,
+                     std::uint64_t max) -> std::optional<std::uint64_t> {
+    const nlohmann::json& v = body.at(name);
+    const std::string rule = std::string(name) + " must be an integer " + std::to_string(min) +
+                             ".." + std::to_string(max);
+    if (!v.is_number_integer()) {
+      error = rule + " (got " + describe_json_value(v) + ")";
+      return std::nullopt;
     }
-    if (t->is_number_unsigned() ? (t->get<std::uint64_t>() < 1 ||
-                                   t->get<std::uint64_t>() > static_cast<std::uint64_t>(max))
-                                : (t->get<std::int64_t>() < 1 || t->get<std::int64_t>() > max)) {
-      return refused("invalid_field", rule + " (got " + t->dump() + ")");
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < min || v.get<std::uint64_t>() > max) {
+      error = rule + " (got " + v.dump() + ")";
+      return std::nullopt;
     }
-    out.timeout = std::chrono::milliseconds(t->get<std::int64_t>());
+    return v.get<std::uint64_t>();
+  };
+  auto ms = [](std::chrono::milliseconds d) { return static_cast<std::uint64_t>(d.count()); };
+  if (body.contains("timeout_ms")) {
+    const auto t = integer("timeout_ms", 1, ms(limits.max_timeout));
+    if (!t) return refused("invalid_field", error);
+    out.timeout = std::chrono::milliseconds(*t);
+  }
+  if (body.contains("max_attempts")) {
+    const auto n = integer("max_attempts", 1, limits.max_attempts);
+    if (!n) return refused("invalid_field", error);
+    out.max_attempts = static_cast<std::uint32_t>(*n);
+  }
+  if (body.contains("retry_backoff_ms")) {
+    const auto b = integer("retry_backoff_ms", 0, ms(limits.max_backoff));
+    if (!b) return refused("invalid_field", error);
+    out.retry_backoff = std::chrono::milliseconds(*b);
+  }
+  if (body.contains("run_at") && body.contains("delay_ms")) {
+    return refused("invalid_field", "run_at and delay_ms name the same thing: give one of them");
+  }
+  if (body.contains("delay_ms")) {
+    const auto d = integer("delay_ms", 0, ms(limits.max_delay));
+    if (!d) return refused("invalid_field", error);
+    out.delay = std::chrono::milliseconds(*d);
+  }
+  if (const auto at = body.find("run_at"); at != body.end()) {
+    const std::string rule = R"(run_at must be an RFC 3339 time such as "2026-12-08T09:00:00Z")";
+    if (at->is_string()) out.run_at = parse_rfc3339(at->get<std::string>());
+    if (!out.run_at)
+      return refused("invalid_field", rule + " (got " + describe_json_value(*at) + ")");
   }
   return out;
 }

@@ -13,7 +13,8 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-constexpr auto max_timeout = 60'000ms;
+constexpr submit_limits limits{
+    .max_timeout = 60'000ms, .max_attempts = 10, .max_backoff = 5'000ms, .max_delay = 86'400'000ms};
 
 // Everything a reader gives, the payload's exact value and type included, as one comparable
 // text. The wording of a syntax error is the reader's own; its code is compared.
@@ -22,13 +23,17 @@ std::string described(const submit_body& b, const json& payload) {
          (payload.is_number_unsigned() ? "(unsigned)" : "") +
          " priority=" + std::string(pool::to_string(b.priority)) +
          " timeout=" + (b.timeout ? std::to_string(b.timeout->count()) : "-") +
+         " attempts=" + (b.max_attempts ? std::to_string(*b.max_attempts) : "-") +
+         " backoff=" + (b.retry_backoff ? std::to_string(b.retry_backoff->count()) : "-") +
+         " delay=" + (b.delay ? std::to_string(b.delay->count()) : "-") +
+         " run_at=" + (b.run_at ? std::to_string(b.run_at->time_since_epoch().count()) : "-") +
          " error=" + b.error_code + ":" + (b.error_code == "invalid_json" ? "" : b.error_message);
 }
 
 void expect_readers_agree(const std::string& text) {
-  const submit_body got = read_submit_body(text, max_timeout);
+  const submit_body got = read_submit_body(text, limits);
   const json got_payload = got.error_code.empty() ? payload_of(got) : json();
-  const submit_body want = reference_reader(text, max_timeout);
+  const submit_body want = reference_reader(text, limits);
   json want_payload;
   if (want.error_code.empty()) {
     const auto body = json::parse(text);
@@ -40,7 +45,7 @@ void expect_readers_agree(const std::string& text) {
 TEST(SubmitBody, ReadsThePlainShapeIntoItsFields) {
   submit_body b = read_submit_body(
       R"( {"type":"sleep", "payload" : {"ms":10,"s":"}][{"} , "priority":"high","timeout_ms":250} )",
-      max_timeout);
+      limits);
   EXPECT_EQ(b.error_code, "");
   EXPECT_EQ(b.type, "sleep");
   // The payload is its text until it is taken.
@@ -49,13 +54,12 @@ TEST(SubmitBody, ReadsThePlainShapeIntoItsFields) {
   EXPECT_EQ(b.priority, pool::lane::high);
   EXPECT_EQ(b.timeout, 250ms);
 
-  submit_body minimal = read_submit_body(R"({"type":"noop"})", max_timeout);
+  submit_body minimal = read_submit_body(R"({"type":"noop"})", limits);
   EXPECT_EQ(minimal.error_code, "");
   EXPECT_EQ(minimal.type, "noop");
   EXPECT_TRUE(payload_of(minimal).is_null());
 
-  submit_body escaped =
-      read_submit_body(R"({"type":"echo","payload":{"s":"\u0041"}})", max_timeout);
+  submit_body escaped = read_submit_body(R"({"type":"echo","payload":{"s":"\u0041"}})", limits);
   EXPECT_EQ(escaped.payload_text, R"({"s":"\u0041"})");
   EXPECT_EQ(payload_of(escaped), json::parse(R"({"s":"A"})"));
   EXPECT_EQ(minimal.priority, pool::lane::normal);
@@ -92,7 +96,7 @@ TEST(SubmitBody, RefusesWithTheApiErrors) {
           {R"({"type":"noop","timeout_ms":60001})", "invalid_field", "(got 60001)"},
           {R"({"type":"noop","timeout_ms":-5})", "invalid_field", "(got -5)"},
       }) {
-    const submit_body b = read_submit_body(r.body, max_timeout);
+    const submit_body b = read_submit_body(r.body, limits);
     EXPECT_EQ(b.error_code, r.code) << r.body;
     EXPECT_NE(b.error_message.find(r.message), std::string::npos)
         << r.body << ": " << b.error_message;
@@ -102,7 +106,7 @@ TEST(SubmitBody, RefusesWithTheApiErrors) {
   for (const char* body :
        {R"({"priority":"high"})", R"({"type":"noop","priority":"high","x":1})",
         R"({"x":1,"priority":"high"})", R"({"type":"noop","priority":"high","timeout_ms":0})"}) {
-    const submit_body b = read_submit_body(body, max_timeout);
+    const submit_body b = read_submit_body(body, limits);
     EXPECT_FALSE(b.error_code.empty()) << body;
     EXPECT_EQ(b.priority, pool::lane::high) << body;
   }
@@ -153,8 +157,8 @@ TEST(SubmitBody, AgreesWithTheReferenceOnBodiesOfEveryShape) {
     expect_readers_agree(nested(depth));
     expect_readers_agree(nested_objects(depth));
   }
-  EXPECT_EQ(read_submit_body(nested_objects(63), max_timeout).error_code, "");
-  EXPECT_EQ(read_submit_body(nested_objects(64), max_timeout).error_code, "invalid_json");
+  EXPECT_EQ(read_submit_body(nested_objects(63), limits).error_code, "");
+  EXPECT_EQ(read_submit_body(nested_objects(64), limits).error_code, "invalid_json");
 }
 
 // The reader checks a payload's objects for a key twice without building them: the first keys
@@ -175,8 +179,7 @@ TEST(SubmitBody, AgreesWithTheReferenceOnPayloadObjectsOfEverySizeAndRepeatedKey
       const std::string payload = object_of(keys, repeat_at);
       const std::string body = R"({"type":"echo","payload":{"inner":)" + payload + "}}";
       expect_readers_agree(body);
-      EXPECT_EQ(read_submit_body(body, max_timeout).error_code,
-                repeat_at == none ? "" : "invalid_json")
+      EXPECT_EQ(read_submit_body(body, limits).error_code, repeat_at == none ? "" : "invalid_json")
           << body;
     }
   }

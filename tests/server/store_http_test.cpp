@@ -165,6 +165,51 @@ TEST_F(DurableStore, AfterAKill9EveryAcceptedJobComesBackAsTheContractSays) {
   EXPECT_EQ(c.get("/v1/jobs?limit=100").json()["jobs"].size(), 8u);
 }
 
+// Scheduled jobs and attempts survive a kill -9: one due while jobd was down runs at start, one
+// due later waits on, and a job interrupted with attempts left runs again as its next attempt.
+TEST_F(DurableStore, ScheduledJobsAndAttemptsSurviveAKill9) {
+  std::string due_while_down, due_later, hold;
+  std::chrono::steady_clock::time_point submitted;
+  {
+    jobd_process first(args({"--workers", "1"}));
+    http_client c(first.port());
+    submitted = std::chrono::steady_clock::now();
+    due_while_down = submit_async(c, R"({"type":"echo","payload":"down","delay_ms":300})");
+    due_later = submit_async(c, R"({"type":"echo","payload":"later","delay_ms":60000})");
+    hold = submit_async(c, R"({"type":"hold","max_attempts":2,"retry_backoff_ms":0})");
+    ASSERT_TRUE(appears(dir_.path() / "hold.pid"));
+    first.signal(SIGKILL);
+    EXPECT_EQ(first.wait_exit(), 128 + SIGKILL);
+  }
+  kill(std::stoi(contents_of(dir_.path() / "hold.pid")), SIGKILL);
+  std::filesystem::remove(dir_.path() / "hold.pid");
+  std::this_thread::sleep_until(submitted + 400ms);
+
+  jobd_process second(args({"--workers", "1"}));
+  const std::string line = second.wait_for_log("unfinished job(s)");
+  EXPECT_NE(line.find("took up 3 unfinished job(s)"), std::string::npos) << line;
+  EXPECT_NE(line.find("0 queued again, 2 scheduled, 0 timed out while jobd was down, 1 "
+                      "interrupted while running (1 of them due again as their next attempt)"),
+            std::string::npos)
+      << line;
+  http_client c(second.port());
+  const json down = wait_terminal(c, due_while_down);
+  EXPECT_EQ(down["status"], "succeeded") << down;
+  EXPECT_EQ(down["result"], "down");
+  EXPECT_EQ(c.get("/v1/jobs/" + due_later).json()["status"], "scheduled");
+  // The interrupted job's next attempt holds the worker again; its first is in its history.
+  ASSERT_TRUE(appears(dir_.path() / "hold.pid"));
+  const json again = c.get("/v1/jobs/" + hold).json();
+  EXPECT_EQ(again["status"], "running") << again;
+  EXPECT_EQ(again["attempt"], 2);
+  ASSERT_EQ(again["attempts"].size(), 2u) << again;
+  EXPECT_EQ(again["attempts"][0]["status"], "failed");
+  EXPECT_EQ(again["attempts"][0]["error"]["code"], "interrupted");
+  cancel_running(c, hold);
+  EXPECT_EQ(wait_terminal(c, hold)["status"], "cancelled");
+  EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + due_later).status, 200);
+}
+
 TEST_F(DurableStore, AFileThatIsNotADatabaseStopsTheStartAndIsLeftAlone) {
   std::filesystem::create_directories(db_.parent_path());
   const std::string text(4096, 'x');

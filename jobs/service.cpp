@@ -877,6 +877,94 @@ void service::cancel(std::string_view id, const executor& ex, cancel_handler don
   }
 }
 
+void service::retry(std::string_view id, const executor& ex, submit_handler done) {
+  const auto seq = seq_of(id);
+  const std::string wanted(id);
+  if (!seq)
+    return done(refusal{.why = refusal::kind::not_found, .message = "no job with id " + wanted});
+  if (auto [job, rec] = find_live(*seq); job) {
+    return done(refusal{.why = refusal::kind::not_finished,
+                        .message = "job " + wanted + " is " +
+                                   std::string(store::to_string(rec->status)) +
+                                   ": only a job that has ended can be retried"});
+  }
+  read_site back(ex);
+  store_.find(
+      *seq, [this, back, ex, done = std::move(done)](std::optional<store::job_record> rec,
+                                                     const store::store_error* error) mutable {
+        if (error != nullptr) {
+          return back.site.deliver(
+              std::move(done),
+              submit_outcome(refusal{.why = refusal::kind::store_unavailable,
+                                     .message = "the job store is unavailable: " + error->message,
+                                     .retry_after = std::chrono::seconds(1)}));
+        }
+        if (auto refused = retry_ended(std::move(rec), ex, done)) {
+          back.site.deliver(std::move(done), submit_outcome(std::move(*refused)));
+        }
+      });
+  *back.returned = true;
+}
+
+std::optional<refusal> service::retry_ended(std::optional<store::job_record> found,
+                                            const executor& ex, submit_handler& done) {
+  if (!found) return refusal{.why = refusal::kind::not_found, .message = "no such job"};
+  store::job_record& rec = *found;
+  const std::string id(rec.id.view());
+  if (rec.status == store::job_status::succeeded) {
+    return refusal{.why = refusal::kind::already_succeeded,
+                   .message = "job " + id + " succeeded: there is nothing to retry"};
+  }
+  if (!store::is_terminal(rec.status)) {
+    return refusal{.why = refusal::kind::not_finished,
+                   .message = "job " + id + " is " + std::string(store::to_string(rec.status)) +
+                              ": only a job that has ended can be retried"};
+  }
+  const handlers::job_type* type = types_.find(rec.type);
+  if (type == nullptr) {
+    return refusal{.why = refusal::kind::unknown_type,
+                   .message = "job " + id + " is of type \"" + rec.type +
+                              "\", which is no longer configured; known types: " + types_.names()};
+  }
+  if (!store_.available()) {
+    return refusal{.why = refusal::kind::store_unavailable,
+                   .message = "the job store is unavailable: " + store_.health().reason,
+                   .retry_after = std::chrono::seconds(1)};
+  }
+  const pool::lane lane = lane_of(rec.priority);
+  pool::admit_result admitted = pool_.admit(lane);
+  if (!admitted) return lane_refusal(lane, admitted.refused());
+  // The ended attempt goes to the history, and the next one is due now: queued at once.
+  const auto now = system_clock::now();
+  ++rec.version;
+  schedule_next_attempt(rec, now);
+  rec.status = store::job_status::queued;
+  rec.max_attempts = std::max(rec.max_attempts, rec.attempt);
+
+  auto job = std::make_shared<live_job>();
+  job->record = std::move(rec);
+  job->owner = this;
+  job->self = job;
+  job->type = type;
+  job->ended.job = job.get();
+  job->created_steady = pool::clock::now();
+  job->place = admitted.take();
+  // Answered through `ex` always: this may run on a store's thread.
+  job->submit_returned = true;
+  job->submitter.emplace(ex, &job->submit_returned);
+  {
+    std::lock_guard lk(mu_);
+    // Retried twice at once: the first is under way.
+    if (!live_.emplace(job->record.seq, job).second) {
+      return refusal{.why = refusal::kind::not_finished,
+                     .message = "job " + id + " is being retried already"};
+    }
+  }
+  job->on_accepted = std::move(done);
+  store_.write({&job->record, 1}, job, store::on_failure::report);
+  return std::nullopt;
+}
+
 void service::wait(std::string_view id, std::optional<std::chrono::milliseconds> limit,
                    const executor& ex, lookup_handler done) {
   const auto seq = seq_of(id);

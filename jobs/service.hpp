@@ -83,6 +83,10 @@ struct refusal {
     unknown_type,
     store_unavailable,  // its record could not be stored
     schedule_full,      // it would run later, and scheduled_capacity jobs wait already
+    // A retry's own (retry()):
+    not_found,          // no such job
+    not_finished,       // it is not terminal yet
+    already_succeeded,  // it has nothing to retry
   };
   kind why = kind::invalid;
   // invalid: the field at fault ("timeout_ms", "payload"); empty for the other kinds.
@@ -176,6 +180,10 @@ class service {
   void get(std::string_view id, const executor& ex, lookup_handler done);
   void list(const store::list_query& query, const executor& ex, list_handler done);
   void cancel(std::string_view id, const executor& ex, cancel_handler done);
+  // Runs a terminal job that did not succeed again, now, as its next attempt (max_attempts
+  // grows by one if it must): accepted as a submission is, with the job queued; or refused
+  // (not_found, not_finished, already_succeeded, or as a submission is: lane full, ...).
+  void retry(std::string_view id, const executor& ex, submit_handler done);
   // Completes once the job is terminal and that is stored, or after `limit` if one is given,
   // with the job as it stands then (none when there is no such job). Without a limit, the job's
   // deadline bounds the wait: a job is terminal soon after it. An end the store cannot take
@@ -216,6 +224,10 @@ class service {
                                        const submit_request& request) const;
   refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
   refusal schedule_refusal(std::chrono::system_clock::time_point now) const;
+  // retry() once the job's record is read: none when the job is taken (`done` is then its),
+  // else why not.
+  std::optional<refusal> retry_ended(std::optional<store::job_record> rec, const executor& ex,
+                                     submit_handler& done);
   // Takes up the jobs a process before this one left unfinished.
   void take_up(std::vector<store::job_record> unfinished);
   // When a submission asks to run later: its time; none for now. Or why it is refused.

@@ -92,6 +92,7 @@ routes::routes(const config::settings& settings, jobs::service& jobs, metrics& m
 const routes::route_entry routes::table[] = {
     {"/v1/jobs", "GET, HEAD, POST", &routes::list_jobs, &routes::submit, nullptr},
     {"/v1/jobs/{id}", "GET, HEAD, DELETE", &routes::get_job, nullptr, &routes::cancel_job},
+    {"/v1/jobs/{id}/retry", "POST", nullptr, &routes::retry_job, nullptr},
     {"/v1/job-types", "GET, HEAD", &routes::job_types, nullptr, nullptr},
     {"/v1/pool", "GET, HEAD", &routes::pool_snapshot, nullptr, nullptr},
     {"/metrics", "GET, HEAD", &routes::metrics_text, nullptr, nullptr},
@@ -102,14 +103,20 @@ const routes::route_entry routes::table[] = {
 
 const routes::route_entry* routes::match(std::string_view path, std::string_view& id) {
   for (const route_entry& r : table) {
-    if (!r.path.ends_with(id_segment)) {
+    const auto at = r.path.find(id_segment);
+    if (at == std::string_view::npos) {
       if (path == r.path) return &r;
       continue;
     }
-    const std::string_view prefix = r.path.substr(0, r.path.size() - id_segment.size());
-    if (path.starts_with(prefix) && path.size() > prefix.size() &&
-        path.find('/', prefix.size()) == std::string_view::npos) {
-      id = path.substr(prefix.size());
+    // The id is one segment: what lies between the route's text before and after it.
+    const std::string_view prefix = r.path.substr(0, at);
+    const std::string_view suffix = r.path.substr(at + id_segment.size());
+    if (path.size() > prefix.size() + suffix.size() && path.starts_with(prefix) &&
+        path.ends_with(suffix)) {
+      const std::string_view segment =
+          path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+      if (segment.find('/') != std::string_view::npos) continue;
+      id = segment;
       return &r;
     }
   }
@@ -354,6 +361,30 @@ void routes::cancel_job(const call& c) {
                });
 }
 
+void routes::retry_job(const call& c) {
+  jobs_.retry(
+      c.id, c.respond.executor(),
+      [this, id = std::string(c.id), label = c.route,
+       respond = c.respond](jobs::submit_outcome outcome) {
+        using kind = jobs::refusal::kind;
+        if (outcome.accepted()) return respond(job_response(outcome.job(), 202, label));
+        const jobs::refusal& why = outcome.refused();
+        switch (why.why) {
+          case kind::not_found:
+            return respond(not_found(id, label));
+          case kind::not_finished:
+          case kind::already_succeeded:
+            return respond(with_route(
+                error_response(409,
+                               why.why == kind::not_finished ? "not_finished" : "already_succeeded",
+                               why.message),
+                label));
+          default:
+            return respond(with_route(refused(why, why.lane), label));
+        }
+      });
+}
+
 void routes::list_jobs(const call& c) {
   const query_param status = find_query_param(c.query, "status");
   const query_param limit_param = find_query_param(c.query, "limit");
@@ -368,7 +399,8 @@ void routes::list_jobs(const call& c) {
       return c.respond(with_route(
           error_response(
               400, "invalid_field",
-              "status must be one of queued, running, succeeded, failed, timed_out, cancelled"),
+              "status must be one of scheduled, queued, running, succeeded, failed, timed_out, "
+              "cancelled"),
           c.route));
     }
   }

@@ -63,6 +63,7 @@ class routes final : public request_handler {
   void list_jobs(const call& c);
   void get_job(const call& c);
   void cancel_job(const call& c);
+  void retry_job(const call& c);
   void job_types(const call& c);
   void pool_snapshot(const call& c);
   void metrics_text(const call& c);

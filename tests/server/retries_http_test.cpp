@@ -72,6 +72,50 @@ TEST(Retries, ACancelledOrTimedOutBuiltinJobIsNotRetried) {
   EXPECT_EQ(cancelled["attempt"], 1);
 }
 
+TEST(Retries, AnEndedJobThatDidNotSucceedIsRetriedOnRequest) {
+  jobd_process server({});
+  http_client c(server.port());
+  const auto failed = c.post("/v1/jobs?wait=true", R"({"type":"fail","payload":{"message":"x"}})");
+  ASSERT_EQ(failed.status, 500) << failed.body;
+  const std::string id = failed.json()["id"];
+  const auto r = c.post("/v1/jobs/" + id + "/retry", "");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json()["attempt"], 2);
+  EXPECT_EQ(r.json()["max_attempts"], 2);  // grown to make room for it
+  const json again = wait_terminal(c, id);
+  EXPECT_EQ(again["status"], "failed");
+  EXPECT_EQ(again["attempt"], 2);
+  ASSERT_EQ(again["attempts"].size(), 2u) << again;
+  EXPECT_EQ(again["attempts"][0]["finished_at"], failed.json()["finished_at"]);
+  // Not retried by itself: it asked for one attempt, and had its two.
+  EXPECT_EQ(c.get("/v1/jobs/" + id).json()["attempt"], 2);
+}
+
+TEST(Retries, ARetryOfAJobThatSucceededOrRunsOrIsUnknownIsRefused) {
+  jobd_process server({});
+  http_client c(server.port());
+  const std::string done = c.post("/v1/jobs?wait=true", R"({"type":"echo"})").json()["id"];
+  auto r = c.post("/v1/jobs/" + done + "/retry", "");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "already_succeeded");
+  const std::string running = submit_async(c, sleep_job(60'000));
+  wait_running(c, running);
+  r = c.post("/v1/jobs/" + running + "/retry", "");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "not_finished");
+  const std::string later = submit_async(c, R"({"type":"echo","delay_ms":60000})");
+  EXPECT_EQ(c.post("/v1/jobs/" + later + "/retry", "").json()["error"]["code"], "not_finished");
+  EXPECT_EQ(c.post("/v1/jobs/00000000deadbeef/retry", "").status, 404);
+  r = c.get("/v1/jobs/" + running + "/retry");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("allow"), "POST");
+  cancel_running(c, running);
+  // A cancelled job did not succeed: it may run again.
+  (void)wait_terminal(c, running);
+  EXPECT_EQ(c.post("/v1/jobs/" + running + "/retry", "").status, 202);
+  cancel_running(c, running);
+}
+
 class RetriesOfExecTypes : public ::testing::Test {
  protected:
   RetriesOfExecTypes() {

@@ -131,8 +131,9 @@ TEST(Routes, TheRootListsEveryOtherRouteWithItsMethods) {
   EXPECT_EQ(index["service"], "jobd");
   std::vector<std::string> paths;
   for (const auto& route : index["routes"]) paths.push_back(route["path"]);
-  EXPECT_EQ(paths, (std::vector<std::string>{"/v1/jobs", "/v1/jobs/{id}", "/v1/job-types",
-                                             "/v1/pool", "/metrics", "/healthz", "/readyz"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{"/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry",
+                                             "/v1/job-types", "/v1/pool", "/metrics", "/healthz",
+                                             "/readyz"}));
   EXPECT_EQ(index["routes"][0]["methods"], "GET, HEAD, POST");
 }
 
@@ -149,6 +150,10 @@ TEST(Routes, TheLabelOfEveryAnswerIsItsRoutesPath) {
       {"GET", "/healthz", 200, "/healthz"},
       {"POST", "/readyz", 405, "/readyz"},
       {"GET", "/", 200, "/"},
+      {"GET", "/v1/jobs/x/retry", 405, "/v1/jobs/{id}/retry"},
+      {"POST", "/v1/jobs/0123456789abcdef/retry", 404, "/v1/jobs/{id}/retry"},
+      {"POST", "/v1/jobs//retry", 404, "other"},
+      {"POST", "/v1/jobs/a/b/retry", 404, "other"},
       {"GET", "/v1/jobs/a/b", 404, "other"},
       {"GET", "/nowhere", 404, "other"},
   };

@@ -192,6 +192,11 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) {
          s.max_schedule = parse_ms(v, 1, 10LL * 365 * 86'400'000);
        }},
+      {"idempotency_ttl_s",
+       "how long an Idempotency-Key answers for the job it made [86400: a day]",
+       [](settings& s, std::string_view v) {
+         s.idempotency_ttl = std::chrono::seconds(parse_uint(v, 1, 30 * 86'400));
+       }},
       {"kill_grace_ms", "after SIGTERM, a job's processes get this long before SIGKILL [2000]",
        [](settings& s, std::string_view v) { s.kill_grace = parse_ms(v, 0, 600'000); }},
       {"stderr_tail_bytes", "how much of the end of an exec job's stderr is kept [4096]",
@@ -676,6 +681,7 @@ std::string describe(const settings& s) {
       {"retry_backoff_max_ms", s.retry_backoff_max.count()},
       {"scheduled_capacity", s.scheduled_capacity},
       {"max_schedule_ms", s.max_schedule.count()},
+      {"idempotency_ttl_s", s.idempotency_ttl.count()},
       {"log_level", s.log_level},
       {"log_format", s.log_format_ == log_format::json ? "json" : "text"},
       {"access_log", s.access_log},

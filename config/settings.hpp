@@ -73,6 +73,7 @@ struct settings {
   std::chrono::milliseconds retry_backoff_max{600'000};  // no wait between attempts is longer
   std::size_t scheduled_capacity = 100'000;              // jobs waiting for their time, at most
   std::chrono::milliseconds max_schedule{30LL * 86'400'000};  // run_at at most this far ahead
+  std::chrono::seconds idempotency_ttl{86'400};  // an Idempotency-Key answers this long
   // Exec jobs.
   std::vector<exec_type> exec_types;
   std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group

@@ -215,6 +215,12 @@ service::service(service_config config, const handlers::registry& types, pool::p
   store::recovered_jobs recovered = store_.recover();
   // The sequence numbers go on from the store's last.
   next_seq_.store(recovered.last_seq + 1);
+  // In the order they expire: the store gives them so.
+  for (auto& [seq, k] : recovered.keys) {
+    key_expiry_.emplace_back(k.expires_at, k.key);
+    keys_.emplace(std::move(k.key),
+                  key_entry{.digest = k.digest, .expires_at = k.expires_at, .seq = seq});
+  }
   take_up(std::move(recovered.unfinished));
   recovery_.took = std::chrono::steady_clock::now() - began;
 }
@@ -400,6 +406,9 @@ void refusal::append_message(std::string& out) const {
 }
 
 void service::submit(submit_request request, const executor& ex, submit_handler done) {
+  // First: a replay is answered whatever the lanes' load, and takes no place.
+  std::shared_ptr<const store::idempotency_key> key;
+  if (request.idempotency && !claim_key(*request.idempotency, ex, done, key)) return;
   const handlers::job_type* type = types_.find(request.type);
   if (type == nullptr) {
     return done(refusal{
@@ -471,6 +480,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   rec.timeout = timeout;
   rec.created_at = now;
   rec.payload = std::move(payload);
+  rec.idempotency = std::move(key);
   rec.max_attempts = request.max_attempts.value_or(type->max_attempts > 0 ? type->max_attempts : 1);
   rec.retry_backoff =
       request.retry_backoff.value_or(type->retry_backoff.value_or(config_.retry_backoff));
@@ -662,6 +672,113 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   log_job_end(ended.record);
   store_.write({&ended.record, 1}, std::shared_ptr<store::write_listener>(keep, &ended.ended),
                store::on_failure::retry);
+}
+
+bool service::claim_key(const idempotency_request& request, const executor& ex,
+                        submit_handler& done,
+                        std::shared_ptr<const store::idempotency_key>& claimed) {
+  const auto now = system_clock::now();
+  std::unique_lock lk(mu_);
+  purge_keys_locked(now);
+  if (const auto stale = keys_.find(request.key);
+      stale != keys_.end() && stale->second.expires_at <= now && stale->second.seq != 0) {
+    keys_.erase(stale);  // past its time, behind one the purge waits for
+  }
+  if (const auto it = keys_.find(request.key); it != keys_.end()) {
+    key_entry& entry = it->second;
+    if (entry.digest != request.digest) {
+      lk.unlock();
+      done(refusal{.why = refusal::kind::idempotency_key_reused,
+                   .message = "this Idempotency-Key was used for a request with another body; "
+                              "a new request needs a new key"});
+      return false;
+    }
+    if (entry.seq == 0) {
+      entry.waiting.emplace_back(ex, std::move(done));
+      return false;
+    }
+    const std::uint64_t seq = entry.seq;
+    lk.unlock();
+    replay(seq, ex, std::move(done));
+    return false;
+  }
+  const auto expires = now + config_.idempotency_ttl;
+  keys_.emplace(request.key, key_entry{.digest = request.digest, .expires_at = expires});
+  key_expiry_.emplace_back(expires, request.key);
+  lk.unlock();
+  claimed = std::make_shared<const store::idempotency_key>(
+      store::idempotency_key{request.key, request.digest, expires});
+  // The outcome settles the key on its way to the submitter: a refusal leaves none behind.
+  done = [this, key = request.key, first = std::move(done)](submit_outcome outcome) mutable {
+    settle_key(key, outcome);
+    first(std::move(outcome));
+  };
+  return true;
+}
+
+void service::settle_key(const std::string& key, const submit_outcome& outcome) {
+  std::vector<std::pair<executor, submit_handler>> waiting;
+  {
+    std::lock_guard lk(mu_);
+    const auto it = keys_.find(key);
+    if (it == keys_.end()) return;
+    waiting.swap(it->second.waiting);
+    if (outcome.accepted()) {
+      it->second.seq = outcome.job().seq;
+    } else {
+      keys_.erase(it);
+    }
+  }
+  for (auto& [ex, handler] : waiting) {
+    submit_outcome same = outcome;
+    if (same.accepted()) same.mark_replayed();
+    net::post(ex, [handler = std::move(handler), same = std::move(same)]() mutable {
+      handler(std::move(same));
+    });
+  }
+}
+
+void service::replay(std::uint64_t seq, const executor& ex, submit_handler done) {
+  const auto replayed = [](store::job_record rec) {
+    submit_outcome o(std::move(rec));
+    o.mark_replayed();
+    return o;
+  };
+  if (auto [job, rec] = find_live(seq); job) return done(replayed(std::move(*rec)));
+  read_site back(ex);
+  store_.find(seq, [back, replayed, done = std::move(done)](
+                       std::optional<store::job_record> rec,
+                       const store::store_error* error) mutable {
+    if (error != nullptr) {
+      return back.site.deliver(
+          std::move(done),
+          submit_outcome(refusal{.why = refusal::kind::store_unavailable,
+                                 .message = "the job store is unavailable: " + error->message,
+                                 .retry_after = std::chrono::seconds(1)}));
+    }
+    if (!rec) {
+      return back.site.deliver(
+          std::move(done),
+          submit_outcome(refusal{.why = refusal::kind::not_found,
+                                 .message = "the job this Idempotency-Key made is no longer kept "
+                                            "(retain_jobs, retain_seconds)"}));
+    }
+    back.site.deliver(std::move(done), replayed(std::move(*rec)));
+  });
+  *back.returned = true;
+}
+
+void service::purge_keys_locked(system_clock::time_point now) {
+  while (!key_expiry_.empty() && key_expiry_.front().first <= now) {
+    const auto it = keys_.find(key_expiry_.front().second);
+    // A key given again after it expired has a later time: that one stays.
+    if (it != keys_.end() && it->second.expires_at == key_expiry_.front().first) {
+      // One whose first submission is still under way stays, first in line, until settled.
+      if (it->second.seq == 0) return;
+      keys_.erase(it);
+    }
+    key_expiry_.pop_front();
+  }
 }
 
 std::optional<system_clock::time_point> service::due_of(const submit_request& request,

@@ -23,6 +23,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,15 @@ struct service_config {
   std::size_t scheduled_capacity = 100'000;
   // How far ahead run_at and delay reach.
   std::chrono::milliseconds max_schedule{30LL * 86'400'000};
+  // How long an Idempotency-Key answers for the job it made.
+  std::chrono::seconds idempotency_ttl{86'400};
+};
+
+// An Idempotency-Key as a submission brings it: the same key with the same body is answered
+// with the job the first made; with another body it is refused.
+struct idempotency_request {
+  std::string key;           // scoped by the caller (to the bearer token, say)
+  std::uint64_t digest = 0;  // of the body
 };
 
 struct submit_request {
@@ -72,6 +82,7 @@ struct submit_request {
   // When to run, if not at once: a time, or a delay from now (not both).
   std::optional<std::chrono::system_clock::time_point> run_at;
   std::optional<std::chrono::milliseconds> delay;
+  std::optional<idempotency_request> idempotency;
 };
 
 // Why a submission was refused. A refused job was never stored, queued or run.
@@ -87,6 +98,8 @@ struct refusal {
     not_found,          // no such job
     not_finished,       // it is not terminal yet
     already_succeeded,  // it has nothing to retry
+    // An Idempotency-Key's own:
+    idempotency_key_reused,  // the key made a job from another body
   };
   kind why = kind::invalid;
   // invalid: the field at fault ("timeout_ms", "payload"); empty for the other kinds.
@@ -117,10 +130,14 @@ class submit_outcome {
   [[nodiscard]] const store::job_record& job() const noexcept { return *job_; }
   // Meaningful only when !accepted().
   [[nodiscard]] const refusal& refused() const noexcept { return refused_; }
+  // Whether the job was made by an earlier submission with the same Idempotency-Key.
+  [[nodiscard]] bool replayed() const noexcept { return replayed_; }
+  void mark_replayed() noexcept { replayed_ = true; }
 
  private:
   std::optional<store::job_record> job_;
   refusal refused_;
+  bool replayed_ = false;
 };
 
 // A job looked up: the job, or none (never made, or forgotten), or why the store could not say.
@@ -224,6 +241,17 @@ class service {
                                        const submit_request& request) const;
   refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
   refusal schedule_refusal(std::chrono::system_clock::time_point now) const;
+  // For a submission with an Idempotency-Key: true when the key is new, and then `done` is
+  // wrapped to settle the key with the outcome; false when the submission is answered (a
+  // replay, a refusal) or waits for the first with its key to be settled.
+  bool claim_key(const idempotency_request& key, const executor& ex, submit_handler& done,
+                 std::shared_ptr<const store::idempotency_key>& claimed);
+  // The first submission with the key is answered: replays waiting for it are too.
+  void settle_key(const std::string& key, const submit_outcome& outcome);
+  // Answers a submission with the job `seq` an earlier one with its key made.
+  void replay(std::uint64_t seq, const executor& ex, submit_handler done);
+  // Forgets the keys past their time. Under mu_.
+  void purge_keys_locked(std::chrono::system_clock::time_point now);
   // retry() once the job's record is read: none when the job is taken (`done` is then its),
   // else why not.
   std::optional<refusal> retry_ended(std::optional<store::job_record> rec, const executor& ex,
@@ -280,6 +308,17 @@ class service {
   // Jobs whose record says scheduled: counted as they become so and as they stop being so,
   // under mu_; read without it to refuse a submission when scheduled_capacity are waiting.
   std::atomic<std::size_t> scheduled_count_{0};
+  // Idempotency-Keys alive, and the order they expire in (their time is the same for all, so
+  // it is the order they came in). Guarded by mu_.
+  struct key_entry {
+    std::uint64_t digest = 0;
+    std::chrono::system_clock::time_point expires_at;
+    std::uint64_t seq = 0;  // the job it made; 0 while its first submission is under way
+    // Submissions with the key that came while its first was under way.
+    std::vector<std::pair<executor, submit_handler>> waiting;
+  };
+  std::unordered_map<std::string, key_entry> keys_;
+  std::deque<std::pair<std::chrono::system_clock::time_point, std::string>> key_expiry_;
   // Last: its thread calls enter_lane, which uses the members above.
   schedule schedule_;
 };

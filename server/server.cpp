@@ -131,7 +131,8 @@ class server_impl {
                .retry_backoff = settings.retry_backoff,
                .retry_backoff_max = settings.retry_backoff_max,
                .scheduled_capacity = settings.scheduled_capacity,
-               .max_schedule = settings.max_schedule},
+               .max_schedule = settings.max_schedule,
+               .idempotency_ttl = settings.idempotency_ttl},
               types, pool_, *store_),
         routes_(settings_, jobs_, metrics_),
         ctx_{routes_, metrics_, settings_} {

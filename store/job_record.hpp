@@ -57,6 +57,14 @@ struct job_attempt {
   std::optional<job_failure> error;
 };
 
+// The Idempotency-Key a job was made with, kept with it until it expires: a request that brings
+// it again within that time is answered with this job instead of making another.
+struct idempotency_key {
+  std::string key;           // as the service scopes it (to the bearer token, say)
+  std::uint64_t digest = 0;  // of the request's body: the same key with another body is refused
+  std::chrono::system_clock::time_point expires_at;
+};
+
 // The history a job keeps: its last attempts, this many at most (the one under way included).
 inline constexpr std::size_t attempts_kept = 25;
 
@@ -91,6 +99,8 @@ struct job_record {
   std::optional<std::chrono::system_clock::time_point> next_attempt_at;
   // The attempts before this one, oldest first, at most attempts_kept - 1: the newest kept.
   std::vector<job_attempt> earlier_attempts;
+  // The key the job was made with, if any: shared by its versions.
+  std::shared_ptr<const idempotency_key> idempotency;
 };
 
 }  // namespace jobd::store

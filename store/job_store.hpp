@@ -57,6 +57,8 @@ struct list_query {
 struct recovered_jobs {
   std::uint64_t last_seq = 0;          // the highest sequence number used; 0 for none
   std::vector<job_record> unfinished;  // queued and running jobs, in submission order
+  // The Idempotency-Keys not yet expired, each with the job it made.
+  std::vector<std::pair<std::uint64_t, idempotency_key>> keys;
 };
 
 // What a store does with a group of writes it could not store.

@@ -49,6 +49,16 @@ ALTER TABLE jobs ADD COLUMN run_at INTEGER;
 ALTER TABLE jobs ADD COLUMN next_attempt_at INTEGER;
 ALTER TABLE jobs ADD COLUMN earlier_attempts TEXT;  -- JSON array; NULL when there were none
 )sql",
+    // Idempotency-Keys: kept apart from the jobs, whose retention is shorter than a key's life.
+    R"sql(
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  digest INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

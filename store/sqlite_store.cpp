@@ -53,6 +53,10 @@ class sqlite_store::writer {
         expire_aged_(*db_,
                      "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
                      "NOT NULL AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"),
+        expire_keys_(*db_,
+                     "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM "
+                     "idempotency_keys WHERE expires_at < ?1 LIMIT ?2)"),
+        remember_key_(*db_, "INSERT OR IGNORE INTO idempotency_keys VALUES (?1, ?2, ?3, ?4)"),
         probe_(*db_, "UPDATE meta SET value = value WHERE key = 'id_salt'"),
         finished_(
             db_->scalar("SELECT COUNT(*) FROM jobs WHERE finished_at IS NOT NULL").value_or(0)) {}
@@ -85,7 +89,16 @@ class sqlite_store::writer {
   // Whether the row changed: an older version than the one stored changes nothing.
   bool put(const job_record& r) {
     detail::bind_record(upsert_, r);
-    return run(upsert_) > 0;
+    const bool changed = run(upsert_) > 0;
+    if (changed && r.idempotency) {
+      const idempotency_key& k = *r.idempotency;
+      remember_key_.bind(1, std::string_view(k.key));
+      remember_key_.bind(2, static_cast<std::int64_t>(r.seq));
+      remember_key_.bind(3, static_cast<std::int64_t>(k.digest));
+      remember_key_.bind(4, detail::nanos(k.expires_at));
+      run(remember_key_);
+    }
+    return changed;
   }
 
   // Deletes finished records past retention, a batch at most; returns how many.
@@ -98,7 +111,11 @@ class sqlite_store::writer {
     }
     expire_aged_.bind(1, age_cutoff(keep));
     expire_aged_.bind(2, batch);
-    return deleted + run(expire_aged_);
+    deleted += run(expire_aged_);
+    expire_keys_.bind(1, detail::nanos(std::chrono::system_clock::now()));
+    expire_keys_.bind(2, batch);
+    run(expire_keys_);
+    return deleted;
   }
 
   // Runs a statement that returns no rows; returns the rows it changed.
@@ -117,6 +134,8 @@ class sqlite_store::writer {
   sqlite::statement upsert_;
   sqlite::statement expire_oldest_;
   sqlite::statement expire_aged_;
+  sqlite::statement expire_keys_;
+  sqlite::statement remember_key_;
   sqlite::statement probe_;
   std::int64_t finished_;  // finished records stored, as of the last commit
 };
@@ -221,6 +240,18 @@ recovered_jobs sqlite_store::recover() {
     sqlite::statement s(db, std::string("SELECT ") + std::string(detail::job_columns) +
                                 " FROM jobs WHERE finished_at IS NULL ORDER BY seq");
     while (s.step()) out.unfinished.push_back(detail::record_of(s, id_salt_));
+    sqlite::statement keys(db,
+                           "SELECT key, seq, digest, expires_at FROM idempotency_keys WHERE "
+                           "expires_at >= ?1 ORDER BY expires_at");
+    keys.bind(1, detail::nanos(std::chrono::system_clock::now()));
+    while (keys.step()) {
+      out.keys.emplace_back(
+          static_cast<std::uint64_t>(keys.integer(1)),
+          idempotency_key{std::string(keys.text(0)), static_cast<std::uint64_t>(keys.integer(2)),
+                          std::chrono::system_clock::time_point(
+                              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                  std::chrono::nanoseconds(keys.integer(3))))});
+    }
   } catch (const sqlite::error& e) {
     detail::refuse(options_, e);
   }

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/fnv1a.hpp"
+
 namespace jobd::server {
 
 namespace {
@@ -33,6 +35,15 @@ std::string_view bearer_credentials(std::string_view header) noexcept {
 }
 
 }  // namespace
+
+std::string authenticator::key_scope(std::string_view authorization) const {
+  if (tokens_.empty()) return {};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::uint64_t h = fnv1a_64(bearer_credentials(authorization));
+  std::string out(16, '0');
+  for (auto it = out.rbegin(); it != out.rend(); ++it, h >>= 4) *it = hex[h & 15];
+  return out;
+}
 
 bool authenticator::is_bearer(std::string_view authorization) noexcept {
   return !bearer_credentials(authorization).empty();

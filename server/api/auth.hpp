@@ -24,6 +24,10 @@ class authenticator {
   // error code in the challenge only then.
   static bool is_bearer(std::string_view authorization) noexcept;
 
+  // What keeps one client's Idempotency-Keys apart from another's: a fingerprint of the bearer
+  // token (never the token), the same across restarts; "" when there are no tokens.
+  std::string key_scope(std::string_view authorization) const;
+
  private:
   std::vector<std::string> tokens_;
 };

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 
+#include "common/fnv1a.hpp"
 #include "jobs/job_object.hpp"
 #include "server/api/submit_body.hpp"
 #include "server/http/request_parsing.hpp"
@@ -218,29 +220,50 @@ void routes::submit(const call& c) {
   submit_body body = read_submit_body(c.req.body, limits_);
   lane = body.priority;
   if (!body.error_code.empty()) return invalid(body.error_code, body.error_message);
+  std::optional<jobs::idempotency_request> idempotency;
+  if (const auto& key = c.req.idempotency_key) {
+    const bool visible =
+        std::all_of(key->begin(), key->end(), [](char ch) { return ch > ' ' && ch < 0x7f; });
+    if (key->empty() || key->size() > 255 || !visible) {
+      return invalid("invalid_field",
+                     "the Idempotency-Key header must be 1..255 visible ASCII characters (no "
+                     "spaces or control characters)");
+    }
+    idempotency = jobs::idempotency_request{
+        .key = auth_.key_scope(c.req.authorization) + " " + std::string(*key),
+        .digest = fnv1a_64(c.req.body)};
+  }
   // Its route is /v1/jobs: the handler keeps what it must, and stays small enough to be kept
   // without an allocation.
-  jobs_.submit({.type = std::move(body.type),
-                .payload_json = body.payload_text,
-                .priority = lane,
-                .timeout = body.timeout,
-                .max_attempts = body.max_attempts,
-                .retry_backoff = body.retry_backoff,
-                .run_at = body.run_at,
-                .delay = body.delay},
-               c.respond.executor(),
-               [this, respond = c.respond, lane, wait = *wait](jobs::submit_outcome outcome) {
-                 static constexpr std::string_view route = "/v1/jobs";
-                 if (!outcome.accepted()) {
-                   return respond(with_route(refused(outcome.refused(), lane), route));
-                 }
-                 if (!wait.wanted) return respond(job_response(outcome.job(), 202, route, true));
-                 // Without a limit the job's deadline bounds the wait: handlers return once
-                 // stopped.
-                 answer_when_done(outcome.job(), wait.limit,
-                                  {.pending_status = 202, .sync_codes = true, .route = route},
-                                  respond);
-               });
+  jobs_.submit(
+      {.type = std::move(body.type),
+       .payload_json = body.payload_text,
+       .priority = lane,
+       .timeout = body.timeout,
+       .max_attempts = body.max_attempts,
+       .retry_backoff = body.retry_backoff,
+       .run_at = body.run_at,
+       .delay = body.delay,
+       .idempotency = std::move(idempotency)},
+      c.respond.executor(),
+      [this, respond = c.respond, lane, wait = *wait](jobs::submit_outcome outcome) {
+        static constexpr std::string_view route = "/v1/jobs";
+        if (!outcome.accepted()) {
+          return respond(with_route(refused(outcome.refused(), lane), route));
+        }
+        const bool replayed = outcome.replayed();
+        if (!wait.wanted) {
+          http_response r = job_response(outcome.job(), 202, route, true);
+          if (replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+          return respond(std::move(r));
+        }
+        // Without a limit the job's deadline bounds the wait: handlers return once
+        // stopped.
+        answer_when_done(
+            outcome.job(), wait.limit,
+            {.pending_status = 202, .sync_codes = true, .route = route, .replayed = replayed},
+            respond);
+      });
 }
 
 http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
@@ -250,6 +273,11 @@ http_response routes::refused(const jobs::refusal& why, pool::lane lane) {
     return error_response(400, why.why == kind::invalid ? "invalid_field" : "unknown_type",
                           why.message);
   }
+  if (why.why == kind::idempotency_key_reused) {
+    metrics_.count_invalid(lane);
+    return error_response(422, "idempotency_key_reused", why.message);
+  }
+  if (why.why == kind::not_found) return error_response(404, "not_found", why.message);
   http_response r;
   if (why.why == kind::queue_full) {
     // Under overload this is the answer to most requests: its message is worded here, from
@@ -290,11 +318,13 @@ void routes::answer_when_done(const store::job_record& job,
 }
 
 http_response routes::job_as_it_stands(const store::job_record& job, job_answer how) {
-  if (store::is_terminal(job.status)) {
-    return job_response(job, how.sync_codes ? sync_status(job.status) : 200, how.route);
-  }
   // Still under way: a 202 says where to look for the job's end.
-  return job_response(job, how.pending_status, how.route, how.pending_status == 202);
+  http_response r =
+      store::is_terminal(job.status)
+          ? job_response(job, how.sync_codes ? sync_status(job.status) : 200, how.route)
+          : job_response(job, how.pending_status, how.route, how.pending_status == 202);
+  if (how.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
 }
 
 http_response routes::job_response(const store::job_record& job, unsigned status,

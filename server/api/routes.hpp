@@ -77,6 +77,7 @@ class routes final : public request_handler {
     unsigned pending_status;
     bool sync_codes;
     std::string_view route;
+    bool replayed = false;  // a submission answered with the job an earlier one made
   };
   // Answers when the job is terminal, or after `limit`, if given, with the job as it stands.
   void answer_when_done(const store::job_record& job,

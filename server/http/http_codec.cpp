@@ -131,6 +131,7 @@ request_parser::request_parser(wire_request& into) : into_(into) {
   into_.expect_continue = false;
   into_.request_id.clear();
   into_.authorization.clear();
+  into_.idempotency_key.reset();
   into_.body.clear();
 }
 
@@ -175,7 +176,11 @@ void request_parser::on_field_impl(http::field name, string_view name_text, stri
       host_valid_ = host_valid_ && valid_host(value);
       break;
     case http::field::unknown:
-      if (beast::iequals(name_text, "X-Request-Id")) first(into_.request_id, seen_request_id_);
+      if (beast::iequals(name_text, "X-Request-Id")) {
+        first(into_.request_id, seen_request_id_);
+      } else if (beast::iequals(name_text, "Idempotency-Key") && !into_.idempotency_key) {
+        into_.idempotency_key.emplace(value.data(), value.size());
+      }
       break;
     default:
       break;
@@ -283,7 +288,9 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
 }
 
 http_request to_route_request(const wire_request& req) {
-  return {req.method_text, req.target, req.body, req.authorization};
+  return {
+      req.method_text, req.target, req.body, req.authorization,
+      req.idempotency_key ? std::optional<std::string_view>(*req.idempotency_key) : std::nullopt};
 }
 
 void append_wire_response(std::string& out, const http_response& r, unsigned version,

@@ -39,10 +39,11 @@ struct wire_request {
   std::string method_text;
   std::string target;
   unsigned version = 11;
-  bool keep_alive = true;        // known once the request is complete
-  bool expect_continue = false;  // "Expect: 100-continue"
-  std::string request_id;        // the first X-Request-Id, as sent; "" when none
-  std::string authorization;     // the first Authorization field; "" when none
+  bool keep_alive = true;                      // known once the request is complete
+  bool expect_continue = false;                // "Expect: 100-continue"
+  std::string request_id;                      // the first X-Request-Id, as sent; "" when none
+  std::string authorization;                   // the first Authorization field; "" when none
+  std::optional<std::string> idempotency_key;  // the first Idempotency-Key field, if any
   std::string body;
 };
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,7 +22,8 @@ struct http_request {
   std::string_view method;  // "GET", "POST", ...
   std::string_view target;  // path and query, as sent
   std::string_view body;
-  std::string_view authorization;  // the Authorization header, "" when absent
+  std::string_view authorization;                   // the Authorization header, "" when absent
+  std::optional<std::string_view> idempotency_key;  // the Idempotency-Key header, when sent
 };
 
 struct http_response {

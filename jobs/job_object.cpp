@@ -82,7 +82,10 @@ void append_job_object(std::string& out, const store::job_record& job,
   const std::size_t times_size = out.size() - times_begin;
   // Live figures while the job is under way, final ones once they are known.
   out += R"(,"queue_ms":)"sv;
-  append_json_millis(out, job.status == job_status::queued ? now - job.created_at : job.queue_time);
+  // A queued job's wait counts from when its attempt fell due: its submission, for most.
+  append_json_millis(out, job.status == job_status::queued
+                              ? now - job.next_attempt_at.value_or(job.created_at)
+                              : job.queue_time);
   out += R"(,"run_ms":)"sv;
   if (job.status == job_status::running && job.started_at) {
     append_json_millis(out, now - *job.started_at);

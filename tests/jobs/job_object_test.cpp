@@ -83,6 +83,10 @@ TEST(JobObject, AttemptsListTheEarlierOnesAndTheCurrentOne) {
                   {"node", nullptr},
                   {"error", {{"code", "exit_code"}, {"message", "exit 3"}}}}));
 
+  // Due and queued again: its wait counts from when it fell due.
+  r.status = job_status::queued;
+  EXPECT_EQ(rendered(r, r.created_at + 1250ms)["queue_ms"], 250.0);
+
   r.status = job_status::succeeded;
   r.started_at = r.created_at + 1s;
   r.finished_at = r.created_at + 1002ms;

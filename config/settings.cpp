@@ -197,6 +197,44 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) {
          s.idempotency_ttl = std::chrono::seconds(parse_uint(v, 1, 30 * 86'400));
        }},
+      {"callback_allow",
+       "comma-separated URL prefixes a job's callback_url must start with, e.g. "
+       "http://10.0.0.5:9000/hooks/ [none: callbacks are off]",
+       [](settings& s, std::string_view v) {
+         s.callback_allow.clear();
+         for (std::size_t at = 0; at <= v.size();) {
+           const std::size_t comma = std::min(v.find(',', at), v.size());
+           std::string_view prefix = v.substr(at, comma - at);
+           while (!prefix.empty() && prefix.front() == ' ') prefix.remove_prefix(1);
+           while (!prefix.empty() && prefix.back() == ' ') prefix.remove_suffix(1);
+           if (!prefix.empty()) {
+             if (!prefix.starts_with("http://")) {
+               throw bad_value("each prefix must start with http:// (\"" + std::string(prefix) +
+                               "\" does not)");
+             }
+             s.callback_allow.emplace_back(prefix);
+           }
+           at = comma + 1;
+         }
+       }},
+      {"callback_secret_file",
+       "a file whose content (trimmed) keys the X-Jobd-Signature HMAC of callbacks [none]",
+       [](settings& s, std::string_view v) {
+         if (v.empty()) throw bad_value("must name a file; leave it unset for no signature");
+         s.callback_secret_file = std::string(v);
+       }},
+      {"callback_timeout_ms", "one callback delivery, connect to answer, at most [10000]",
+       [](settings& s, std::string_view v) { s.callback_timeout = parse_ms(v, 1, 600'000); }},
+      {"callback_max_attempts", "deliveries of one callback at most [10]",
+       [](settings& s, std::string_view v) {
+         s.callback_max_attempts = static_cast<std::uint32_t>(parse_uint(v, 1, 100));
+       }},
+      {"callback_backoff_ms",
+       "the wait before a callback's second delivery; each later one doubles, up to 5 minutes "
+       "[1000]",
+       [](settings& s, std::string_view v) { s.callback_backoff = parse_ms(v, 0, 3'600'000); }},
+      {"callback_concurrency", "callback deliveries under way at once, at most [16]",
+       [](settings& s, std::string_view v) { s.callback_concurrency = parse_size(v, 1, 1'024); }},
       {"kill_grace_ms", "after SIGTERM, a job's processes get this long before SIGKILL [2000]",
        [](settings& s, std::string_view v) { s.kill_grace = parse_ms(v, 0, 600'000); }},
       {"stderr_tail_bytes", "how much of the end of an exec job's stderr is kept [4096]",
@@ -499,6 +537,17 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
   } else if (s.auth_healthz || s.auth_readyz || s.auth_metrics) {
     fail("auth_healthz, auth_readyz and auth_metrics need auth_token_file");
   }
+  if (!s.callback_secret_file.empty()) {
+    std::string secret = read_small_file(s.callback_secret_file, 4096,
+                                         "callback_secret_file " + s.callback_secret_file);
+    while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back())))
+      secret.pop_back();
+    if (secret.size() < 16) {
+      fail("callback_secret_file " + s.callback_secret_file +
+           " holds fewer than 16 characters: a signature's key must be hard to guess");
+    }
+    s.callback_secret = std::move(secret);
+  }
   // An operator who lowers only the ceiling means it for every job: the built-in default
   // follows it down. A default set on purpose above the ceiling is a mistake, and refused.
   if (s.default_timeout > s.max_timeout && !sources.contains("default_timeout_ms")) {
@@ -682,6 +731,19 @@ std::string describe(const settings& s) {
       {"scheduled_capacity", s.scheduled_capacity},
       {"max_schedule_ms", s.max_schedule.count()},
       {"idempotency_ttl_s", s.idempotency_ttl.count()},
+      {"callback_allow",
+       [&s] {
+         std::string joined;
+         for (const std::string& p : s.callback_allow) joined += (joined.empty() ? "" : ",") + p;
+         return joined;
+       }()},
+      // The file only: the secret is never shown.
+      {"callback_secret_file",
+       s.callback_secret_file.empty() ? json(nullptr) : json(s.callback_secret_file)},
+      {"callback_timeout_ms", s.callback_timeout.count()},
+      {"callback_max_attempts", s.callback_max_attempts},
+      {"callback_backoff_ms", s.callback_backoff.count()},
+      {"callback_concurrency", s.callback_concurrency},
       {"log_level", s.log_level},
       {"log_format", s.log_format_ == log_format::json ? "json" : "text"},
       {"access_log", s.access_log},

@@ -74,6 +74,15 @@ struct settings {
   std::size_t scheduled_capacity = 100'000;              // jobs waiting for their time, at most
   std::chrono::milliseconds max_schedule{30LL * 86'400'000};  // run_at at most this far ahead
   std::chrono::seconds idempotency_ttl{86'400};  // an Idempotency-Key answers this long
+  // Completion callbacks: the URL prefixes a callback_url may start with (none: callbacks off),
+  // the file of the signature's secret and the secret read from it, and how deliveries go.
+  std::vector<std::string> callback_allow;
+  std::string callback_secret_file;
+  std::string callback_secret;
+  std::chrono::milliseconds callback_timeout{10'000};
+  std::uint32_t callback_max_attempts = 10;
+  std::chrono::milliseconds callback_backoff{1'000};
+  std::size_t callback_concurrency = 16;
   // Exec jobs.
   std::vector<exec_type> exec_types;
   std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group

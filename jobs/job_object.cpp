@@ -133,6 +133,19 @@ void append_job_object(std::string& out, const store::job_record& job,
     out.pop_back();
   }
   out += ']';
+  if (job.callback) {
+    out += R"(,"callback":{"status":)"sv;
+    append_json_plain(out, store::to_string(job.callback->status));
+    out += R"(,"attempts":)"sv;
+    append_decimal(out, std::uint64_t{job.callback->attempts});
+    out += R"(,"last_error":)"sv;
+    if (job.callback->last_error.empty()) {
+      out += "null"sv;
+    } else {
+      append_json_string(out, job.callback->last_error);
+    }
+    out += '}';
+  }
   out += '}';
 }
 

@@ -14,6 +14,7 @@
 #include "common/opaque_id.hpp"
 #include "common/rfc3339.hpp"
 #include "handlers/job_error.hpp"
+#include "jobs/callback_url.hpp"
 #include "jobs/job_log.hpp"
 
 namespace jobd::jobs {
@@ -203,7 +204,7 @@ struct service::live_job final : store::write_listener {
 };
 
 service::service(service_config config, const handlers::registry& types, pool::pool& pool,
-                 store::job_store& store)
+                 store::job_store& store, callback_transport* transport)
     : config_(config),
       types_(types),
       pool_(pool),
@@ -220,6 +221,12 @@ service::service(service_config config, const handlers::registry& types, pool::p
     key_expiry_.emplace_back(k.expires_at, k.key);
     keys_.emplace(std::move(k.key),
                   key_entry{.digest = k.digest, .expires_at = k.expires_at, .seq = seq});
+  }
+  if (transport != nullptr) {
+    callbacks_.emplace(config_.callbacks, *transport, [this](const store::job_record& changed) {
+      store_.write({&changed, 1}, nullptr, store::on_failure::retry);
+    });
+    for (store::job_record& job : recovered.callbacks_pending) callbacks_->deliver(std::move(job));
   }
   take_up(std::move(recovered.unfinished));
   recovery_.took = std::chrono::steady_clock::now() - began;
@@ -334,6 +341,12 @@ void service::end_stored(live_job& job) {
     if (!waiters.empty()) shown = job.record;
     if (auto node = live_.extract(job.record.seq)) last = std::move(node.mapped());
   }
+  // Its end is stored: the callback tells of nothing a crash could undo. Terminal, the record
+  // changes no more.
+  if (callbacks_ && job.record.callback &&
+      job.record.callback->status == store::callback_status::pending) {
+    callbacks_->deliver(job.record);
+  }
   if (shown) answer_all(waiters, std::move(*shown));
 }
 
@@ -426,6 +439,9 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   std::optional<refusal> refused;
   const std::optional<system_clock::time_point> due = due_of(request, now, refused);
   if (refused) return done(std::move(*refused));
+  if (request.callback_url) {
+    if (auto why = callback_refusal(*request.callback_url)) return done(std::move(*why));
+  }
   if (!store_.available()) {
     return done(refusal{.why = refusal::kind::store_unavailable,
                         .message = "the job store is unavailable: " + store_.health().reason,
@@ -481,6 +497,10 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   rec.created_at = now;
   rec.payload = std::move(payload);
   rec.idempotency = std::move(key);
+  if (request.callback_url) {
+    rec.callback = std::make_shared<const store::job_callback>(
+        store::job_callback{.url = *request.callback_url});
+  }
   rec.max_attempts = request.max_attempts.value_or(type->max_attempts > 0 ? type->max_attempts : 1);
   rec.retry_backoff =
       request.retry_backoff.value_or(type->retry_backoff.value_or(config_.retry_backoff));
@@ -814,6 +834,30 @@ std::optional<system_clock::time_point> service::due_of(const submit_request& re
   return *request.run_at;
 }
 
+std::optional<refusal> service::callback_refusal(const std::string& url) const {
+  const auto invalid = [](std::string message) {
+    return refusal{
+        .why = refusal::kind::invalid, .field = "callback_url", .message = std::move(message)};
+  };
+  if (!callbacks_ || config_.callback_allow.empty()) {
+    return invalid(
+        "callback_url: callbacks are off on this jobd (its callback_allow names no "
+        "URL prefix)");
+  }
+  std::string error;
+  if (!parse_callback_url(url, error)) return invalid(std::move(error));
+  const bool allowed =
+      std::any_of(config_.callback_allow.begin(), config_.callback_allow.end(),
+                  [&url](const std::string& prefix) { return url.starts_with(prefix); });
+  if (!allowed) {
+    std::string prefixes;
+    for (const std::string& p : config_.callback_allow)
+      prefixes += (prefixes.empty() ? "" : ", ") + p;
+    return invalid("callback_url must start with one of the callback_allow prefixes: " + prefixes);
+  }
+  return std::nullopt;
+}
+
 refusal service::schedule_refusal(system_clock::time_point now) const {
   // When the earliest waiting job is due, a place may be free: clamped to [1, 60] s.
   const auto earliest = schedule_.earliest().value_or(now);
@@ -885,6 +929,8 @@ bool service::enter_lane(std::uint64_t seq) {
 void service::drain(std::chrono::milliseconds grace) {
   pool_.drain(grace);
   schedule_.stop();
+  // Callbacks not yet delivered stay pending, in the store for the next start.
+  if (callbacks_) callbacks_->stop();
   // Every job taken is over; those still scheduled stay so. Their waiters are answered with
   // them as they stand.
   std::vector<std::pair<decltype(live_job::waiters), store::job_record>> answers;
@@ -1057,6 +1103,11 @@ std::optional<refusal> service::retry_ended(std::optional<store::job_record> fou
   schedule_next_attempt(rec, now);
   rec.status = store::job_status::queued;
   rec.max_attempts = std::max(rec.max_attempts, rec.attempt);
+  // A new end to tell of.
+  if (rec.callback) {
+    rec.callback =
+        std::make_shared<const store::job_callback>(store::job_callback{.url = rec.callback->url});
+  }
 
   auto job = std::make_shared<live_job>();
   job->record = std::move(rec);

@@ -37,6 +37,7 @@
 
 #include "common/unique_function.hpp"
 #include "handlers/registry.hpp"
+#include "jobs/callbacks.hpp"
 #include "jobs/schedule.hpp"
 #include "pool/pool.hpp"
 #include "store/job_store.hpp"
@@ -60,6 +61,9 @@ struct service_config {
   std::chrono::milliseconds max_schedule{30LL * 86'400'000};
   // How long an Idempotency-Key answers for the job it made.
   std::chrono::seconds idempotency_ttl{86'400};
+  // The prefixes a callback_url must start with; none: callbacks are off.
+  std::vector<std::string> callback_allow;
+  callback_config callbacks;
 };
 
 // An Idempotency-Key as a submission brings it: the same key with the same body is answered
@@ -83,6 +87,7 @@ struct submit_request {
   std::optional<std::chrono::system_clock::time_point> run_at;
   std::optional<std::chrono::milliseconds> delay;
   std::optional<idempotency_request> idempotency;
+  std::optional<std::string> callback_url;
 };
 
 // Why a submission was refused. A refused job was never stored, queued or run.
@@ -188,7 +193,7 @@ class service {
   // that no job ends into a service that is gone. The store must be destroyed first: its last
   // commits tell the service's jobs they are stored.
   service(service_config config, const handlers::registry& types, pool::pool& pool,
-          store::job_store& store);
+          store::job_store& store, callback_transport* transport = nullptr);
   ~service();
   service(const service&) = delete;
   service& operator=(const service&) = delete;
@@ -215,6 +220,9 @@ class service {
   [[nodiscard]] std::map<std::string, histogram, std::less<>> run_seconds() const;
   // Attempts that ended in a way that is tried again, by type: only types with some appear.
   [[nodiscard]] std::map<std::string, std::uint64_t, std::less<>> retried() const;
+  [[nodiscard]] callback_counts callback_totals() const {
+    return callbacks_ ? callbacks_->counts() : callback_counts{};
+  }
 
   [[nodiscard]] const recovery_report& recovery() const noexcept { return recovery_; }
   [[nodiscard]] store::store_health store_health() const { return store_.health(); }
@@ -241,6 +249,8 @@ class service {
                                        const submit_request& request) const;
   refusal lane_refusal(pool::lane lane, const pool::refusal& refused) const;
   refusal schedule_refusal(std::chrono::system_clock::time_point now) const;
+  // Why a callback_url is refused, if it is.
+  std::optional<refusal> callback_refusal(const std::string& url) const;
   // For a submission with an Idempotency-Key: true when the key is new, and then `done` is
   // wrapped to settle the key with the outcome; false when the submission is answered (a
   // replay, a refusal) or waits for the first with its key to be settled.
@@ -319,6 +329,8 @@ class service {
   };
   std::unordered_map<std::string, key_entry> keys_;
   std::deque<std::pair<std::chrono::system_clock::time_point, std::string>> key_expiry_;
+  // Posts completion callbacks, when there is a transport. Its thread writes to the store.
+  std::optional<callbacks> callbacks_;
   // Last: its thread calls enter_lane, which uses the members above.
   schedule schedule_;
 };

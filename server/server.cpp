@@ -16,6 +16,7 @@
 #include "config/auth_tokens.hpp"
 #include "jobs/service.hpp"
 #include "server/api/routes.hpp"
+#include "server/callback_client.hpp"
 #include "server/http/listener.hpp"
 #include "server/obs/logging.hpp"
 #include "server/shutdown_signals.hpp"
@@ -126,14 +127,20 @@ class server_impl {
         signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
         store_(open_store(settings)),
         pool_(pool_config_from(settings)),
+        callback_client_(settings.callback_timeout, "jobd/" JOBD_VERSION),
         jobs_({.default_timeout = settings.default_timeout,
                .max_timeout = settings.max_timeout,
                .retry_backoff = settings.retry_backoff,
                .retry_backoff_max = settings.retry_backoff_max,
                .scheduled_capacity = settings.scheduled_capacity,
                .max_schedule = settings.max_schedule,
-               .idempotency_ttl = settings.idempotency_ttl},
-              types, pool_, *store_),
+               .idempotency_ttl = settings.idempotency_ttl,
+               .callback_allow = settings.callback_allow,
+               .callbacks = {.backoff = settings.callback_backoff,
+                             .max_attempts = settings.callback_max_attempts,
+                             .concurrency = settings.callback_concurrency,
+                             .secret = settings.callback_secret}},
+              types, pool_, *store_, &callback_client_),
         routes_(settings_, jobs_, metrics_),
         ctx_{routes_, metrics_, settings_} {
     log_recovery(jobs_.recovery());
@@ -154,6 +161,8 @@ class server_impl {
     // tell the service's jobs, and may post answers to the I/O context; the sessions that
     // the I/O context still holds refer to ctx_ and metrics_.
     jobs_.drain(0ms);
+    // Posts under way are dropped before the store goes: their ends would be written to it.
+    callback_client_.stop();
     store_.reset();
     signals_.reset();
     listener_.reset();
@@ -306,6 +315,7 @@ class server_impl {
   std::optional<shutdown_signals> signals_;
   std::unique_ptr<store::job_store> store_;
   pool::pool pool_;
+  callback_client callback_client_;
   jobs::service jobs_;
   routes routes_;
   session_context ctx_;

@@ -31,6 +31,18 @@ std::optional<job_status> job_status_from(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+std::string_view to_string(callback_status s) noexcept {
+  switch (s) {
+    case callback_status::pending:
+      return "pending";
+    case callback_status::delivered:
+      return "delivered";
+    case callback_status::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(job_priority p) noexcept {
   return p == job_priority::high ? "high" : "normal";
 }

@@ -65,6 +65,18 @@ struct idempotency_key {
   std::chrono::system_clock::time_point expires_at;
 };
 
+// A completion callback: where the job's end is posted, and how its delivery goes. The values
+// of the status are stored.
+enum class callback_status : std::uint8_t { pending, delivered, failed };
+[[nodiscard]] std::string_view to_string(callback_status s) noexcept;
+
+struct job_callback {
+  std::string url;
+  callback_status status = callback_status::pending;
+  std::uint32_t attempts = 0;  // deliveries tried
+  std::string last_error;      // why the last one failed; "" when none did
+};
+
 // The history a job keeps: its last attempts, this many at most (the one under way included).
 inline constexpr std::size_t attempts_kept = 25;
 
@@ -101,6 +113,8 @@ struct job_record {
   std::vector<job_attempt> earlier_attempts;
   // The key the job was made with, if any: shared by its versions.
   std::shared_ptr<const idempotency_key> idempotency;
+  // Its completion callback, if it asked for one; replaced, never changed, as delivery goes.
+  std::shared_ptr<const job_callback> callback;
 };
 
 }  // namespace jobd::store

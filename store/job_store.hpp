@@ -59,6 +59,8 @@ struct recovered_jobs {
   std::vector<job_record> unfinished;  // queued and running jobs, in submission order
   // The Idempotency-Keys not yet expired, each with the job it made.
   std::vector<std::pair<std::uint64_t, idempotency_key>> keys;
+  // Finished jobs whose completion callback is still to be delivered, in submission order.
+  std::vector<job_record> callbacks_pending;
 };
 
 // What a store does with a group of writes it could not store.

@@ -59,6 +59,14 @@ CREATE TABLE idempotency_keys (
 ) STRICT;
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 )sql",
+    // Completion callbacks: a finished job whose callback is pending is kept past retention.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+ALTER TABLE jobs ADD COLUMN callback_status INTEGER;
+ALTER TABLE jobs ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN callback_error TEXT;
+CREATE INDEX jobs_callbacks_pending ON jobs (seq) WHERE callback_status = 0;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

@@ -77,7 +77,8 @@ std::vector<job_attempt> attempts_of(const nlohmann::json& stored) {
 const std::string_view job_columns =
     "seq, version, type, priority, timeout_ms, created_at, status, started_at, finished_at, "
     "queue_ns, run_ns, payload, result, error_code, error_message, error_details, attempt, "
-    "max_attempts, retry_backoff_ms, run_at, next_attempt_at, earlier_attempts";
+    "max_attempts, retry_backoff_ms, run_at, next_attempt_at, earlier_attempts, callback_url, "
+    "callback_status, callback_attempts, callback_error";
 
 std::int64_t nanos(system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -108,6 +109,12 @@ job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
   if (const auto t = s.maybe_integer(19)) r.run_at = time_of(*t);
   if (const auto t = s.maybe_integer(20)) r.next_attempt_at = time_of(*t);
   if (const auto attempts = json_of(s, 21)) r.earlier_attempts = attempts_of(*attempts);
+  if (!s.is_null(22)) {
+    r.callback = std::make_shared<const job_callback>(
+        job_callback{std::string(s.text(22)), static_cast<callback_status>(s.integer(23)),
+                     static_cast<std::uint32_t>(s.integer(24)),
+                     s.is_null(25) ? std::string() : std::string(s.text(25))});
+  }
   return r;
 }
 
@@ -146,6 +153,18 @@ void bind_record(sqlite::statement& s, const job_record& r) {
   s.bind(21, r.next_attempt_at ? std::optional(nanos(*r.next_attempt_at)) : std::nullopt);
   s.bind(22, r.earlier_attempts.empty() ? std::nullopt
                                         : std::optional(attempts_text(r.earlier_attempts)));
+  if (r.callback) {
+    s.bind(23, std::string_view(r.callback->url));
+    s.bind(24, static_cast<std::int64_t>(r.callback->status));
+    s.bind(25, std::int64_t{r.callback->attempts});
+    s.bind(26,
+           r.callback->last_error.empty() ? std::nullopt : std::optional(r.callback->last_error));
+  } else {
+    s.bind_null(23);
+    s.bind_null(24);
+    s.bind(25, std::int64_t{0});
+    s.bind_null(26);
+  }
 }
 
 }  // namespace jobd::store::detail

@@ -38,7 +38,8 @@ class sqlite_store::writer {
       : db_(std::move(db)),
         upsert_(*db_, std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT (seq) DO UPDATE "
+                          "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT "
+                          "(seq) DO UPDATE "
                           "SET version = excluded.version, status = excluded.status, started_at "
                           "= excluded.started_at, finished_at = excluded.finished_at, queue_ns = "
                           "excluded.queue_ns, run_ns = excluded.run_ns, result = "
@@ -46,13 +47,16 @@ class sqlite_store::writer {
                           "excluded.error_message, error_details = excluded.error_details, "
                           "attempt = excluded.attempt, max_attempts = excluded.max_attempts, "
                           "next_attempt_at = excluded.next_attempt_at, earlier_attempts = "
-                          "excluded.earlier_attempts WHERE excluded.version > jobs.version"),
+                          "excluded.earlier_attempts, callback_status = excluded.callback_status, "
+                          "callback_attempts = excluded.callback_attempts, callback_error = "
+                          "excluded.callback_error WHERE excluded.version > jobs.version"),
         expire_oldest_(*db_,
                        "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
-                       "NOT NULL ORDER BY finished_at LIMIT ?1)"),
+                       "NOT NULL AND callback_status IS NOT 0 ORDER BY finished_at LIMIT ?1)"),
         expire_aged_(*db_,
                      "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
-                     "NOT NULL AND finished_at < ?1 ORDER BY finished_at LIMIT ?2)"),
+                     "NOT NULL AND finished_at < ?1 AND callback_status IS NOT 0 ORDER BY "
+                     "finished_at LIMIT ?2)"),
         expire_keys_(*db_,
                      "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM "
                      "idempotency_keys WHERE expires_at < ?1 LIMIT ?2)"),
@@ -240,6 +244,11 @@ recovered_jobs sqlite_store::recover() {
     sqlite::statement s(db, std::string("SELECT ") + std::string(detail::job_columns) +
                                 " FROM jobs WHERE finished_at IS NULL ORDER BY seq");
     while (s.step()) out.unfinished.push_back(detail::record_of(s, id_salt_));
+    sqlite::statement callbacks(db, std::string("SELECT ") + std::string(detail::job_columns) +
+                                        " FROM jobs WHERE callback_status = 0 AND finished_at "
+                                        "IS NOT NULL ORDER BY seq");
+    while (callbacks.step())
+      out.callbacks_pending.push_back(detail::record_of(callbacks, id_salt_));
     sqlite::statement keys(db,
                            "SELECT key, seq, digest, expires_at FROM idempotency_keys WHERE "
                            "expires_at >= ?1 ORDER BY expires_at");

@@ -244,7 +244,8 @@ void routes::submit(const call& c) {
        .retry_backoff = body.retry_backoff,
        .run_at = body.run_at,
        .delay = body.delay,
-       .idempotency = std::move(idempotency)},
+       .idempotency = std::move(idempotency),
+       .callback_url = std::move(body.callback_url)},
       c.respond.executor(),
       [this, respond = c.respond, lane, wait = *wait](jobs::submit_outcome outcome) {
         static constexpr std::string_view route = "/v1/jobs";
@@ -555,7 +556,9 @@ void routes::pool_snapshot(const call& c) {
 void routes::metrics_text(const call& c) {
   http_response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  const jobs::callback_counts callbacks = jobs_.callback_totals();
   r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds(), jobs_.retried(),
+                           {callbacks.delivered, callbacks.retried, callbacks.failed},
                            jobs_.store_health(), jobs_.store_stats());
   r.route = c.route;
   c.respond(std::move(r));

@@ -32,7 +32,8 @@ std::string object_rule(std::string_view text) {
 }
 
 constexpr std::string_view submit_fields =
-    "type, payload, priority, timeout_ms, max_attempts, retry_backoff_ms, run_at, delay_ms";
+    "type, payload, priority, timeout_ms, max_attempts, retry_backoff_ms, run_at, delay_ms, "
+    "callback_url";
 
 bool starts_number(char c) {
   return c == '-' || (c >= '0' && c <= '9');
@@ -88,6 +89,8 @@ struct members {
   bool run_at_given = false;
   std::optional<std::string> run_at;  // when it was a string
   nlohmann::json run_at_other;        // what it was instead (built only for the error)
+  bool callback_given = false;
+  nlohmann::json callback_other;  // what it was instead of a string (built only for the error)
 };
 
 // Reads the value of one known member, or of an unknown one; false on a syntax error.
@@ -123,6 +126,14 @@ bool read_member(json_reader& r, std::string_view key, submit_body& out, members
     std::string_view at;
     if (!r.string(at, scratch)) return false;
     m.run_at.emplace(at);
+    return true;
+  }
+  if (key == "callback_url") {
+    m.callback_given = true;
+    if (r.peek() != '"') return r.value(&m.callback_other);
+    std::string_view url;
+    if (!r.string(url, scratch)) return false;
+    out.callback_url.emplace(url);
     return true;
   }
   if (!m.unknown || key < *m.unknown) m.unknown = std::string(key);
@@ -172,6 +183,10 @@ void check_members(const members& m, const submit_limits& limits, submit_body& o
     if (!m.run_at) return refuse(rule + " (got " + describe_json_value(m.run_at_other) + ")");
     out.run_at = parse_rfc3339(*m.run_at);
     if (!out.run_at) return refuse(rule + " (got " + describe_json_value(*m.run_at) + ")");
+  }
+  if (m.callback_given && !out.callback_url) {
+    return refuse("callback_url must be a string, an http:// URL (got " +
+                  describe_json_value(m.callback_other) + ")");
   }
 }
 

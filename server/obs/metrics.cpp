@@ -160,6 +160,7 @@ void metrics::count_invalid(pool::lane l) {
 std::string metrics::render(const pool::pool_stats& p,
                             const std::map<std::string, histogram, std::less<>>& run_seconds,
                             const std::map<std::string, std::uint64_t, std::less<>>& retried,
+                            const callback_outcomes& callbacks,
                             const store::store_health& store_health,
                             const store::store_stats& store) const {
   writer w;
@@ -214,6 +215,13 @@ std::string metrics::render(const pool::pool_stats& p,
   for (const auto& [type, n] : retried) {
     w.sample("jobd_jobs_retried_total", label("type", type), static_cast<double>(n));
   }
+  w.family("jobd_callbacks_total", "counter",
+           "Completion callback deliveries by outcome: delivered, retried (failed, to be tried "
+           "again), failed (for good).");
+  w.sample("jobd_callbacks_total", "outcome=\"delivered\"",
+           static_cast<double>(callbacks.delivered));
+  w.sample("jobd_callbacks_total", "outcome=\"retried\"", static_cast<double>(callbacks.retried));
+  w.sample("jobd_callbacks_total", "outcome=\"failed\"", static_cast<double>(callbacks.failed));
   {
     std::lock_guard lk(mu_);
     w.family("jobd_http_requests_total", "counter", "HTTP requests answered, by route and status.");

@@ -28,11 +28,18 @@ class metrics {
     return connections_.load(std::memory_order_relaxed);
   }
 
+  // Completion callbacks' deliveries so far, by outcome.
+  struct callback_outcomes {
+    std::uint64_t delivered = 0;
+    std::uint64_t retried = 0;
+    std::uint64_t failed = 0;
+  };
   // The whole /metrics page: these figures, the pool's snapshot, the run times of jobs and
   // their retried attempts by type, and the job store's state and figures.
   [[nodiscard]] std::string render(const pool::pool_stats& pool,
                                    const std::map<std::string, histogram, std::less<>>& run_seconds,
                                    const std::map<std::string, std::uint64_t, std::less<>>& retried,
+                                   const callback_outcomes& callbacks,
                                    const store::store_health& store_health,
                                    const store::store_stats& store) const;
 

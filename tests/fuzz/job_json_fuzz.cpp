@@ -28,7 +28,8 @@ bool agrees(const std::string& body, const jobd::server::submit_limits& limits) 
   const nlohmann::json got_payload = payload_of(got);
   return got.type == want.type && got.timeout == want.timeout &&
          got.max_attempts == want.max_attempts && got.retry_backoff == want.retry_backoff &&
-         got.run_at == want.run_at && got.delay == want.delay && got_payload == want_payload &&
+         got.run_at == want.run_at && got.delay == want.delay &&
+         got.callback_url == want.callback_url && got_payload == want_payload &&
          got_payload.type() == want_payload.type();
 }
 

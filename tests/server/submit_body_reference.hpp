@@ -66,12 +66,12 @@ inline submit_body reference_reader(const std::string& text, const submit_limits
   for (const auto& [key, value] : body.items()) {
     static const std::set<std::string> fields = {"type",       "payload",      "priority",
                                                  "timeout_ms", "max_attempts", "retry_backoff_ms",
-                                                 "run_at",     "delay_ms"};
+                                                 "run_at",     "delay_ms",     "callback_url"};
     if (!fields.contains(key)) {
       return refused("invalid_field",
                      "unknown field \"" + key +
                          "\"; allowed: type, payload, priority, timeout_ms, max_attempts, "
-                         "retry_backoff_ms, run_at, delay_ms");
+                         "retry_backoff_ms, run_at, delay_ms, callback_url");
     }
   }
   if (priority != body.end() && *priority != "high" && *priority != "normal") {
@@ -128,6 +128,13 @@ inline submit_body reference_reader(const std::string& text, const submit_limits
     if (at->is_string()) out.run_at = parse_rfc3339(at->get<std::string>());
     if (!out.run_at)
       return refused("invalid_field", rule + " (got " + describe_json_value(*at) + ")");
+  }
+  if (const auto url = body.find("callback_url"); url != body.end()) {
+    if (!url->is_string()) {
+      return refused("invalid_field", "callback_url must be a string, an http:// URL (got " +
+                                          describe_json_value(*url) + ")");
+    }
+    out.callback_url = url->get<std::string>();
   }
   return out;
 }

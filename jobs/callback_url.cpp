@@ -1,0 +1,62 @@
+#include "jobs/callback_url.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace jobd::jobs {
+
+std::optional<callback_url> parse_callback_url(std::string_view url, std::string& error) {
+  auto fail = [&error](std::string why) -> std::optional<callback_url> {
+    error = std::move(why);
+    return std::nullopt;
+  };
+  if (url.starts_with("https://")) {
+    return fail(
+        "callback_url must be an http:// URL: jobd does not post over TLS (keep the receiver "
+        "on a private network, or put a TLS proxy beside jobd)");
+  }
+  constexpr std::string_view scheme = "http://";
+  if (!url.starts_with(scheme)) return fail("callback_url must be an http:// URL");
+  if (!std::all_of(url.begin(), url.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
+    return fail("callback_url must be printable ASCII without spaces");
+  }
+  url.remove_prefix(scheme.size());
+  const auto authority_end = std::min(url.find_first_of("/?#"), url.size());
+  const std::string_view authority = url.substr(0, authority_end);
+  std::string_view rest = url.substr(authority_end);
+  rest = rest.substr(0, rest.find('#'));
+  if (authority.find('@') != std::string_view::npos) {
+    return fail("callback_url must not carry credentials (user@host)");
+  }
+  callback_url out;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail("callback_url has an unclosed [IPv6] host");
+    out.host = std::string(authority.substr(1, close - 1));
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') {
+      return fail("callback_url has text after its [IPv6] host");
+    }
+    if (!after.empty()) port = after.substr(1);
+  } else {
+    const auto colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return fail("callback_url names no host");
+  if (port.empty()) {
+    out.port = "80";
+  } else {
+    unsigned n = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (ec != std::errc() || end != port.data() + port.size() || n < 1 || n > 65535) {
+      return fail("callback_url has a port that is not 1..65535");
+    }
+    out.port = std::string(port);
+  }
+  out.target = rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+  return out;
+}
+
+}  // namespace jobd::jobs

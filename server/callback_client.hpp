@@ -1,0 +1,40 @@
+#pragma once
+
+// The HTTP side of completion callbacks: POSTs on an io_context and a thread of its own
+// (`jobd-callbacks`), never on an I/O thread or a worker. Each post has a connect timeout and a
+// total one, reads the answer's header only (so what it reads is bounded), and follows no
+// redirect: a 3xx is a failed delivery.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "jobs/callbacks.hpp"
+
+namespace jobd::server {
+
+class callback_client final : public jobs::callback_transport {
+ public:
+  // `timeout` bounds a whole post; `user_agent` names jobd to the receiver.
+  callback_client(std::chrono::milliseconds timeout, std::string user_agent);
+  ~callback_client();  // stop()
+  callback_client(const callback_client&) = delete;
+  callback_client& operator=(const callback_client&) = delete;
+
+  void post(request req, done_fn done) override;
+  // Ends the thread; posts under way are dropped untold (their callbacks stay pending, for the
+  // next start). Later calls do nothing.
+  void stop();
+
+ private:
+  const std::chrono::milliseconds timeout_;
+  const std::string user_agent_;
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+};
+
+}  // namespace jobd::server

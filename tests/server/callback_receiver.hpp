@@ -1,0 +1,143 @@
+#pragma once
+
+// A completion callback's receiver for the tests: an HTTP server on 127.0.0.1 that records each
+// POST it gets and answers as the test says (a status, after a delay), one connection at a time.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace jobd::testing {
+
+class callback_receiver {
+ public:
+  struct delivery {
+    std::string head;  // request line and headers
+    std::string body;
+    std::string header(const std::string& name) const {
+      const std::string key = "\r\n" + name + ": ";
+      const auto at = head.find(key);
+      if (at == std::string::npos) return "";
+      const auto start = at + key.size();
+      return head.substr(start, head.find("\r\n", start) - start);
+    }
+  };
+  struct answer {
+    int status = 200;
+    std::chrono::milliseconds delay{0};
+  };
+  // `answer_for(n)` answers the n-th delivery (from 0). `port` 0: any free one.
+  explicit callback_receiver(std::function<answer(int)> answer_for, std::uint16_t port = 0)
+      : answer_for_(std::move(answer_for)) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd_, 16) != 0) {
+      close(fd_);
+      throw std::runtime_error("callback_receiver: cannot listen on 127.0.0.1");
+    }
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::jthread([this](const std::stop_token& stop) { serve(stop); });
+  }
+  ~callback_receiver() {
+    thread_.request_stop();
+    thread_.join();
+    close(fd_);
+  }
+  callback_receiver(const callback_receiver&) = delete;
+  callback_receiver& operator=(const callback_receiver&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string url(const std::string& path = "/done") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // The first `n` deliveries, once they have come (a test failure after `within`).
+  std::vector<delivery> wait_for(std::size_t n,
+                                 std::chrono::milliseconds within = std::chrono::seconds(20)) {
+    std::unique_lock lk(mu_);
+    if (!arrived_.wait_for(lk, within, [&] { return got_.size() >= n; })) {
+      ADD_FAILURE() << "callback_receiver: " << got_.size() << " of " << n << " deliveries";
+    }
+    return got_;
+  }
+
+ private:
+  void serve(const std::stop_token& stop) {
+    while (!stop.stop_requested()) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;  // a stop is seen within 50 ms
+      const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      handle(c, stop);
+      close(c);
+    }
+  }
+
+  void handle(int c, const std::stop_token& stop) {
+    std::string in;
+    char buf[4096];
+    std::size_t body_at = std::string::npos;
+    std::size_t length = 0;
+    while (body_at == std::string::npos || in.size() < body_at + length) {
+      const ssize_t n = read(c, buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<std::size_t>(n));
+      if (body_at == std::string::npos && in.find("\r\n\r\n") != std::string::npos) {
+        body_at = in.find("\r\n\r\n") + 4;
+        const auto cl = in.find("Content-Length: ");
+        if (cl != std::string::npos && cl < body_at) length = std::stoul(in.substr(cl + 16));
+      }
+    }
+    int index = 0;
+    {
+      std::lock_guard lk(mu_);
+      index = static_cast<int>(got_.size());
+    }
+    const answer a = answer_for_(index);
+    // Slow to answer: until the delay is over, or the sender gives up and closes.
+    const auto until = std::chrono::steady_clock::now() + a.delay;
+    while (std::chrono::steady_clock::now() < until && !stop.stop_requested()) {
+      pollfd p{c, POLLRDHUP, 0};
+      if (poll(&p, 1, 10) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) break;
+    }
+    {
+      std::lock_guard lk(mu_);
+      got_.push_back({in.substr(0, body_at), in.substr(body_at, length)});
+    }
+    arrived_.notify_all();
+    const std::string out =
+        "HTTP/1.1 " + std::to_string(a.status) + " X\r\n" +
+        (a.status / 100 == 3 ? "Location: http://127.0.0.1:1/elsewhere\r\n" : "") +
+        "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    // jobd may have given up on a slow answer: no SIGPIPE for writing to a closed connection.
+    (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
+  }
+
+  std::function<answer(int)> answer_for_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::mutex mu_;
+  std::condition_variable arrived_;
+  std::vector<delivery> got_;  // guarded by mu_
+  std::jthread thread_;
+};
+
+}  // namespace jobd::testing

@@ -55,7 +55,9 @@ std::optional<callback_url> parse_callback_url(std::string_view url, std::string
     }
     out.port = std::string(port);
   }
-  out.target = rest.empty() || rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+  // Pushed and appended: g++ 12 at -O3 reports a false -Wrestrict on "/" + rest, and on = "/".
+  if (rest.empty() || rest.front() == '?') out.target.push_back('/');
+  out.target.append(rest);
   return out;
 }
 

@@ -435,10 +435,16 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
                         .message = "timeout_ms must be an integer 1.." +
                                    std::to_string(config_.max_timeout.count())});
   }
-  const auto now = system_clock::now();
-  std::optional<refusal> refused;
-  const std::optional<system_clock::time_point> due = due_of(request, now, refused);
-  if (refused) return done(std::move(*refused));
+  // The clock is read here only for a job that asks to run later: most do not, and under
+  // overload most are refused below.
+  std::optional<system_clock::time_point> due;
+  std::optional<system_clock::time_point> asked_at;  // then, the submission's time too
+  if (request.run_at || request.delay) {
+    std::optional<refusal> refused;
+    asked_at = system_clock::now();
+    due = due_of(request, *asked_at, refused);
+    if (refused) return done(std::move(*refused));
+  }
   if (request.callback_url) {
     if (auto why = callback_refusal(*request.callback_url)) return done(std::move(*why));
   }
@@ -461,7 +467,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   if (due) {
     if (scheduled_count_.fetch_add(1) >= config_.scheduled_capacity) {
       scheduled_count_.fetch_sub(1);
-      return done(schedule_refusal(now));
+      return done(schedule_refusal(system_clock::now()));
     }
     held.count = &scheduled_count_;
   } else {
@@ -494,7 +500,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   rec.type = std::move(request.type);
   rec.priority = priority_of(request.priority);
   rec.timeout = timeout;
-  rec.created_at = now;
+  rec.created_at = asked_at.value_or(system_clock::now());
   rec.payload = std::move(payload);
   rec.idempotency = std::move(key);
   if (request.callback_url) {

@@ -43,11 +43,12 @@ bool starts_number(char c) {
 struct integer_member {
   bool given = false;
   std::optional<json_number> number;  // when it was a number
-  nlohmann::json other;               // what it was instead (built only for the error)
+  // What it was instead, built only then: an empty optional costs nothing on every request.
+  std::optional<nlohmann::json> other;
 
   bool read(json_reader& r) {
     given = true;
-    if (!starts_number(r.peek())) return r.value(&other);
+    if (!starts_number(r.peek())) return r.value(&other.emplace());
     json_number n;
     if (!r.number(n)) return false;
     number = n;
@@ -62,7 +63,7 @@ struct integer_member {
               std::to_string(max) + " (got " + got + ")";
       return std::nullopt;
     };
-    if (!number) return refuse(describe_json_value(other));
+    if (!number) return refuse(describe_json_value(*other));
     if (!number->integral()) return refuse(describe_json_value(number->floating_value));
     // Negative, or it would have been read as unsigned.
     if (number->type == json_number::kind::signed_integer) {
@@ -87,10 +88,10 @@ struct members {
   integer_member retry_backoff;
   integer_member delay;
   bool run_at_given = false;
-  std::optional<std::string> run_at;  // when it was a string
-  nlohmann::json run_at_other;        // what it was instead (built only for the error)
+  std::optional<std::string> run_at;           // when it was a string
+  std::optional<nlohmann::json> run_at_other;  // what it was instead (built only then)
   bool callback_given = false;
-  nlohmann::json callback_other;  // what it was instead of a string (built only for the error)
+  std::optional<nlohmann::json> callback_other;  // what it was instead (built only then)
 };
 
 // Reads the value of one known member, or of an unknown one; false on a syntax error.
@@ -122,7 +123,7 @@ bool read_member(json_reader& r, std::string_view key, submit_body& out, members
   if (key == "delay_ms") return m.delay.read(r);
   if (key == "run_at") {
     m.run_at_given = true;
-    if (r.peek() != '"') return r.value(&m.run_at_other);
+    if (r.peek() != '"') return r.value(&m.run_at_other.emplace());
     std::string_view at;
     if (!r.string(at, scratch)) return false;
     m.run_at.emplace(at);
@@ -130,7 +131,7 @@ bool read_member(json_reader& r, std::string_view key, submit_body& out, members
   }
   if (key == "callback_url") {
     m.callback_given = true;
-    if (r.peek() != '"') return r.value(&m.callback_other);
+    if (r.peek() != '"') return r.value(&m.callback_other.emplace());
     std::string_view url;
     if (!r.string(url, scratch)) return false;
     out.callback_url.emplace(url);
@@ -180,13 +181,13 @@ void check_members(const members& m, const submit_limits& limits, submit_body& o
   }
   if (m.run_at_given) {
     const std::string rule = R"(run_at must be an RFC 3339 time such as "2026-12-08T09:00:00Z")";
-    if (!m.run_at) return refuse(rule + " (got " + describe_json_value(m.run_at_other) + ")");
+    if (!m.run_at) return refuse(rule + " (got " + describe_json_value(*m.run_at_other) + ")");
     out.run_at = parse_rfc3339(*m.run_at);
     if (!out.run_at) return refuse(rule + " (got " + describe_json_value(*m.run_at) + ")");
   }
   if (m.callback_given && !out.callback_url) {
     return refuse("callback_url must be a string, an http:// URL (got " +
-                  describe_json_value(m.callback_other) + ")");
+                  describe_json_value(*m.callback_other) + ")");
   }
 }
 

@@ -103,6 +103,11 @@ ended_counts ended_so_far(const pool::pool_stats& stats) {
   return out;
 }
 
+std::optional<callback_client> callback_client_if_on(const config::settings& s) {
+  if (s.callback_allow.empty()) return std::nullopt;
+  return std::optional<callback_client>(std::in_place, s.callback_timeout, "jobd/" JOBD_VERSION);
+}
+
 void log_recovery(const jobs::recovery_report& r) {
   const std::size_t total =
       r.queued_again + r.timed_out + r.interrupted + r.retried + r.scheduled + r.unknown_type;
@@ -127,7 +132,8 @@ class server_impl {
         signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
         store_(open_store(settings)),
         pool_(pool_config_from(settings)),
-        callback_client_(settings.callback_timeout, "jobd/" JOBD_VERSION),
+        // Callbacks off (no callback_allow): no client, and no threads for it.
+        callback_client_(callback_client_if_on(settings)),
         jobs_({.default_timeout = settings.default_timeout,
                .max_timeout = settings.max_timeout,
                .retry_backoff = settings.retry_backoff,
@@ -140,7 +146,7 @@ class server_impl {
                              .max_attempts = settings.callback_max_attempts,
                              .concurrency = settings.callback_concurrency,
                              .secret = settings.callback_secret}},
-              types, pool_, *store_, &callback_client_),
+              types, pool_, *store_, callback_client_ ? &*callback_client_ : nullptr),
         routes_(settings_, jobs_, metrics_),
         ctx_{routes_, metrics_, settings_} {
     log_recovery(jobs_.recovery());
@@ -162,7 +168,7 @@ class server_impl {
     // the I/O context still holds refer to ctx_ and metrics_.
     jobs_.drain(0ms);
     // Posts under way are dropped before the store goes: their ends would be written to it.
-    callback_client_.stop();
+    if (callback_client_) callback_client_->stop();
     store_.reset();
     signals_.reset();
     listener_.reset();
@@ -315,7 +321,7 @@ class server_impl {
   std::optional<shutdown_signals> signals_;
   std::unique_ptr<store::job_store> store_;
   pool::pool pool_;
-  callback_client callback_client_;
+  std::optional<callback_client> callback_client_;
   jobs::service jobs_;
   routes routes_;
   session_context ctx_;

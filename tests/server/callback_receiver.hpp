@@ -1,7 +1,8 @@
 #pragma once
 
 // A completion callback's receiver for the tests: an HTTP server on 127.0.0.1 that records each
-// POST it gets and answers as the test says (a status, after a delay), one connection at a time.
+// POST it gets and answers as the test says (a status, after a delay), each connection on a
+// thread of its own, counting how many it held at once.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -58,7 +60,7 @@ class callback_receiver {
   }
   ~callback_receiver() {
     thread_.request_stop();
-    thread_.join();
+    thread_.join();  // which joins the connections' threads
     close(fd_);
   }
   callback_receiver(const callback_receiver&) = delete;
@@ -67,6 +69,12 @@ class callback_receiver {
   std::uint16_t port() const { return port_; }
   std::string url(const std::string& path = "/done") const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+  // The most connections it held at once.
+  std::size_t most_at_once() {
+    std::lock_guard lk(mu_);
+    return most_at_once_;
   }
 
   // The first `n` deliveries, once they have come (a test failure after `within`).
@@ -81,13 +89,22 @@ class callback_receiver {
 
  private:
   void serve(const std::stop_token& stop) {
+    std::vector<std::jthread> connections;  // joined as this returns
     while (!stop.stop_requested()) {
       pollfd p{fd_, POLLIN, 0};
       if (poll(&p, 1, 50) <= 0) continue;  // a stop is seen within 50 ms
       const int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
-      handle(c, stop);
-      close(c);
+      {
+        std::lock_guard lk(mu_);
+        most_at_once_ = std::max(most_at_once_, ++open_);
+      }
+      connections.emplace_back([this, c, &stop] {
+        handle(c, stop);
+        close(c);
+        std::lock_guard lk(mu_);
+        --open_;
+      });
     }
   }
 
@@ -109,7 +126,7 @@ class callback_receiver {
     int index = 0;
     {
       std::lock_guard lk(mu_);
-      index = static_cast<int>(got_.size());
+      index = taken_++;
     }
     const answer a = answer_for_(index);
     // Slow to answer: until the delay is over, or the sender gives up and closes.
@@ -136,7 +153,10 @@ class callback_receiver {
   std::uint16_t port_ = 0;
   std::mutex mu_;
   std::condition_variable arrived_;
-  std::vector<delivery> got_;  // guarded by mu_
+  std::vector<delivery> got_;  // guarded by mu_, as the three below
+  int taken_ = 0;              // requests read so far
+  std::size_t open_ = 0;
+  std::size_t most_at_once_ = 0;
   std::jthread thread_;
 };
 

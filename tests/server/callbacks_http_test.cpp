@@ -125,6 +125,20 @@ TEST_F(Callbacks, AReceiverThatNeverTakesItIsGivenUpAfterTheLastAttempt) {
   EXPECT_EQ(sample_text(c.get("/metrics").body, R"(jobd_callbacks_total{outcome="failed"})"), "1");
 }
 
+TEST_F(Callbacks, AtMostCallbackConcurrencyDeliveriesAreUnderWayAtOnce) {
+  callback_receiver receiver([](int) { return callback_receiver::answer{200, 200ms}; });
+  jobd_process server(args(receiver, {"--callback-concurrency", "2"}));
+  http_client c(server.port());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(submit_async(c, R"({"type":"echo","callback_url":")" + receiver.url() + R"("})"));
+  }
+  (void)receiver.wait_for(6);
+  for (const auto& id : ids) EXPECT_EQ(settled_callback(c, id)["status"], "delivered");
+  // Six slow answers, two at a time: never a third, and the bound was used.
+  EXPECT_EQ(receiver.most_at_once(), 2u);
+}
+
 TEST_F(Callbacks, AUrlOutsideTheAllowListOrNotHttpIs400AndCreatesNothing) {
   callback_receiver receiver([](int) { return callback_receiver::answer{}; });
   jobd_process server(args(receiver));

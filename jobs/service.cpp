@@ -93,6 +93,22 @@ void schedule_next_attempt(store::job_record& rec, system_clock::time_point due)
   rec.queue_time = {};
 }
 
+// A submission (or a retry, or a replay) refused because the store cannot take it: `why` is
+// the store's own words.
+refusal store_down(std::string_view why) {
+  return refusal{.why = refusal::kind::store_unavailable,
+                 .message = "the job store is unavailable: " + std::string(why),
+                 .retry_after = std::chrono::seconds(1)};
+}
+
+// A retry of a job that has not ended.
+refusal not_ended(std::string_view id, store::job_status status) {
+  return refusal{.why = refusal::kind::not_finished,
+                 .message = "job " + std::string(id) + " is " +
+                            std::string(store::to_string(status)) +
+                            ": only a job that has ended can be retried"};
+}
+
 // Answers each waiter with `shown` on its executor, unless its limit answered it first.
 template <class Waiters>
 void answer_all(Waiters& waiters, store::job_record shown) {
@@ -247,12 +263,8 @@ void service::take_up(std::vector<store::job_record> unfinished) {
     changed.push_back(std::move(rec));
   };
   const auto index = [&](store::job_record rec, const handlers::job_type* type) {
-    auto job = std::make_shared<live_job>();
+    auto job = make_live(type);
     job->record = std::move(rec);
-    job->owner = this;
-    job->self = job;
-    job->type = type;
-    job->ended.job = job.get();
     std::lock_guard lk(mu_);
     live_.emplace(job->record.seq, job);
     return job;
@@ -329,6 +341,15 @@ void service::take_up(std::vector<store::job_record> unfinished) {
   }
   // After the queued ones, which were in their lanes first.
   for (const auto& [seq, at] : due) schedule_.add(seq, at);
+}
+
+std::shared_ptr<service::live_job> service::make_live(const handlers::job_type* type) {
+  auto job = std::make_shared<live_job>();
+  job->owner = this;
+  job->self = job;
+  job->type = type;
+  job->ended.job = job.get();
+  return job;
 }
 
 void service::end_stored(live_job& job) {
@@ -449,9 +470,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
     if (auto why = callback_refusal(*request.callback_url)) return done(std::move(*why));
   }
   if (!store_.available()) {
-    return done(refusal{.why = refusal::kind::store_unavailable,
-                        .message = "the job store is unavailable: " + store_.health().reason,
-                        .retry_after = std::chrono::seconds(1)});
+    return done(store_down(store_.health().reason));
   }
   // A job to run later waits outside the lanes, bounded by scheduled_capacity; one to run now
   // takes its lane's place. Under overload most submissions are refused: refuse those before
@@ -493,7 +512,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
     }
   }
 
-  auto job = std::make_shared<live_job>();
+  auto job = make_live(type);
   store::job_record& rec = job->record;
   rec.seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
   rec.id = opaque_id(rec.seq, id_salt_);
@@ -516,10 +535,6 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
     rec.next_attempt_at = due;
     held.count = nullptr;  // the job has it now
   }
-  job->owner = this;
-  job->self = job;
-  job->type = type;
-  job->ended.job = job.get();
   job->created_steady = pool::clock::now();
   job->place = std::move(place);
   job->submitter.emplace(ex, &job->submit_returned);
@@ -546,11 +561,7 @@ void service::live_job::written(const store::store_error* error) {
       if (record.status == store::job_status::scheduled) svc.scheduled_count_.fetch_sub(1);
     }
     place = pool::admission{};
-    return site.deliver(
-        std::move(done),
-        submit_outcome(refusal{.why = refusal::kind::store_unavailable,
-                               .message = "the job store is unavailable: " + error->message,
-                               .retry_after = std::chrono::seconds(1)}));
+    return site.deliver(std::move(done), submit_outcome(store_down(error->message)));
   }
   if (!place.valid()) {
     // To run later: it waits in the schedule (unless cancelled while it was being stored).
@@ -776,11 +787,7 @@ void service::replay(std::uint64_t seq, const executor& ex, submit_handler done)
                        std::optional<store::job_record> rec,
                        const store::store_error* error) mutable {
     if (error != nullptr) {
-      return back.site.deliver(
-          std::move(done),
-          submit_outcome(refusal{.why = refusal::kind::store_unavailable,
-                                 .message = "the job store is unavailable: " + error->message,
-                                 .retry_after = std::chrono::seconds(1)}));
+      return back.site.deliver(std::move(done), submit_outcome(store_down(error->message)));
     }
     if (!rec) {
       return back.site.deliver(
@@ -1052,21 +1059,14 @@ void service::retry(std::string_view id, const executor& ex, submit_handler done
   if (!seq)
     return done(refusal{.why = refusal::kind::not_found, .message = "no job with id " + wanted});
   if (auto [job, rec] = find_live(*seq); job) {
-    return done(refusal{.why = refusal::kind::not_finished,
-                        .message = "job " + wanted + " is " +
-                                   std::string(store::to_string(rec->status)) +
-                                   ": only a job that has ended can be retried"});
+    return done(not_ended(wanted, rec->status));
   }
   read_site back(ex);
   store_.find(
       *seq, [this, back, ex, done = std::move(done)](std::optional<store::job_record> rec,
                                                      const store::store_error* error) mutable {
         if (error != nullptr) {
-          return back.site.deliver(
-              std::move(done),
-              submit_outcome(refusal{.why = refusal::kind::store_unavailable,
-                                     .message = "the job store is unavailable: " + error->message,
-                                     .retry_after = std::chrono::seconds(1)}));
+          return back.site.deliver(std::move(done), submit_outcome(store_down(error->message)));
         }
         if (auto refused = retry_ended(std::move(rec), ex, done)) {
           back.site.deliver(std::move(done), submit_outcome(std::move(*refused)));
@@ -1085,9 +1085,7 @@ std::optional<refusal> service::retry_ended(std::optional<store::job_record> fou
                    .message = "job " + id + " succeeded: there is nothing to retry"};
   }
   if (!store::is_terminal(rec.status)) {
-    return refusal{.why = refusal::kind::not_finished,
-                   .message = "job " + id + " is " + std::string(store::to_string(rec.status)) +
-                              ": only a job that has ended can be retried"};
+    return not_ended(id, rec.status);
   }
   const handlers::job_type* type = types_.find(rec.type);
   if (type == nullptr) {
@@ -1096,9 +1094,7 @@ std::optional<refusal> service::retry_ended(std::optional<store::job_record> fou
                               "\", which is no longer configured; known types: " + types_.names()};
   }
   if (!store_.available()) {
-    return refusal{.why = refusal::kind::store_unavailable,
-                   .message = "the job store is unavailable: " + store_.health().reason,
-                   .retry_after = std::chrono::seconds(1)};
+    return store_down(store_.health().reason);
   }
   const pool::lane lane = lane_of(rec.priority);
   pool::admit_result admitted = pool_.admit(lane);
@@ -1115,12 +1111,8 @@ std::optional<refusal> service::retry_ended(std::optional<store::job_record> fou
         std::make_shared<const store::job_callback>(store::job_callback{.url = rec.callback->url});
   }
 
-  auto job = std::make_shared<live_job>();
+  auto job = make_live(type);
   job->record = std::move(rec);
-  job->owner = this;
-  job->self = job;
-  job->type = type;
-  job->ended.job = job.get();
   job->created_steady = pool::clock::now();
   job->place = admitted.take();
   // Answered through `ex` always: this may run on a store's thread.

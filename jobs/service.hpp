@@ -268,6 +268,9 @@ class service {
                                      submit_handler& done);
   // Takes up the jobs a process before this one left unfinished.
   void take_up(std::vector<store::job_record> unfinished);
+  // A job of `type` under way, owned by this service, its record still to fill; not yet in the
+  // index.
+  std::shared_ptr<live_job> make_live(const handlers::job_type* type);
   // When a submission asks to run later: its time; none for now. Or why it is refused.
   std::optional<std::chrono::system_clock::time_point> due_of(
       const submit_request& request, std::chrono::system_clock::time_point now,

@@ -208,14 +208,21 @@ const std::vector<option>& options() {
            while (!prefix.empty() && prefix.front() == ' ') prefix.remove_prefix(1);
            while (!prefix.empty() && prefix.back() == ' ') prefix.remove_suffix(1);
            if (!prefix.empty()) {
-             if (!prefix.starts_with("http://")) {
-               throw bad_value("each prefix must start with http:// (\"" + std::string(prefix) +
-                               "\" does not)");
+             if (!prefix.starts_with("http://") && !prefix.starts_with("https://")) {
+               throw bad_value("each prefix must start with http:// or https:// (\"" +
+                               std::string(prefix) + "\" does not)");
              }
              s.callback_allow.emplace_back(prefix);
            }
            at = comma + 1;
          }
+       }},
+      {"callback_ca_file",
+       "a PEM file of the certificate authorities that https callback receivers are checked "
+       "against [none: the system's]",
+       [](settings& s, std::string_view v) {
+         if (v.empty()) throw bad_value("must name a file; leave it unset for the system's");
+         s.callback_ca_file = std::string(v);
        }},
       {"callback_secret_file",
        "a file whose content (trimmed) keys the X-Jobd-Signature HMAC of callbacks [none]",
@@ -537,6 +544,14 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
   } else if (s.auth_healthz || s.auth_readyz || s.auth_metrics) {
     fail("auth_healthz, auth_readyz and auth_metrics need auth_token_file");
   }
+  if (!s.callback_ca_file.empty()) {
+    s.callback_ca_pem =
+        read_small_file(s.callback_ca_file, 4 << 20, "callback_ca_file " + s.callback_ca_file);
+    if (s.callback_ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      fail("callback_ca_file " + s.callback_ca_file +
+           " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+    }
+  }
   if (!s.callback_secret_file.empty()) {
     std::string secret = read_small_file(s.callback_secret_file, 4096,
                                          "callback_secret_file " + s.callback_secret_file);
@@ -737,6 +752,7 @@ std::string describe(const settings& s) {
          for (const std::string& p : s.callback_allow) joined += (joined.empty() ? "" : ",") + p;
          return joined;
        }()},
+      {"callback_ca_file", s.callback_ca_file.empty() ? json(nullptr) : json(s.callback_ca_file)},
       // The file only: the secret is never shown.
       {"callback_secret_file",
        s.callback_secret_file.empty() ? json(nullptr) : json(s.callback_secret_file)},

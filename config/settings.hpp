@@ -77,6 +77,8 @@ struct settings {
   // Completion callbacks: the URL prefixes a callback_url may start with (none: callbacks off),
   // the file of the signature's secret and the secret read from it, and how deliveries go.
   std::vector<std::string> callback_allow;
+  std::string callback_ca_file;  // empty: https receivers are checked against the system's CAs
+  std::string callback_ca_pem;   // its content, read at load
   std::string callback_secret_file;
   std::string callback_secret;
   std::chrono::milliseconds callback_timeout{10'000};

@@ -10,17 +10,18 @@ std::optional<callback_url> parse_callback_url(std::string_view url, std::string
     error = std::move(why);
     return std::nullopt;
   };
+  callback_url out;
   if (url.starts_with("https://")) {
-    return fail(
-        "callback_url must be an http:// URL: jobd does not post over TLS (keep the receiver "
-        "on a private network, or put a TLS proxy beside jobd)");
+    out.tls = true;
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    url.remove_prefix(7);
+  } else {
+    return fail("callback_url must be an http:// or https:// URL");
   }
-  constexpr std::string_view scheme = "http://";
-  if (!url.starts_with(scheme)) return fail("callback_url must be an http:// URL");
   if (!std::all_of(url.begin(), url.end(), [](char c) { return c > ' ' && c < 0x7f; })) {
     return fail("callback_url must be printable ASCII without spaces");
   }
-  url.remove_prefix(scheme.size());
   const auto authority_end = std::min(url.find_first_of("/?#"), url.size());
   const std::string_view authority = url.substr(0, authority_end);
   std::string_view rest = url.substr(authority_end);
@@ -28,7 +29,6 @@ std::optional<callback_url> parse_callback_url(std::string_view url, std::string
   if (authority.find('@') != std::string_view::npos) {
     return fail("callback_url must not carry credentials (user@host)");
   }
-  callback_url out;
   std::string_view port;
   if (authority.starts_with('[')) {
     const auto close = authority.find(']');
@@ -46,7 +46,7 @@ std::optional<callback_url> parse_callback_url(std::string_view url, std::string
   }
   if (out.host.empty()) return fail("callback_url names no host");
   if (port.empty()) {
-    out.port = "80";
+    out.port = out.tls ? "443" : "80";
   } else {
     unsigned n = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);

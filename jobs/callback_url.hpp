@@ -1,6 +1,6 @@
 #pragma once
 
-// A completion callback's address: http://host[:port][/path][?query], the form jobd posts to.
+// A completion callback's address: http[s]://host[:port][/path][?query], the form jobd posts to.
 // Parsed at submission, so that a job never carries an address it cannot use.
 
 #include <optional>
@@ -10,8 +10,9 @@
 namespace jobd::jobs {
 
 struct callback_url {
+  bool tls = false;    // https: the receiver's certificate and name are checked
   std::string host;    // a name, an IPv4 address, or an IPv6 one without its brackets
-  std::string port;    // "80" when the URL names none
+  std::string port;    // "80" (or "443" for https) when the URL names none
   std::string target;  // path and query, "/" at least
 };
 

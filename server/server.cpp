@@ -105,7 +105,8 @@ ended_counts ended_so_far(const pool::pool_stats& stats) {
 
 std::optional<callback_client> callback_client_if_on(const config::settings& s) {
   if (s.callback_allow.empty()) return std::nullopt;
-  return std::optional<callback_client>(std::in_place, s.callback_timeout, "jobd/" JOBD_VERSION);
+  return std::optional<callback_client>(std::in_place, s.callback_timeout, "jobd/" JOBD_VERSION,
+                                        s.callback_ca_pem);
 }
 
 void log_recovery(const jobs::recovery_report& r) {

@@ -2,11 +2,15 @@
 
 // A completion callback's receiver for the tests: an HTTP server on 127.0.0.1 that records each
 // POST it gets and answers as the test says (a status, after a delay), each connection on a
-// thread of its own, counting how many it held at once.
+// thread of its own, counting how many it held at once. Given a certificate, it speaks TLS.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "test_certificates.hpp"
+
 namespace jobd::testing {
 
 class callback_receiver {
@@ -27,6 +33,7 @@ class callback_receiver {
   struct delivery {
     std::string head;  // request line and headers
     std::string body;
+    std::string server_name;  // the TLS client's SNI, if any
     std::string header(const std::string& name) const {
       const std::string key = "\r\n" + name + ": ";
       const auto at = head.find(key);
@@ -39,9 +46,18 @@ class callback_receiver {
     int status = 200;
     std::chrono::milliseconds delay{0};
   };
-  // `answer_for(n)` answers the n-th delivery (from 0). `port` 0: any free one.
-  explicit callback_receiver(std::function<answer(int)> answer_for, std::uint16_t port = 0)
+  // `answer_for(n)` answers the n-th delivery (from 0). `port` 0: any free one. With `tls`, the
+  // receiver presents that certificate, and counts handshakes that failed.
+  explicit callback_receiver(std::function<answer(int)> answer_for, std::uint16_t port = 0,
+                             const tls_identity* tls = nullptr)
       : answer_for_(std::move(answer_for)) {
+    if (tls) {
+      tls_.reset(SSL_CTX_new(TLS_server_method()));
+      if (!tls_ || SSL_CTX_use_certificate(tls_.get(), tls->cert.get()) != 1 ||
+          SSL_CTX_use_PrivateKey(tls_.get(), tls->key.get()) != 1) {
+        throw std::runtime_error("callback_receiver: cannot use the certificate");
+      }
+    }
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int on = 1;
     setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -68,7 +84,13 @@ class callback_receiver {
 
   std::uint16_t port() const { return port_; }
   std::string url(const std::string& path = "/done") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
+  }
+
+  // Connections whose TLS handshake failed (jobd refusing the certificate, say).
+  int failed_handshakes() {
+    std::lock_guard lk(mu_);
+    return failed_handshakes_;
   }
 
   // The most connections it held at once.
@@ -100,6 +122,12 @@ class callback_receiver {
         most_at_once_ = std::max(most_at_once_, ++open_);
       }
       connections.emplace_back([this, c, &stop] {
+        // TLS writes cannot ask for MSG_NOSIGNAL: a write to a connection jobd closed must not
+        // kill the test.
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
         handle(c, stop);
         close(c);
         std::lock_guard lk(mu_);
@@ -108,13 +136,29 @@ class callback_receiver {
     }
   }
 
+  struct ssl_free {
+    void operator()(SSL* p) const { SSL_free(p); }
+    void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
+  };
+
   void handle(int c, const std::stop_token& stop) {
+    std::unique_ptr<SSL, ssl_free> ssl;
+    if (tls_) {
+      ssl.reset(SSL_new(tls_.get()));
+      SSL_set_fd(ssl.get(), c);
+      if (SSL_accept(ssl.get()) != 1) {
+        ERR_clear_error();
+        std::lock_guard lk(mu_);
+        ++failed_handshakes_;
+        return;
+      }
+    }
     std::string in;
     char buf[4096];
     std::size_t body_at = std::string::npos;
     std::size_t length = 0;
     while (body_at == std::string::npos || in.size() < body_at + length) {
-      const ssize_t n = read(c, buf, sizeof buf);
+      const ssize_t n = ssl ? SSL_read(ssl.get(), buf, sizeof buf) : read(c, buf, sizeof buf);
       if (n <= 0) return;
       in.append(buf, static_cast<std::size_t>(n));
       if (body_at == std::string::npos && in.find("\r\n\r\n") != std::string::npos) {
@@ -137,7 +181,8 @@ class callback_receiver {
     }
     {
       std::lock_guard lk(mu_);
-      got_.push_back({in.substr(0, body_at), in.substr(body_at, length)});
+      const char* sni = ssl ? SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name) : nullptr;
+      got_.push_back({in.substr(0, body_at), in.substr(body_at, length), sni ? sni : ""});
     }
     arrived_.notify_all();
     const std::string out =
@@ -145,10 +190,16 @@ class callback_receiver {
         (a.status / 100 == 3 ? "Location: http://127.0.0.1:1/elsewhere\r\n" : "") +
         "Content-Length: 0\r\nConnection: close\r\n\r\n";
     // jobd may have given up on a slow answer: no SIGPIPE for writing to a closed connection.
-    (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
+    if (ssl) {
+      // SIGPIPE is blocked on this thread (see serve), and dies with it.
+      (void)!SSL_write(ssl.get(), out.data(), static_cast<int>(out.size()));
+    } else {
+      (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
+    }
   }
 
   std::function<answer(int)> answer_for_;
+  std::unique_ptr<SSL_CTX, ssl_free> tls_;
   int fd_ = -1;
   std::uint16_t port_ = 0;
   std::mutex mu_;
@@ -157,6 +208,7 @@ class callback_receiver {
   int taken_ = 0;              // requests read so far
   std::size_t open_ = 0;
   std::size_t most_at_once_ = 0;
+  int failed_handshakes_ = 0;
   std::jthread thread_;
 };
 

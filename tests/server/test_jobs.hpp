@@ -43,4 +43,13 @@ inline void wait_running(http_client& c, const std::string& id) {
   }
 }
 
+// The job's completion callback once it is over: delivered or failed.
+inline nlohmann::json settled_callback(http_client& c, const std::string& id) {
+  for (;;) {
+    const auto job = c.get("/v1/jobs/" + id).json();
+    if (job["callback"]["status"] != "pending") return job["callback"];
+    (void)c.get("/v1/jobs/" + id + "?wait=0.02");  // a pause the server bounds
+  }
+}
+
 }  // namespace jobd::testing

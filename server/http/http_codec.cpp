@@ -280,6 +280,13 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
   }
   // The end of the stream between requests is a goodbye, not a malformed request.
   if (ec == http::error::end_of_stream) return std::nullopt;
+  // Beast's "bad value" does not say what is wrong with it; RFC 9110 allows only visible
+  // characters, spaces and tabs in a field's value.
+  if (ec == http::error::bad_value) {
+    return error_response(400, "bad_request",
+                          "malformed HTTP request: a header's value holds a control character "
+                          "(only visible characters, spaces and tabs may appear in one)");
+  }
   // Every other error of Beast's HTTP category is a request that cannot be parsed.
   if (ec.category() == beast::error_code(http::error::bad_target).category()) {
     return error_response(400, "bad_request", "malformed HTTP request: " + ec.message());

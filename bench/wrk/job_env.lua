@@ -148,6 +148,14 @@ function M.milliseconds(name, default)
   return tonumber(v)
 end
 
+-- An HTTP header's name (a token); nil when unset and no default is given.
+function M.header_name(name, default)
+  local v = get(name, default)
+  if v == nil then return nil end
+  if not v:match("^[%w!#$%%&'*+.^_`|~-]+$") then fail(name, v, "a header name, e.g. Idempotency-Key") end
+  return v
+end
+
 -- A share between 0 and 1.
 function M.share(name, default)
   local v = get(name, default)

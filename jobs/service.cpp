@@ -232,11 +232,12 @@ service::service(service_config config, const handlers::registry& types, pool::p
   store::recovered_jobs recovered = store_.recover();
   // The sequence numbers go on from the store's last.
   next_seq_.store(recovered.last_seq + 1);
-  // In the order they expire: the store gives them so.
+  // In the order they expire: the store gives them so. A key given again after it expired
+  // comes twice, and the later one counts.
   for (auto& [seq, k] : recovered.keys) {
     key_expiry_.emplace_back(k.expires_at, k.key);
-    keys_.emplace(std::move(k.key),
-                  key_entry{.digest = k.digest, .expires_at = k.expires_at, .seq = seq});
+    keys_.insert_or_assign(std::move(k.key),
+                           key_entry{.digest = k.digest, .expires_at = k.expires_at, .seq = seq});
   }
   if (transport != nullptr) {
     callbacks_.emplace(config_.callbacks, *transport, [this](const store::job_record& changed) {

@@ -111,7 +111,8 @@ struct job_record {
   std::optional<std::chrono::system_clock::time_point> next_attempt_at;
   // The attempts before this one, oldest first, at most attempts_kept - 1: the newest kept.
   std::vector<job_attempt> earlier_attempts;
-  // The key the job was made with, if any: shared by its versions.
+  // The key the job was made with, if any: shared by its versions. A store keeps it from the
+  // version that makes the job (version 0), which is stored before any other.
   std::shared_ptr<const idempotency_key> idempotency;
   // Its completion callback, if it asked for one; replaced, never changed, as delivery goes.
   std::shared_ptr<const job_callback> callback;

@@ -67,6 +67,23 @@ ALTER TABLE jobs ADD COLUMN callback_attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN callback_error TEXT;
 CREATE INDEX jobs_callbacks_pending ON jobs (seq) WHERE callback_status = 0;
 )sql",
+    // Idempotency-Keys appended in the order they are given, without an index: jobd looks keys
+    // up in memory and reads them from here only at start, and an index on random keys made
+    // every commit rewrite pages all over it. Appended, they expire about in rowid order, so
+    // the oldest rows are the ones to delete. A key given again after it expired is a second
+    // row; the later one counts.
+    R"sql(
+CREATE TABLE idempotency_keys_appended (
+  key TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  digest INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+INSERT INTO idempotency_keys_appended SELECT key, seq, digest, expires_at FROM idempotency_keys
+  ORDER BY expires_at;
+DROP TABLE idempotency_keys;
+ALTER TABLE idempotency_keys_appended RENAME TO idempotency_keys;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

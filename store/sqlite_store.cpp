@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "store/sqlite.hpp"
 #include "store/sqlite_file.hpp"
@@ -58,9 +59,9 @@ class sqlite_store::writer {
                      "NOT NULL AND finished_at < ?1 AND callback_status IS NOT 0 ORDER BY "
                      "finished_at LIMIT ?2)"),
         expire_keys_(*db_,
-                     "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM "
-                     "idempotency_keys WHERE expires_at < ?1 LIMIT ?2)"),
-        remember_key_(*db_, "INSERT OR IGNORE INTO idempotency_keys VALUES (?1, ?2, ?3, ?4)"),
+                     "DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM "
+                     "idempotency_keys ORDER BY rowid LIMIT ?2) AND expires_at < ?1"),
+        remember_key_(*db_, "INSERT INTO idempotency_keys VALUES (?1, ?2, ?3, ?4)"),
         probe_(*db_, "UPDATE meta SET value = value WHERE key = 'id_salt'"),
         finished_(
             db_->scalar("SELECT COUNT(*) FROM jobs WHERE finished_at IS NOT NULL").value_or(0)) {}
@@ -72,17 +73,19 @@ class sqlite_store::writer {
     db_->exec("BEGIN IMMEDIATE");
     try {
       std::int64_t finished = finished_;
+      std::int64_t keys_due = keys_due_;
       // Newest first: a job's older record waiting in the same batch (queued, then running,
       // then ended) is then refused by the version guard instead of written and overwritten.
       for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
         for (auto r = g->records.rbegin(); r != g->records.rend(); ++r) {
-          finished += put(*r) && is_terminal(r->status);
+          finished += put(*r, keys_due) && is_terminal(r->status);
         }
       }
       if (probe) run(probe_);
-      finished -= expire(finished, records, keep);
+      finished -= expire(finished, records, keep, keys_due);
       db_->exec("COMMIT");
       finished_ = finished;
+      keys_due_ = keys_due;
     } catch (...) {
       sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
@@ -91,22 +94,24 @@ class sqlite_store::writer {
 
  private:
   // Whether the row changed: an older version than the one stored changes nothing.
-  bool put(const job_record& r) {
+  bool put(const job_record& r, std::int64_t& keys_due) {
     detail::bind_record(upsert_, r);
     const bool changed = run(upsert_) > 0;
-    if (changed && r.idempotency) {
+    if (changed && r.idempotency && r.version == 0) {
       const idempotency_key& k = *r.idempotency;
       remember_key_.bind(1, std::string_view(k.key));
       remember_key_.bind(2, static_cast<std::int64_t>(r.seq));
       remember_key_.bind(3, static_cast<std::int64_t>(k.digest));
       remember_key_.bind(4, detail::nanos(k.expires_at));
       run(remember_key_);
+      keys_due = std::min(keys_due, detail::nanos(k.expires_at));
     }
     return changed;
   }
 
   // Deletes finished records past retention, a batch at most; returns how many.
-  std::int64_t expire(std::int64_t finished, std::size_t records, const retention& keep) {
+  std::int64_t expire(std::int64_t finished, std::size_t records, const retention& keep,
+                      std::int64_t& keys_due) {
     const std::int64_t batch = std::max(expiry_batch, 2 * static_cast<std::int64_t>(records));
     std::int64_t deleted = 0;
     if (const auto over = finished - static_cast<std::int64_t>(keep.keep_newest); over > 0) {
@@ -116,9 +121,13 @@ class sqlite_store::writer {
     expire_aged_.bind(1, age_cutoff(keep));
     expire_aged_.bind(2, batch);
     deleted += run(expire_aged_);
-    expire_keys_.bind(1, detail::nanos(std::chrono::system_clock::now()));
-    expire_keys_.bind(2, batch);
-    run(expire_keys_);
+    if (const std::int64_t now = detail::nanos(system_clock::now()); now >= keys_due) {
+      expire_keys_.bind(1, now);
+      expire_keys_.bind(2, batch);
+      run(expire_keys_);
+      keys_due = db_->scalar("SELECT expires_at FROM idempotency_keys ORDER BY rowid LIMIT 1")
+                     .value_or(no_key_due);
+    }
     return deleted;
   }
 
@@ -142,6 +151,10 @@ class sqlite_store::writer {
   sqlite::statement remember_key_;
   sqlite::statement probe_;
   std::int64_t finished_;  // finished records stored, as of the last commit
+  // When the oldest stored Idempotency-Key expires (no_key_due: none is stored; 0: not known
+  // yet): until then, no commit looks for expired keys.
+  static constexpr std::int64_t no_key_due = std::numeric_limits<std::int64_t>::max();
+  std::int64_t keys_due_ = 0;
 };
 
 // A reader thread's connection and statements.
@@ -251,7 +264,7 @@ recovered_jobs sqlite_store::recover() {
       out.callbacks_pending.push_back(detail::record_of(callbacks, id_salt_));
     sqlite::statement keys(db,
                            "SELECT key, seq, digest, expires_at FROM idempotency_keys WHERE "
-                           "expires_at >= ?1 ORDER BY expires_at");
+                           "expires_at >= ?1 ORDER BY expires_at, rowid");
     keys.bind(1, detail::nanos(std::chrono::system_clock::now()));
     while (keys.step()) {
       out.keys.emplace_back(

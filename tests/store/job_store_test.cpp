@@ -337,6 +337,46 @@ TEST(SqliteStore, AFileLockedElsewhereTakesItDownAndKeptWritesLandOnceItIsFree) 
   EXPECT_GE(s.stats().write_errors, 2u);
 }
 
+// A key is stored once, with the version that makes its job, whatever versions follow; one
+// given again comes back after the first, so that the later counts; an expired one is deleted
+// by the next commit, here the one that writes it.
+TEST(SqliteStore, IdempotencyKeysAreStoredOnceAndComeBackInTheOrderTheyWereGiven) {
+  temp_folder folder;
+  const std::string path = (folder.path() / "jobs.db").string();
+  const auto now = std::chrono::system_clock::now();
+  const auto keyed = [](job_record r, std::string key,
+                        std::chrono::system_clock::time_point until) {
+    r.idempotency = std::make_shared<const idempotency_key>(
+        idempotency_key{.key = std::move(key), .digest = r.seq * 7, .expires_at = until});
+    return r;
+  };
+  {
+    sqlite_store s({.path = path});
+    write(s, {keyed(record(1, job_status::queued), " k", now + 1h)});
+    write(s, {keyed(record(1, job_status::running, 1), " k", now + 1h)});
+    write(s, {keyed(record(1, job_status::succeeded, 2), " k", now + 1h)});
+    write(s, {keyed(record(2, job_status::queued), " k", now + 2h)});
+    write(s, {keyed(record(3, job_status::queued), " gone", now - 1s)});
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM idempotency_keys", -1, &count, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(count), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(count, 0), 2);
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+
+  sqlite_store again({.path = path});
+  const recovered_jobs r = again.recover();
+  ASSERT_EQ(r.keys.size(), 2u);
+  EXPECT_EQ(r.keys[0].first, 1u);
+  EXPECT_EQ(r.keys[1].first, 2u);
+  EXPECT_EQ(r.keys[1].second.key, " k");
+  EXPECT_EQ(r.keys[1].second.digest, 14u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Backends, JobStoreConformance,
     ::testing::Values(backend{"memory",

@@ -118,6 +118,61 @@ job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
   return r;
 }
 
+namespace {
+
+// What bind_record and bind_changes bind alike, from ?`at`: the outcome (status, times, result,
+// error) and attempts, then the callback's state.
+void bind_outcome(sqlite::statement& s, const job_record& r, int at) {
+  s.bind(at, static_cast<std::int64_t>(r.status));
+  s.bind(at + 1, r.started_at ? std::optional(nanos(*r.started_at)) : std::nullopt);
+  // The column says whether a job is over, for retention and recovery: a terminal record
+  // that names no finish time (none of jobd's) is given the time it is stored.
+  const auto finished =
+      r.finished_at ? r.finished_at
+                    : (is_terminal(r.status) ? std::optional(system_clock::now()) : std::nullopt);
+  s.bind(at + 2, finished ? std::optional(nanos(*finished)) : std::nullopt);
+  s.bind(at + 3, std::int64_t{r.queue_time.count()});
+  s.bind(at + 4, r.run_time ? std::optional<std::int64_t>(r.run_time->count()) : std::nullopt);
+}
+
+void bind_error(sqlite::statement& s, const job_record& r, int at) {
+  if (r.error) {
+    s.bind(at, std::string_view(r.error->code));
+    s.bind(at + 1, std::string_view(r.error->message));
+    s.bind(at + 2, text_of(r.error->details));
+  } else {
+    s.bind_null(at);
+    s.bind_null(at + 1);
+    s.bind_null(at + 2);
+  }
+}
+
+std::optional<std::string> attempts_column(const job_record& r) {
+  return r.earlier_attempts.empty() ? std::nullopt
+                                    : std::optional(attempts_text(r.earlier_attempts));
+}
+
+void bind_callback_state(sqlite::statement& s, const job_record& r, int at) {
+  if (r.callback) {
+    s.bind(at, static_cast<std::int64_t>(r.callback->status));
+    s.bind(at + 1, std::int64_t{r.callback->attempts});
+    s.bind(at + 2,
+           r.callback->last_error.empty() ? std::nullopt : std::optional(r.callback->last_error));
+  } else {
+    s.bind_null(at);
+    s.bind(at + 1, std::int64_t{0});
+    s.bind_null(at + 2);
+  }
+}
+
+}  // namespace
+
+const std::string_view job_changes =
+    "version = ?2, status = ?3, started_at = ?4, finished_at = ?5, queue_ns = ?6, run_ns = ?7, "
+    "result = ?8, error_code = ?9, error_message = ?10, error_details = ?11, attempt = ?12, "
+    "max_attempts = ?13, next_attempt_at = ?14, earlier_attempts = ?15, callback_status = ?16, "
+    "callback_attempts = ?17, callback_error = ?18";
+
 void bind_record(sqlite::statement& s, const job_record& r) {
   s.bind(1, static_cast<std::int64_t>(r.seq));
   s.bind(2, std::int64_t{r.version});
@@ -125,46 +180,35 @@ void bind_record(sqlite::statement& s, const job_record& r) {
   s.bind(4, static_cast<std::int64_t>(r.priority));
   s.bind(5, std::int64_t{r.timeout.count()});
   s.bind(6, nanos(r.created_at));
-  s.bind(7, static_cast<std::int64_t>(r.status));
-  s.bind(8, r.started_at ? std::optional(nanos(*r.started_at)) : std::nullopt);
-  // The column says whether a job is over, for retention and recovery: a terminal record
-  // that names no finish time (none of jobd's) is given the time it is stored.
-  const auto finished =
-      r.finished_at ? r.finished_at
-                    : (is_terminal(r.status) ? std::optional(system_clock::now()) : std::nullopt);
-  s.bind(9, finished ? std::optional(nanos(*finished)) : std::nullopt);
-  s.bind(10, std::int64_t{r.queue_time.count()});
-  s.bind(11, r.run_time ? std::optional<std::int64_t>(r.run_time->count()) : std::nullopt);
+  bind_outcome(s, r, 7);
   s.bind(12, text_of(r.payload));
   s.bind(13, text_of(r.result));
-  if (r.error) {
-    s.bind(14, std::string_view(r.error->code));
-    s.bind(15, std::string_view(r.error->message));
-    s.bind(16, text_of(r.error->details));
-  } else {
-    s.bind_null(14);
-    s.bind_null(15);
-    s.bind_null(16);
-  }
+  bind_error(s, r, 14);
   s.bind(17, std::int64_t{r.attempt});
   s.bind(18, std::int64_t{r.max_attempts});
   s.bind(19, std::int64_t{r.retry_backoff.count()});
   s.bind(20, r.run_at ? std::optional(nanos(*r.run_at)) : std::nullopt);
   s.bind(21, r.next_attempt_at ? std::optional(nanos(*r.next_attempt_at)) : std::nullopt);
-  s.bind(22, r.earlier_attempts.empty() ? std::nullopt
-                                        : std::optional(attempts_text(r.earlier_attempts)));
+  s.bind(22, attempts_column(r));
   if (r.callback) {
     s.bind(23, std::string_view(r.callback->url));
-    s.bind(24, static_cast<std::int64_t>(r.callback->status));
-    s.bind(25, std::int64_t{r.callback->attempts});
-    s.bind(26,
-           r.callback->last_error.empty() ? std::nullopt : std::optional(r.callback->last_error));
   } else {
     s.bind_null(23);
-    s.bind_null(24);
-    s.bind(25, std::int64_t{0});
-    s.bind_null(26);
   }
+  bind_callback_state(s, r, 24);
+}
+
+void bind_changes(sqlite::statement& s, const job_record& r) {
+  s.bind(1, static_cast<std::int64_t>(r.seq));
+  s.bind(2, std::int64_t{r.version});
+  bind_outcome(s, r, 3);
+  s.bind(8, text_of(r.result));
+  bind_error(s, r, 9);
+  s.bind(12, std::int64_t{r.attempt});
+  s.bind(13, std::int64_t{r.max_attempts});
+  s.bind(14, r.next_attempt_at ? std::optional(nanos(*r.next_attempt_at)) : std::nullopt);
+  s.bind(15, attempts_column(r));
+  bind_callback_state(s, r, 16);
 }
 
 }  // namespace jobd::store::detail

@@ -12,8 +12,11 @@
 
 namespace jobd::store::detail {
 
-// The columns, in the order record_of reads them and bind_record binds them (?1..?16).
+// The columns, in the order record_of reads them and bind_record binds them (?1..?26).
 extern const std::string_view job_columns;
+// The columns a job's later versions change, as an UPDATE's SET list of ?2..?18 (?1 is left
+// for the job's seq), in the order bind_changes binds them.
+extern const std::string_view job_changes;
 
 [[nodiscard]] std::int64_t nanos(std::chrono::system_clock::time_point t);
 
@@ -21,8 +24,12 @@ extern const std::string_view job_columns;
 // sqlite::error (SQLITE_CORRUPT) for a JSON column that does not parse.
 [[nodiscard]] job_record record_of(const sqlite::statement& s, std::uint64_t salt);
 
-// Binds the record to ?1..?16 of `s`, in job_columns' order. A terminal record that names no
+// Binds the record to ?1..?26 of `s`, in job_columns' order. A terminal record that names no
 // finish time is given the time it is bound: the column says whether a job is over.
 void bind_record(sqlite::statement& s, const job_record& r);
+
+// Binds the record's seq to ?1 and what its versions change to ?2..?18, in job_changes' order;
+// finish times as bind_record gives them.
+void bind_changes(sqlite::statement& s, const job_record& r);
 
 }  // namespace jobd::store::detail

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 
 #include "store/sqlite.hpp"
 #include "store/sqlite_file.hpp"
@@ -37,20 +38,12 @@ class sqlite_store::writer {
  public:
   explicit writer(std::unique_ptr<sqlite::connection> db)
       : db_(std::move(db)),
-        upsert_(*db_, std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
+        insert_(*db_, std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                           "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26) ON CONFLICT "
-                          "(seq) DO UPDATE "
-                          "SET version = excluded.version, status = excluded.status, started_at "
-                          "= excluded.started_at, finished_at = excluded.finished_at, queue_ns = "
-                          "excluded.queue_ns, run_ns = excluded.run_ns, result = "
-                          "excluded.result, error_code = excluded.error_code, error_message = "
-                          "excluded.error_message, error_details = excluded.error_details, "
-                          "attempt = excluded.attempt, max_attempts = excluded.max_attempts, "
-                          "next_attempt_at = excluded.next_attempt_at, earlier_attempts = "
-                          "excluded.earlier_attempts, callback_status = excluded.callback_status, "
-                          "callback_attempts = excluded.callback_attempts, callback_error = "
-                          "excluded.callback_error WHERE excluded.version > jobs.version"),
+                          "(seq) DO NOTHING"),
+        update_(*db_, std::string("UPDATE jobs SET ") + std::string(detail::job_changes) +
+                          " WHERE seq = ?1 AND version < ?2"),
         expire_oldest_(*db_,
                        "DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE finished_at IS "
                        "NOT NULL AND callback_status IS NOT 0 ORDER BY finished_at LIMIT ?1)"),
@@ -74,11 +67,21 @@ class sqlite_store::writer {
     try {
       std::int64_t finished = finished_;
       std::int64_t keys_due = keys_due_;
-      // Newest first: a job's older record waiting in the same batch (queued, then running,
-      // then ended) is then refused by the version guard instead of written and overwritten.
-      for (auto g = groups.rbegin(); g != groups.rend(); ++g) {
-        for (auto r = g->records.rbegin(); r != g->records.rend(); ++r) {
-          finished += put(*r, keys_due) && is_terminal(r->status);
+      // A job's older versions waiting in the same batch (queued, then running, then ended)
+      // are passed over: only its newest is written.
+      newest_.clear();
+      for (const group& g : groups) {
+        for (const job_record& r : g.records) {
+          auto [it, first] = newest_.try_emplace(r.seq, r.version);
+          if (!first) it->second = std::max(it->second, r.version);
+        }
+      }
+      for (const group& g : groups) {
+        for (const job_record& r : g.records) {
+          const auto it = newest_.find(r.seq);
+          if (it == newest_.end() || it->second != r.version) continue;
+          newest_.erase(it);  // written once, even if a group holds that version twice
+          finished += put(r, keys_due) && is_terminal(r.status);
         }
       }
       if (probe) run(probe_);
@@ -93,10 +96,19 @@ class sqlite_store::writer {
   }
 
  private:
-  // Whether the row changed: an older version than the one stored changes nothing.
+  // Whether the row changed: an older version than the one stored changes nothing. A later
+  // version sets only what versions change; the whole record is written when there is no row
+  // yet (the job's first version, or one whose row retention took).
   bool put(const job_record& r, std::int64_t& keys_due) {
-    detail::bind_record(upsert_, r);
-    const bool changed = run(upsert_) > 0;
+    bool changed = false;
+    if (r.version > 0) {
+      detail::bind_changes(update_, r);
+      changed = run(update_) > 0;
+    }
+    if (!changed) {
+      detail::bind_record(insert_, r);
+      changed = run(insert_) > 0;
+    }
     if (changed && r.idempotency && r.version == 0) {
       const idempotency_key& k = *r.idempotency;
       remember_key_.bind(1, std::string_view(k.key));
@@ -144,7 +156,8 @@ class sqlite_store::writer {
   }
 
   std::unique_ptr<sqlite::connection> db_;
-  sqlite::statement upsert_;
+  sqlite::statement insert_;
+  sqlite::statement update_;
   sqlite::statement expire_oldest_;
   sqlite::statement expire_aged_;
   sqlite::statement expire_keys_;
@@ -155,6 +168,7 @@ class sqlite_store::writer {
   // yet): until then, no commit looks for expired keys.
   static constexpr std::int64_t no_key_due = std::numeric_limits<std::int64_t>::max();
   std::int64_t keys_due_ = 0;
+  std::unordered_map<std::uint64_t, std::uint32_t> newest_;  // a batch's jobs: newest version
 };
 
 // A reader thread's connection and statements.

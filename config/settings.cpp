@@ -136,6 +136,8 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) { s.read_timeout = parse_ms(v, 1, 3'600'000); }},
       {"keepalive_timeout_ms", "an idle keep-alive connection is closed after this [60000]",
        [](settings& s, std::string_view v) { s.keepalive_timeout = parse_ms(v, 1, 3'600'000); }},
+      {"events_interval_ms", "how often /v1/events sends the pool's state [1000]",
+       [](settings& s, std::string_view v) { s.events_interval = parse_ms(v, 10, 3'600'000); }},
       {"default_timeout_ms",
        "a job's deadline when neither request nor type sets one [30000, or max_timeout_ms if "
        "lower]",
@@ -732,6 +734,7 @@ std::string describe(const settings& s) {
       {"pipeline_limit", s.pipeline_limit},
       {"read_timeout_ms", s.read_timeout.count()},
       {"keepalive_timeout_ms", s.keepalive_timeout.count()},
+      {"events_interval_ms", s.events_interval.count()},
       {"default_timeout_ms", s.default_timeout.count()},
       {"max_timeout_ms", s.max_timeout.count()},
       {"drain_timeout_ms", s.drain_timeout.count()},

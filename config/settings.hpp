@@ -50,6 +50,7 @@ struct settings {
   std::size_t pipeline_limit = 16;  // requests read ahead of their responses, per connection
   std::chrono::milliseconds read_timeout{10'000};       // one request, first byte to last
   std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests
+  std::chrono::milliseconds events_interval{1'000};     // /v1/events: the pool's state this often
   // Pool.
   std::size_t workers_min = 0;  // 0 until resolved: "auto" means the CPUs this process may use
   std::size_t workers_max = 0;

@@ -242,6 +242,7 @@ service::service(service_config config, const handlers::registry& types, pool::p
   if (transport != nullptr) {
     callbacks_.emplace(config_.callbacks, *transport, [this](const store::job_record& changed) {
       store_.write({&changed, 1}, nullptr, store::on_failure::retry);
+      notify(changed);
     });
     for (store::job_record& job : recovered.callbacks_pending) callbacks_->deliver(std::move(job));
   }
@@ -564,6 +565,11 @@ void service::live_job::written(const store::store_error* error) {
     place = pool::admission{};
     return site.deliver(std::move(done), submit_outcome(store_down(error->message)));
   }
+  if (svc.observer_.load(std::memory_order_acquire) != nullptr) {
+    // Stored, so accepted: now it may be shown. Under the lock, as it can change meanwhile.
+    std::lock_guard lk(svc.mu_);
+    svc.notify(record);
+  }
   if (!place.valid()) {
     // To run later: it waits in the schedule (unless cancelled while it was being stored).
     std::optional<store::job_record> shown;
@@ -647,6 +653,7 @@ void service::record_running(live_job& job) {
   // Under the lock, so that the record is not changed while the store copies it.
   store_.write({&rec, 1}, std::shared_ptr<store::write_listener>(job.self.lock(), &job.running),
                store::on_failure::retry);
+  notify(rec);
 }
 
 void service::finish(live_job& ended, const pool::job_outcome& outcome) {
@@ -698,6 +705,7 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
       log_job_retry(ended.record);
       // Under the lock, so that the record is not changed while the store copies it.
       store_.write({&ended.record, 1}, nullptr, store::on_failure::retry);
+      notify(ended.record);
       schedule_.add(ended.record.seq, *due);
       retry_due = true;
     }
@@ -708,6 +716,7 @@ void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   // Terminal: nothing changes the record any more, so it is read out of the lock. A store
   // that answers at once takes the job out of the index before this returns.
   log_job_end(ended.record);
+  notify(ended.record);
   store_.write({&ended.record, 1}, std::shared_ptr<store::write_listener>(keep, &ended.ended),
                store::on_failure::retry);
 }
@@ -935,6 +944,7 @@ bool service::enter_lane(std::uint64_t seq) {
     timeout = rec.timeout;
     scheduled_count_.fetch_sub(1);
     store_.write({&rec, 1}, nullptr, store::on_failure::retry);
+    notify(rec);
   }
   (void)start(job, admitted.take(), false, timeout);
   return true;
@@ -1023,6 +1033,7 @@ void service::cancel(std::string_view id, const executor& ex, cancel_handler don
     (void)schedule_.remove(*seq);
     log_job_end(*rec);
     // Terminal: nothing changes the record any more.
+    notify(job->record);
     store_.write({&job->record, 1}, std::shared_ptr<store::write_listener>(job, &job->ended),
                  store::on_failure::retry);
     return done(cancel_outcome{cancel_outcome::kind::cancelled, std::move(rec), {}});

@@ -46,6 +46,17 @@ namespace jobd::jobs {
 
 using executor = boost::asio::any_io_executor;
 
+// Told of every change of a job the store is given (its status, attempts, callback), on the
+// thread that made it, sometimes under the service's lock: it must be quick, must not block,
+// and must not call the service.
+class job_observer {
+ public:
+  virtual void changed(const store::job_record& job) = 0;
+
+ protected:
+  ~job_observer() = default;
+};
+
 struct service_config {
   // For a job whose request and type name no timeout.
   std::chrono::milliseconds default_timeout{30'000};
@@ -228,6 +239,12 @@ class service {
   [[nodiscard]] store::store_health store_health() const { return store_.health(); }
   [[nodiscard]] store::store_stats store_stats() const { return store_.stats(); }
 
+  // From now on `observer` (nullptr: none) is told of every change of a job; it must outlive
+  // the service, or be replaced with nullptr first.
+  void observe(job_observer* observer) noexcept {
+    observer_.store(observer, std::memory_order_release);
+  }
+
   // From now on submissions are refused with shutting_down; jobs taken go on. Never blocks.
   void stop_accepting() { pool_.stop_accepting(); }
   // Lets the jobs taken finish within `grace`, then cancels the rest. Every job taken is
@@ -240,6 +257,10 @@ class service {
   struct pending_wait;
 
   [[nodiscard]] std::optional<std::uint64_t> seq_of(std::string_view id) const;
+  // Tells the observer, if there is one, of the job's new version.
+  void notify(const store::job_record& job) const {
+    if (job_observer* o = observer_.load(std::memory_order_acquire)) o->changed(job);
+  }
   // The job under way with that number, and its record as the store will have it once its
   // writes so far are stored (an end not yet stored is not shown); none when it is not under
   // way (over, or never made).
@@ -321,6 +342,7 @@ class service {
   // Jobs whose record says scheduled: counted as they become so and as they stop being so,
   // under mu_; read without it to refuse a submission when scheduled_capacity are waiting.
   std::atomic<std::size_t> scheduled_count_{0};
+  std::atomic<job_observer*> observer_{nullptr};
   // Idempotency-Keys alive, and the order they expire in (their time is the same for all, so
   // it is the order they came in). Guarded by mu_.
   struct key_entry {

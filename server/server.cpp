@@ -15,6 +15,7 @@
 
 #include "config/auth_tokens.hpp"
 #include "jobs/service.hpp"
+#include "server/api/pool_object.hpp"
 #include "server/api/routes.hpp"
 #include "server/callback_client.hpp"
 #include "server/http/listener.hpp"
@@ -148,9 +149,11 @@ class server_impl {
                              .concurrency = settings.callback_concurrency,
                              .secret = settings.callback_secret}},
               types, pool_, *store_, callback_client_ ? &*callback_client_ : nullptr),
-        routes_(settings_, jobs_, metrics_),
+        events_(metrics_),
+        routes_(settings_, jobs_, metrics_, events_),
         ctx_{routes_, metrics_, settings_} {
     log_recovery(jobs_.recovery());
+    jobs_.observe(&events_);
     ctx_.request_id_salt =
         (static_cast<std::uint64_t>(std::random_device{}()) << 32) | std::random_device{}();
     boost::system::error_code bad_address;
@@ -168,6 +171,7 @@ class server_impl {
     // tell the service's jobs, and may post answers to the I/O context; the sessions that
     // the I/O context still holds refer to ctx_ and metrics_.
     jobs_.drain(0ms);
+    jobs_.observe(nullptr);
     // Posts under way are dropped before the store goes: their ends would be written to it.
     if (callback_client_) callback_client_->stop();
     store_.reset();
@@ -215,6 +219,7 @@ class server_impl {
     }
     wait_for_signal();
     reap_strays_every(stray_reap_period);
+    publish_pool_every(settings_.events_interval);
     listener_->run();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < settings_.io_threads; ++i) {
@@ -279,6 +284,7 @@ class server_impl {
             std::to_string(after.cancelled - before.cancelled) + " cancelled";
         net::post(*ioc_, [this, summary = std::move(summary)] {
           listener_->stop();
+          events_.close();  // each stream ends once it has written what it has
           flush_then_stop(std::chrono::steady_clock::now() + flush_limit, summary);
         });
       });
@@ -293,6 +299,12 @@ class server_impl {
       spdlog::debug("reaped {} exited process(es) left behind by jobs' commands", n);
     }
     after(period, [this, period] { reap_strays_every(period); });
+  }
+
+  // The pool's state to /v1/events' clients, while there are some.
+  void publish_pool_every(std::chrono::milliseconds period) {
+    if (events_.has_clients()) events_.publish_pool(pool_object(jobs_.pool_stats()));
+    after(period, [this, period] { publish_pool_every(period); });
   }
 
   // Runs `fn` on an I/O thread after `delay`.
@@ -324,6 +336,7 @@ class server_impl {
   pool::pool pool_;
   std::optional<callback_client> callback_client_;
   jobs::service jobs_;
+  event_hub events_;
   routes routes_;
   session_context ctx_;
   std::shared_ptr<listener> listener_;

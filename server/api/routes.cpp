@@ -7,6 +7,7 @@
 
 #include "common/fnv1a.hpp"
 #include "jobs/job_object.hpp"
+#include "server/api/pool_object.hpp"
 #include "server/api/submit_body.hpp"
 #include "server/http/request_parsing.hpp"
 
@@ -16,11 +17,6 @@ namespace {
 constexpr std::size_t default_list_limit = 100;
 constexpr std::size_t max_list_limit = 1000;
 constexpr std::string_view id_segment = "{id}";
-
-std::chrono::nanoseconds from_seconds(double seconds) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(seconds));
-}
 
 http_response json_response(unsigned status, std::string body, std::string_view route) {
   http_response r;
@@ -81,7 +77,8 @@ std::optional<wait_spec> wait_of(const query_param& wait, std::chrono::milliseco
 
 }  // namespace
 
-routes::routes(const config::settings& settings, jobs::service& jobs, metrics& metrics)
+routes::routes(const config::settings& settings, jobs::service& jobs, metrics& metrics,
+               event_hub& events)
     : settings_(settings),
       limits_{.max_timeout = settings.max_timeout,
               .max_attempts = settings.max_attempts_limit,
@@ -89,6 +86,7 @@ routes::routes(const config::settings& settings, jobs::service& jobs, metrics& m
               .max_delay = settings.max_schedule},
       jobs_(jobs),
       metrics_(metrics),
+      events_(events),
       auth_(settings.auth_tokens) {}
 
 const routes::route_entry routes::table[] = {
@@ -97,6 +95,7 @@ const routes::route_entry routes::table[] = {
     {"/v1/jobs/{id}/retry", "POST", nullptr, &routes::retry_job, nullptr},
     {"/v1/job-types", "GET, HEAD", &routes::job_types, nullptr, nullptr},
     {"/v1/pool", "GET, HEAD", &routes::pool_snapshot, nullptr, nullptr},
+    {"/v1/events", "GET, HEAD", &routes::events, nullptr, nullptr},
     {"/metrics", "GET, HEAD", &routes::metrics_text, nullptr, nullptr},
     {"/healthz", "GET, HEAD", &routes::health, nullptr, nullptr},
     {"/readyz", "GET, HEAD", &routes::readiness, nullptr, nullptr},
@@ -487,70 +486,15 @@ void routes::job_types(const call& c) {
 }
 
 void routes::pool_snapshot(const call& c) {
-  const pool::pool_stats s = jobs_.pool_stats();
-  std::string text;
-  json_writer w(text);
-  w.begin_object().key("lanes").begin_object();
-  for (auto l : {pool::lane::high, pool::lane::normal}) {
-    const auto& ls = s.of(l);
-    const auto finished = [&ls](pool::job_status st) {
-      return ls.finished[static_cast<std::size_t>(st)];
-    };
-    w.key(pool::to_string(l))
-        .begin_object()
-        .key("capacity")
-        .value(ls.capacity)
-        .key("depth")
-        .value(ls.depth)
-        .key("finished")
-        .begin_object()
-        .key("cancelled")
-        .value(finished(pool::job_status::cancelled))
-        .key("failed")
-        .value(finished(pool::job_status::failed))
-        .key("succeeded")
-        .value(finished(pool::job_status::succeeded))
-        .key("timed_out")
-        .value(finished(pool::job_status::timed_out))
-        .end_object()
-        .key("oldest_wait_seconds")
-        .seconds(from_seconds(ls.oldest_wait_seconds))
-        .key("recent_run_ms")
-        .millis(from_seconds(ls.recent_run_seconds))
-        .key("rejected")
-        .begin_object()
-        .key("queue_full")
-        .value(ls.rejected_queue_full)
-        .key("shutting_down")
-        .value(ls.rejected_shutting_down)
-        .end_object()
-        .key("submitted")
-        .value(ls.submitted)
-        .end_object();
-  }
-  const char* state = s.state == pool::pool_state::running    ? "running"
-                      : s.state == pool::pool_state::draining ? "draining"
-                                                              : "stopped";
-  w.end_object()
-      .key("state")
-      .plain(state)
-      .key("workers")
-      .begin_object()
-      .key("alive")
-      .value(s.workers)
-      .key("busy")
-      .value(s.busy)
-      .key("idle")
-      .value(s.idle)
-      .key("max")
-      .value(s.workers_max)
-      .key("min")
-      .value(s.workers_min)
-      .key("reserved_high")
-      .value(s.reserved_high)
-      .end_object()
-      .end_object();
-  c.respond(json_response(200, std::move(text), c.route));
+  c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
+}
+
+void routes::events(const call& c) {
+  http_response r;
+  r.content_type = "text/event-stream";
+  r.stream = events_.subscribe(pool_object(jobs_.pool_stats()));
+  r.route = c.route;
+  c.respond(std::move(r));
 }
 
 void routes::metrics_text(const call& c) {

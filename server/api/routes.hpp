@@ -15,6 +15,7 @@
 #include "config/settings.hpp"
 #include "jobs/service.hpp"
 #include "server/api/auth.hpp"
+#include "server/api/event_hub.hpp"
 #include "server/api/submit_body.hpp"
 #include "server/http/http_types.hpp"
 #include "server/obs/metrics.hpp"
@@ -23,7 +24,8 @@ namespace jobd::server {
 
 class routes final : public request_handler {
  public:
-  routes(const config::settings& settings, jobs::service& jobs, metrics& metrics);
+  routes(const config::settings& settings, jobs::service& jobs, metrics& metrics,
+         event_hub& events);
 
   void handle(http_request req, responder respond) override;
   void note_unread(std::string_view method, std::string_view target,
@@ -66,6 +68,7 @@ class routes final : public request_handler {
   void retry_job(const call& c);
   void job_types(const call& c);
   void pool_snapshot(const call& c);
+  void events(const call& c);
   void metrics_text(const call& c);
   void health(const call& c);
   void readiness(const call& c);
@@ -96,6 +99,7 @@ class routes final : public request_handler {
   const submit_limits limits_;
   jobs::service& jobs_;
   metrics& metrics_;
+  event_hub& events_;
   const authenticator auth_;
   std::atomic<bool> draining_{false};
   // Job objects written in one second share the text of their times.

@@ -300,6 +300,23 @@ http_request to_route_request(const wire_request& req) {
       req.idempotency_key ? std::optional<std::string_view>(*req.idempotency_key) : std::nullopt};
 }
 
+void append_stream_header(std::string& out, const http_response& r, std::string_view request_id,
+                          std::string_view date) {
+  char status[16];
+  const auto end = std::to_chars(std::begin(status), std::end(status), r.status).ptr;
+  out.append("HTTP/1.1 ")
+      .append(status, end)
+      .append(" ")
+      .append(http::obsolete_reason(static_cast<http::status>(r.status)))
+      .append("\r\nDate: ")
+      .append(date)
+      .append("\r\nServer: jobd\r\nContent-Type: ")
+      .append(r.content_type)
+      .append("\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nX-Request-Id: ")
+      .append(request_id)
+      .append("\r\nConnection: close\r\n\r\n");
+}
+
 void append_wire_response(std::string& out, const http_response& r, unsigned version,
                           bool keep_alive, std::string_view request_id, std::string_view date,
                           bool head) {

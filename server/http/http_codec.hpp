@@ -114,6 +114,11 @@ void append_wire_response(std::string& out, const http_response& r, unsigned ver
                           bool keep_alive, std::string_view request_id, std::string_view date,
                           bool head = false);
 
+// The header of a streamed answer (`r.stream`): no length, no caching, no proxy buffering, and
+// the connection closes when the stream ends.
+void append_stream_header(std::string& out, const http_response& r, std::string_view request_id,
+                          std::string_view date);
+
 }  // namespace jobd::server
 
 template <>

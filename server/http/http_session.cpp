@@ -97,6 +97,12 @@ void http_session::pump() {
   } while (pump_again_ && !closed_);
   pumping_ = false;
   if (closed_) return;
+  if (streaming_) {
+    while (pull()) {
+    }
+    if (!closed_) arm_timer();
+    return;
+  }
   if (read_closed_ && slots_.empty() && !writing_) return close();
   send_continue();  // for a request that waited for the answers owed before it
   if (closed_) return;
@@ -289,7 +295,17 @@ void http_session::write_ready() {
       const http_response& r = *s.res;
       // The last answer of a connection whose reading has stopped says so.
       out_last_ = !s.keep_alive || (read_closed_ && n + 1 == slots_.size());
-      append_wire_response(out_, r, s.version, !out_last_, s.request_id_view(), date, s.head);
+      if (r.stream) {
+        // Nothing after it can be answered: requests read behind it are dropped.
+        out_last_ = true;
+        stop_reading();
+        ctx_.unanswered.fetch_sub(slots_.size() - n - 1);
+        slots_.resize(n + 1);
+        append_stream_header(out_, r, s.request_id_view(), date);
+        if (!s.head) stream_ = r.stream;
+      } else {
+        append_wire_response(out_, r, s.version, !out_last_, s.request_id_view(), date, s.head);
+      }
       const double seconds = std::chrono::duration<double>(now - s.start).count();
       ctx_.stats.observe_request(r.route, r.status, seconds);
       if (ctx_.settings.access_log) {
@@ -317,6 +333,7 @@ void http_session::on_write(boost::system::error_code ec, std::size_t) {
   writing_ = false;
   if (closed_) return;
   if (ec) return close();
+  if (streaming_) return pump();
   written(out_answers_, clock::now());
   pump();
 }
@@ -326,7 +343,45 @@ void http_session::written(std::size_t answers, clock::time_point now) {
   ctx_.unanswered.fetch_sub(answers);
   // The keep-alive clock starts when the last owed answer is out.
   idle_since_ = now;
+  if (out_last_ && stream_) return start_stream();
   if (out_last_) close();
+}
+
+void http_session::start_stream() {
+  streaming_ = true;
+  // The stream holds the session while it streams (no read or timer need be under way then);
+  // close() detaches it, which lets go.
+  stream_->attach([self = shared_from_this()] {
+    net::post(self->socket_.get_executor(), [self] { self->pump(); });
+  });
+  pump_again_ = true;  // the first pull, once the write in progress is done
+}
+
+bool http_session::pull() {
+  if (writing_ || closed_) return false;
+  // What the stream gives is taken a piece at a time: while one is being written, the rest
+  // stays with the stream, which decides what a slow client misses.
+  constexpr std::size_t piece = 64 * 1024;
+  out_.clear();
+  if (!stream_over_) stream_over_ = !stream_->take(out_, piece);
+  if (out_.empty()) {
+    if (stream_over_) close();
+    return false;
+  }
+  boost::system::error_code ec;
+  const std::size_t sent = socket_.write_some(net::buffer(out_), ec);
+  if (ec == net::error::would_block || (!ec && sent < out_.size())) {
+    writing_ = true;
+    write_began_ = clock::now();
+    net::async_write(socket_, net::buffer(out_) + (ec ? 0 : sent),
+                     beast::bind_front_handler(&http_session::on_write, shared_from_this()));
+    return false;
+  }
+  if (ec) {
+    close();
+    return false;
+  }
+  return true;  // written whole: there may be more
 }
 
 void http_session::stop_reading() {
@@ -384,6 +439,10 @@ void http_session::close() {
   closed_ = true;
   // The socket is gone now, though answers owed to it may hold the session a while longer.
   ctx_.stats.connection_closed();
+  if (stream_) {
+    stream_->detach();
+    stream_.reset();
+  }
   timer_.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);

@@ -32,6 +32,11 @@
 //   on_response   an answer for request `seq`, from deliver()
 //   on_write      the rest of a blocked write went out    writing_: a write is in flight
 //   on_timer      the earliest of the write, request and idle deadlines (pending_deadlines())
+// An answer with a stream (Server-Sent Events) is the connection's last: once its header is
+// out, the session is a third machine, streaming_: it writes what the stream gives each time
+// the stream wakes it (pull()), one write at a time, until the stream ends or a write fails or
+// stalls past the write deadline. It reads nothing more: a client that goes away is seen at
+// the next write.
 // continue_sent_ / continue_deferred_: the request being read asked for "100 Continue", which
 // went out, or waits for the answers owed before it. pumping_ / pump_again_: an event that
 // arrives while pump() runs (an answer given at once, inline) only asks it to go round again.
@@ -127,6 +132,11 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   [[nodiscard]] const boost::asio::any_io_executor& executor() const override { return executor_; }
   void on_response(std::uint64_t seq, http_response&& res);
   void stop_reading();
+  // The stream's header is out: from now on the connection carries the stream.
+  void start_stream();
+  // Writes what the stream has, if no write is under way; true when it was written whole and
+  // the stream may have more.
+  bool pull();
   void close();
   // The client's X-Request-Id when it is one in form, else a fresh one.
   request_id_text request_id_for(const wire_request* req);
@@ -162,11 +172,14 @@ class http_session final : public std::enable_shared_from_this<http_session>, pr
   // capacity is kept from one request to the next.
   std::vector<slot> slots_;
   std::uint64_t next_seq_ = 0;
-  std::string out_;                // the bytes being written
-  std::size_t out_answers_ = 0;    // how many slots `out_` answers
-  bool out_last_ = false;          // `out_` ends with the connection's last answer
-  clock::time_point write_began_;  // of the write waiting for the socket
-  bool writing_ = false;           // a write is waiting for the socket
+  std::string out_;                       // the bytes being written
+  std::size_t out_answers_ = 0;           // how many slots `out_` answers
+  bool out_last_ = false;                 // `out_` ends with the connection's last answer
+  std::shared_ptr<event_stream> stream_;  // the last answer's stream, once its header is ready
+  bool streaming_ = false;                // its header is out: the stream is being written
+  bool stream_over_ = false;              // the stream said it has no more
+  clock::time_point write_began_;         // of the write waiting for the socket
+  bool writing_ = false;                  // a write is waiting for the socket
   bool reading_ = false;
   std::size_t last_read_bytes_ = 0;  // what the last read brought: the next may ask for twice that
   bool read_closed_ = false;         // no more requests will be read

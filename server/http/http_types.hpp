@@ -26,6 +26,21 @@ struct http_request {
   std::optional<std::string_view> idempotency_key;  // the Idempotency-Key header, when sent
 };
 
+// The source of an answer that goes on after its header (Server-Sent Events). The session writes
+// the header, then what take() gives each time the source wakes it, until take() says the
+// stream is over; if the connection goes first, it calls detach().
+class event_stream {
+ public:
+  virtual ~event_stream() = default;
+  // Appends what waits to `out`, about `limit` bytes at most; false once the stream is over
+  // (then what it appended is the last).
+  [[nodiscard]] virtual bool take(std::string& out, std::size_t limit) = 0;
+  // `wake` is called, from any thread, when something waits that take() has not given yet.
+  // Given once, before the first take().
+  virtual void attach(std::function<void()> wake) = 0;
+  virtual void detach() = 0;
+};
+
 struct http_response {
   unsigned status = 200;
   std::string_view content_type = "application/json";  // always a literal
@@ -34,6 +49,8 @@ struct http_response {
   // they are held in place.
   boost::container::small_vector<std::pair<std::string_view, std::string>, 2> headers;
   std::string_view route = "other";  // metrics label: one of a fixed set, never the raw path
+  // Set: the body is this stream, after a header without a length; the connection's last answer.
+  std::shared_ptr<event_stream> stream;
 };
 
 // Where answers go: the connection that read the requests, which numbers them.

@@ -256,6 +256,8 @@ std::string metrics::render(const pool::pool_stats& p,
 
   w.family("jobd_http_connections", "gauge", "Open HTTP connections.");
   w.sample("jobd_http_connections", "", static_cast<double>(connections()));
+  w.family("jobd_http_sse_clients", "gauge", "Open /v1/events streams.");
+  w.sample("jobd_http_sse_clients", "", static_cast<double>(sse_clients()));
 
   if (auto ps = read_process_stats()) {
     w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");

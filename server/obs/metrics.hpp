@@ -27,6 +27,12 @@ class metrics {
   [[nodiscard]] std::size_t connections() const noexcept {
     return connections_.load(std::memory_order_relaxed);
   }
+  // Open /v1/events streams (each is a connection too).
+  void sse_client_opened() noexcept { sse_clients_.fetch_add(1, std::memory_order_relaxed); }
+  void sse_client_closed() noexcept { sse_clients_.fetch_sub(1, std::memory_order_relaxed); }
+  [[nodiscard]] std::size_t sse_clients() const noexcept {
+    return sse_clients_.load(std::memory_order_relaxed);
+  }
 
   // Completion callbacks' deliveries so far, by outcome.
   struct callback_outcomes {
@@ -53,6 +59,7 @@ class metrics {
   std::map<std::string, route_traffic, std::less<>> requests_;  // guarded by mu_
   std::array<std::uint64_t, pool::lane_count> invalid_{};       // guarded by mu_
   std::atomic<std::size_t> connections_{0};
+  std::atomic<std::size_t> sse_clients_{0};
 };
 
 }  // namespace jobd::server

@@ -102,7 +102,8 @@ struct app_fixture {
       workers,
       store};
   server::metrics stats;
-  server::routes routes{settings, jobs, stats};
+  server::event_hub events{stats};
+  server::routes routes{settings, jobs, stats, events};
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
       boost::asio::make_work_guard(ioc);

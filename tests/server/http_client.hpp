@@ -137,6 +137,18 @@ class http_client {
     return r;
   }
 
+  // The bytes up to and including the next `delimiter` (a streamed answer's next event, say);
+  // nullopt when the connection closed or timed out first.
+  std::optional<std::string> read_through(const std::string& delimiter) {
+    std::size_t at;
+    while ((at = buffer_.find(delimiter)) == std::string::npos) {
+      if (!fill()) return std::nullopt;
+    }
+    std::string out = buffer_.substr(0, at + delimiter.size());
+    buffer_.erase(0, at + delimiter.size());
+    return out;
+  }
+
   // What was received and not yet read as a reply.
   const std::string& unread() const { return buffer_; }
 

@@ -53,7 +53,8 @@ struct routes_fixture : jobs::testing::service_fixture {
 
   config::settings settings;
   metrics stats;
-  routes api{settings, jobs, stats};
+  event_hub events{stats};
+  routes api{settings, jobs, stats, events};
   std::shared_ptr<answers> sink = std::make_shared<answers>(ioc.get_executor());
 
   void request(std::uint64_t n, std::string_view method, std::string target,
@@ -132,8 +133,8 @@ TEST(Routes, TheRootListsEveryOtherRouteWithItsMethods) {
   std::vector<std::string> paths;
   for (const auto& route : index["routes"]) paths.push_back(route["path"]);
   EXPECT_EQ(paths, (std::vector<std::string>{"/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry",
-                                             "/v1/job-types", "/v1/pool", "/metrics", "/healthz",
-                                             "/readyz"}));
+                                             "/v1/job-types", "/v1/pool", "/v1/events", "/metrics",
+                                             "/healthz", "/readyz"}));
   EXPECT_EQ(index["routes"][0]["methods"], "GET, HEAD, POST");
 }
 

@@ -1,0 +1,168 @@
+#include "server/api/event_hub.hpp"
+
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "common/json_writer.hpp"
+#include "jobs/job_object.hpp"
+
+namespace jobd::server {
+namespace {
+
+// The ring's bound in bytes as well as in events: a job object carries its payload and result.
+constexpr std::size_t ring_bytes = 8 * 1024 * 1024;
+
+std::string event_text(std::string_view name, std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + name.size() + 16);
+  out.append("event: ").append(name).append("\ndata: ").append(data).append("\n\n");
+  return out;
+}
+
+}  // namespace
+
+// The events kept, and the clients waiting for the next one. Shared by the hub and its
+// clients' streams, which the connections may hold a little longer than the hub lives.
+struct event_hub::ring {
+  std::mutex mu;
+  std::deque<std::string> events;  // guarded by mu, as all below but `clients`
+  std::uint64_t first = 0;         // the number of events.front(); they count from 0
+  std::size_t bytes = 0;
+  std::vector<std::weak_ptr<client>> waiting;
+  bool closed = false;
+  std::atomic<std::size_t> clients{0};
+  std::mutex times_mu;
+  json_time_writer times;  // guarded by times_mu
+};
+
+class event_hub::client final : public event_stream, public std::enable_shared_from_this<client> {
+ public:
+  client(std::shared_ptr<ring> r, metrics& stats, std::string first)
+      : ring_(std::move(r)), stats_(stats), first_(std::move(first)) {
+    std::lock_guard lk(ring_->mu);
+    at_ = ring_->first + ring_->events.size();
+    ring_->clients.fetch_add(1, std::memory_order_relaxed);
+    stats_.sse_client_opened();
+  }
+  ~client() override {
+    ring_->clients.fetch_sub(1, std::memory_order_relaxed);
+    stats_.sse_client_closed();
+  }
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  bool take(std::string& out, std::size_t limit) override {
+    std::lock_guard lk(ring_->mu);
+    out += first_;
+    first_.clear();
+    if (at_ < ring_->first) {
+      out += event_text("lag", "{\"missed\":" + std::to_string(ring_->first - at_) + "}");
+      at_ = ring_->first;
+    }
+    const std::uint64_t end = ring_->first + ring_->events.size();
+    while (at_ < end && out.size() < limit) out += ring_->events[at_++ - ring_->first];
+    if (at_ < end) return true;  // more, for the next take
+    if (ring_->closed) return false;
+    if (!waiting_) {
+      waiting_ = true;
+      ring_->waiting.push_back(weak_from_this());
+    }
+    return true;
+  }
+
+  void attach(std::function<void()> wake) override {
+    std::lock_guard lk(ring_->mu);
+    wake_ = std::move(wake);
+  }
+
+  void detach() override {
+    std::lock_guard lk(ring_->mu);
+    wake_ = nullptr;
+  }
+
+  // Called with the ring's lock held: the wake to call once it is released, if any.
+  std::function<void()> woken() {
+    waiting_ = false;
+    return wake_;
+  }
+
+ private:
+  const std::shared_ptr<ring> ring_;
+  metrics& stats_;
+  std::string first_;     // guarded by ring_->mu, as the three below
+  std::uint64_t at_ = 0;  // the next event this client takes
+  bool waiting_ = false;  // in ring_->waiting
+  std::function<void()> wake_;
+};
+
+event_hub::event_hub(metrics& stats) : stats_(stats), ring_(std::make_shared<ring>()) {}
+
+event_hub::~event_hub() {
+  close();
+}
+
+bool event_hub::has_clients() const noexcept {
+  return ring_->clients.load(std::memory_order_relaxed) > 0;
+}
+
+std::shared_ptr<event_stream> event_hub::subscribe(std::string pool) {
+  return std::make_shared<client>(ring_, stats_, event_text("pool", pool));
+}
+
+void event_hub::publish_pool(const std::string& pool) {
+  publish(event_text("pool", pool));
+}
+
+void event_hub::changed(const store::job_record& job) {
+  if (!has_clients()) return;
+  std::string object;
+  object.reserve(320);
+  {
+    std::lock_guard lk(ring_->times_mu);
+    jobs::append_job_object(object, job, std::chrono::system_clock::now(), ring_->times);
+  }
+  publish(event_text("job", object));
+}
+
+void event_hub::publish(std::string event) {
+  std::vector<std::function<void()>> wakes;
+  {
+    std::lock_guard lk(ring_->mu);
+    if (ring_->closed) return;
+    ring_->bytes += event.size();
+    ring_->events.push_back(std::move(event));
+    while (ring_->events.size() > 1 &&
+           (ring_->events.size() > ring_events || ring_->bytes > ring_bytes)) {
+      ring_->bytes -= ring_->events.front().size();
+      ring_->events.pop_front();
+      ++ring_->first;
+    }
+    for (const auto& w : ring_->waiting) {
+      if (const auto c = w.lock()) {
+        if (auto wake = c->woken()) wakes.push_back(std::move(wake));
+      }
+    }
+    ring_->waiting.clear();
+  }
+  for (const auto& wake : wakes) wake();
+}
+
+void event_hub::close() {
+  std::vector<std::function<void()>> wakes;
+  {
+    std::lock_guard lk(ring_->mu);
+    if (ring_->closed) return;
+    ring_->closed = true;
+    for (const auto& w : ring_->waiting) {
+      if (const auto c = w.lock()) {
+        if (auto wake = c->woken()) wakes.push_back(std::move(wake));
+      }
+    }
+    ring_->waiting.clear();
+  }
+  for (const auto& wake : wakes) wake();
+}
+
+}  // namespace jobd::server

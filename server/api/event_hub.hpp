@@ -1,0 +1,53 @@
+#pragma once
+
+// GET /v1/events: the stream of what happens, to every client that asks. Each event is written
+// once, into one ring of the latest events (bounded in count); each client's stream keeps its
+// place in the ring and takes from there as fast as its connection writes. A client that falls
+// more than the ring behind finds its place gone: it is told `event: lag` and goes on from the
+// oldest event kept. So a slow client costs memory for nobody and time for nobody but itself,
+// and publishing costs the same for one client as for a hundred.
+//
+// Thread-safety: every member may be called from any thread.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "jobs/service.hpp"
+#include "server/http/http_types.hpp"
+#include "server/obs/metrics.hpp"
+
+namespace jobd::server {
+
+class event_hub final : public jobs::job_observer {
+ public:
+  // Events the ring keeps: a client further behind than this misses some.
+  static constexpr std::size_t ring_events = 4096;
+
+  explicit event_hub(metrics& stats);
+  ~event_hub();
+  event_hub(const event_hub&) = delete;
+  event_hub& operator=(const event_hub&) = delete;
+
+  // A new client's stream: it begins with `pool` (the pool object), then every event from now.
+  [[nodiscard]] std::shared_ptr<event_stream> subscribe(std::string pool);
+  [[nodiscard]] bool has_clients() const noexcept;
+
+  // `event: pool` with the pool object.
+  void publish_pool(const std::string& pool);
+  // `event: job` with the job object, for every change of a job (jobs::job_observer).
+  void changed(const store::job_record& job) override;
+  // Ends every stream, once each has written what it has; later clients get an ended stream.
+  void close();
+
+ private:
+  struct ring;
+  class client;
+
+  void publish(std::string event);
+
+  metrics& stats_;
+  std::shared_ptr<ring> ring_;
+};
+
+}  // namespace jobd::server

@@ -47,7 +47,7 @@ class callback_receiver {
     std::chrono::milliseconds delay{0};
   };
   // `answer_for(n)` answers the n-th delivery (from 0). `port` 0: any free one. With `tls`, the
-  // receiver presents that certificate, and counts handshakes that failed.
+  // receiver presents that certificate.
   explicit callback_receiver(std::function<answer(int)> answer_for, std::uint16_t port = 0,
                              const tls_identity* tls = nullptr)
       : answer_for_(std::move(answer_for)) {
@@ -87,13 +87,7 @@ class callback_receiver {
     return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
   }
 
-  // Connections whose TLS handshake failed (jobd refusing the certificate, say).
-  int failed_handshakes() {
-    std::lock_guard lk(mu_);
-    return failed_handshakes_;
-  }
-
-  // The most connections it held at once.
+  // The most connections it held unanswered at once.
   std::size_t most_at_once() {
     std::lock_guard lk(mu_);
     return most_at_once_;
@@ -128,8 +122,9 @@ class callback_receiver {
         sigemptyset(&pipe);
         sigaddset(&pipe, SIGPIPE);
         pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-        handle(c, stop);
+        const bool answered = handle(c, stop);
         close(c);
+        if (answered) return;
         std::lock_guard lk(mu_);
         --open_;
       });
@@ -141,16 +136,16 @@ class callback_receiver {
     void operator()(SSL_CTX* p) const { SSL_CTX_free(p); }
   };
 
-  void handle(int c, const std::stop_token& stop) {
+  // Whether it answered; it stops counting the connection as held when it does, before jobd
+  // can read the answer and go on to another delivery.
+  bool handle(int c, const std::stop_token& stop) {
     std::unique_ptr<SSL, ssl_free> ssl;
     if (tls_) {
       ssl.reset(SSL_new(tls_.get()));
       SSL_set_fd(ssl.get(), c);
       if (SSL_accept(ssl.get()) != 1) {
         ERR_clear_error();
-        std::lock_guard lk(mu_);
-        ++failed_handshakes_;
-        return;
+        return false;
       }
     }
     std::string in;
@@ -159,7 +154,7 @@ class callback_receiver {
     std::size_t length = 0;
     while (body_at == std::string::npos || in.size() < body_at + length) {
       const ssize_t n = ssl ? SSL_read(ssl.get(), buf, sizeof buf) : read(c, buf, sizeof buf);
-      if (n <= 0) return;
+      if (n <= 0) return false;
       in.append(buf, static_cast<std::size_t>(n));
       if (body_at == std::string::npos && in.find("\r\n\r\n") != std::string::npos) {
         body_at = in.find("\r\n\r\n") + 4;
@@ -183,6 +178,7 @@ class callback_receiver {
       std::lock_guard lk(mu_);
       const char* sni = ssl ? SSL_get_servername(ssl.get(), TLSEXT_NAMETYPE_host_name) : nullptr;
       got_.push_back({in.substr(0, body_at), in.substr(body_at, length), sni ? sni : ""});
+      --open_;
     }
     arrived_.notify_all();
     const std::string out =
@@ -196,6 +192,7 @@ class callback_receiver {
     } else {
       (void)!send(c, out.data(), out.size(), MSG_NOSIGNAL);
     }
+    return true;
   }
 
   std::function<answer(int)> answer_for_;
@@ -208,7 +205,6 @@ class callback_receiver {
   int taken_ = 0;              // requests read so far
   std::size_t open_ = 0;
   std::size_t most_at_once_ = 0;
-  int failed_handshakes_ = 0;
   std::jthread thread_;
 };
 

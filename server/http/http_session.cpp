@@ -100,7 +100,15 @@ void http_session::pump() {
   if (streaming_) {
     while (pull()) {
     }
-    if (!closed_) arm_timer();
+    if (closed_) return;
+    // What the client sends now is read only to learn at once that it has gone.
+    if (!reading_) {
+      reading_ = true;
+      socket_.async_read_some(
+          buffer_.prepare(idle_read_bytes),
+          beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    }
+    arm_timer();
     return;
   }
   if (read_closed_ && slots_.empty() && !writing_) return close();
@@ -196,6 +204,11 @@ void http_session::on_read(boost::system::error_code ec, std::size_t bytes) {
   reading_ = false;
   last_read_bytes_ = bytes;
   if (closed_) return;
+  if (streaming_) {
+    if (ec) return close();  // gone
+    buffer_.clear();
+    return pump();
+  }
   if (read_closed_) return pump();  // reading stopped while this read was under way
   buffer_.commit(bytes);
   if (ec == net::error::eof) {
@@ -349,10 +362,12 @@ void http_session::written(std::size_t answers, clock::time_point now) {
 
 void http_session::start_stream() {
   streaming_ = true;
-  // The stream holds the session while it streams (no read or timer need be under way then);
-  // close() detaches it, which lets go.
-  stream_->attach([self = shared_from_this()] {
-    net::post(self->socket_.get_executor(), [self] { self->pump(); });
+  // A wake finds the session only while something else holds it: the read that streaming
+  // keeps under way does, until the connection closes.
+  stream_->attach([weak = weak_from_this()] {
+    if (const auto self = weak.lock()) {
+      net::post(self->socket_.get_executor(), [self] { self->pump(); });
+    }
   });
   pump_again_ = true;  // the first pull, once the write in progress is done
 }

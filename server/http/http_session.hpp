@@ -35,8 +35,8 @@
 // An answer with a stream (Server-Sent Events) is the connection's last: once its header is
 // out, the session is a third machine, streaming_: it writes what the stream gives each time
 // the stream wakes it (pull()), one write at a time, until the stream ends or a write fails or
-// stalls past the write deadline. It reads nothing more: a client that goes away is seen at
-// the next write.
+// stalls past the write deadline. It reads no more requests, but keeps a read under way, to see
+// at once a client that goes away (and to hold the session meanwhile).
 // continue_sent_ / continue_deferred_: the request being read asked for "100 Continue", which
 // went out, or waits for the answers owed before it. pumping_ / pump_again_: an event that
 // arrives while pump() runs (an answer given at once, inline) only asks it to go round again.

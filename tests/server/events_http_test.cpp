@@ -88,7 +88,7 @@ TEST(Events, ThePoolComesEveryIntervalAndAGoneClientIsForgotten) {
     for (int i = 0; i < 4; ++i) EXPECT_EQ(events.next().name, "pool");
     EXPECT_EQ(sse_clients(c), "1");
   }
-  // Seen gone at the next write, an interval later.
+  // Seen gone as it closes: its gauge falls back.
   while (sse_clients(c) != "0") (void)c.get("/v1/jobs/none?wait=0.02");
 }
 

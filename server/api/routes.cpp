@@ -9,6 +9,7 @@
 #include "jobs/job_object.hpp"
 #include "server/api/pool_object.hpp"
 #include "server/api/submit_body.hpp"
+#include "server/api/ui_assets.hpp"
 #include "server/http/request_parsing.hpp"
 
 namespace jobd::server {
@@ -99,6 +100,7 @@ const routes::route_entry routes::table[] = {
     {"/metrics", "GET, HEAD", &routes::metrics_text, nullptr, nullptr},
     {"/healthz", "GET, HEAD", &routes::health, nullptr, nullptr},
     {"/readyz", "GET, HEAD", &routes::readiness, nullptr, nullptr},
+    {"/ui/{id}", "GET, HEAD", &routes::ui_file, nullptr, nullptr},
     {"/", "GET, HEAD", &routes::index, nullptr, nullptr},
 };
 
@@ -510,6 +512,8 @@ void routes::metrics_text(const call& c) {
 
 // What answers here, for whoever opens the root: the routes and their methods.
 void routes::index(const call& c) {
+  // A browser gets the dashboard; curl and the like the routes, as JSON.
+  if (c.req.accepts_html) return c.respond(ui_answer("index.html", c.route));
   std::string text;
   json_writer w(text);
   w.begin_object().key("service").plain("jobd").key("routes").begin_array();
@@ -519,6 +523,28 @@ void routes::index(const call& c) {
   }
   w.end_array().end_object();
   c.respond(json_response(200, std::move(text), c.route));
+}
+
+void routes::ui_file(const call& c) {
+  c.respond(ui_answer(c.id, c.route));
+}
+
+http_response routes::ui_answer(std::string_view name, std::string_view route) {
+  for (const ui_asset& a : ui_assets()) {
+    if (a.name != name) continue;
+    http_response r;
+    r.content_type = a.content_type;
+    r.body.assign(a.body);
+    r.route = route;
+    // Only its own files and jobd's answers: no inline script, no other origin, no framing.
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'self'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self'; connect-src 'self'; base-uri 'none'; "
+                           "form-action 'none'; frame-ancestors 'none'");
+    r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    return r;
+  }
+  return with_route(error_response(404, "not_found", "no such file of the dashboard"), route);
 }
 
 void routes::health(const call& c) {

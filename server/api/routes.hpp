@@ -73,6 +73,9 @@ class routes final : public request_handler {
   void health(const call& c);
   void readiness(const call& c);
   void index(const call& c);
+  void ui_file(const call& c);
+  // A file of the dashboard, or a 404.
+  [[nodiscard]] static http_response ui_answer(std::string_view name, std::string_view route);
 
   // How a job answers: with which status while it is under way (a 202 also names the job's
   // URL), with the sync table's status or 200 once it is terminal, under which route.

@@ -132,6 +132,7 @@ request_parser::request_parser(wire_request& into) : into_(into) {
   into_.request_id.clear();
   into_.authorization.clear();
   into_.idempotency_key.reset();
+  into_.accepts_html = false;
   into_.body.clear();
 }
 
@@ -170,6 +171,11 @@ void request_parser::on_field_impl(http::field name, string_view name_text, stri
     case http::field::transfer_encoding:
       seen_transfer_encoding_ = true;
       other_coding_ = other_coding_ || names_other_coding(value);
+      break;
+    case http::field::accept:
+      into_.accepts_html =
+          into_.accepts_html ||
+          std::string_view(value.data(), value.size()).find("text/html") != std::string_view::npos;
       break;
     case http::field::host:
       ++hosts_;
@@ -296,8 +302,12 @@ std::optional<http_response> answer_to_read_error(beast::error_code ec, const co
 
 http_request to_route_request(const wire_request& req) {
   return {
-      req.method_text, req.target, req.body, req.authorization,
-      req.idempotency_key ? std::optional<std::string_view>(*req.idempotency_key) : std::nullopt};
+      req.method_text,
+      req.target,
+      req.body,
+      req.authorization,
+      req.idempotency_key ? std::optional<std::string_view>(*req.idempotency_key) : std::nullopt,
+      req.accepts_html};
 }
 
 void append_stream_header(std::string& out, const http_response& r, std::string_view request_id,

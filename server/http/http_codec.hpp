@@ -44,6 +44,7 @@ struct wire_request {
   std::string request_id;                      // the first X-Request-Id, as sent; "" when none
   std::string authorization;                   // the first Authorization field; "" when none
   std::optional<std::string> idempotency_key;  // the first Idempotency-Key field, if any
+  bool accepts_html = false;                   // an Accept field names text/html (a browser)
   std::string body;
 };
 

@@ -24,6 +24,7 @@ struct http_request {
   std::string_view body;
   std::string_view authorization;                   // the Authorization header, "" when absent
   std::optional<std::string_view> idempotency_key;  // the Idempotency-Key header, when sent
+  bool accepts_html = false;  // an Accept header names text/html: a browser asks
 };
 
 // The source of an answer that goes on after its header (Server-Sent Events). The session writes

@@ -134,7 +134,7 @@ TEST(Routes, TheRootListsEveryOtherRouteWithItsMethods) {
   for (const auto& route : index["routes"]) paths.push_back(route["path"]);
   EXPECT_EQ(paths, (std::vector<std::string>{"/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry",
                                              "/v1/job-types", "/v1/pool", "/v1/events", "/metrics",
-                                             "/healthz", "/readyz"}));
+                                             "/healthz", "/readyz", "/ui/{id}"}));
   EXPECT_EQ(index["routes"][0]["methods"], "GET, HEAD, POST");
 }
 

@@ -1,0 +1,117 @@
+// The dashboard: reads GET /v1/events with fetch (an EventSource cannot send the token) and
+// shows the pool and the latest jobs. Everything a job carries is shown as text, never as HTML.
+"use strict";
+
+const tokenKey = "jobd-token";
+const recentJobs = 50;
+const jobs = new Map();  // id -> the latest job object, most recent last
+
+function el(tag, text, className) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = String(text);
+  if (className) e.className = className;
+  return e;
+}
+
+function setState(text, kind) {
+  const badge = document.getElementById("state");
+  badge.textContent = text;
+  badge.className = "badge " + (kind || "");
+}
+
+function showPool(pool) {
+  const workers = document.getElementById("workers");
+  workers.replaceChildren();
+  for (const [name, value] of [["busy", pool.workers.busy], ["idle", pool.workers.idle],
+                               ["alive", pool.workers.alive], ["limit", pool.workers.max],
+                               ["state", pool.state]]) {
+    workers.append(el("dt", name), el("dd", value));
+  }
+  const lanes = document.getElementById("lanes");
+  lanes.replaceChildren();
+  for (const name of ["high", "normal"]) {
+    const lane = pool.lanes[name];
+    const box = el("div", undefined, "lane");
+    box.append(el("div", `${name}: ${lane.depth} of ${lane.capacity} queued`));
+    const bar = el("div", undefined, "bar");
+    const fill = el("div");
+    fill.style.width = `${Math.min(100, (100 * lane.depth) / Math.max(1, lane.capacity))}%`;
+    bar.append(fill);
+    box.append(bar);
+    lanes.append(box);
+  }
+}
+
+function showJob(job) {
+  jobs.delete(job.id);
+  jobs.set(job.id, job);
+  while (jobs.size > recentJobs) jobs.delete(jobs.keys().next().value);
+  const body = document.getElementById("jobs");
+  body.replaceChildren();
+  for (const j of [...jobs.values()].reverse()) {
+    const row = el("tr");
+    row.dataset.id = j.id;
+    row.append(el("td", j.id), el("td", j.type), el("td", j.status, "status-" + j.status),
+               el("td", `${j.attempt} of ${j.max_attempts}`),
+               el("td", j.finished_at || j.started_at || j.created_at));
+    body.append(row);
+  }
+}
+
+function handle(name, data) {
+  if (name === "pool") showPool(JSON.parse(data));
+  else if (name === "job") showJob(JSON.parse(data));
+  else if (name === "lag") setState("live (some jobs missed)", "live");
+}
+
+async function stream() {
+  const token = sessionStorage.getItem(tokenKey);
+  const headers = token ? { Authorization: "Bearer " + token } : {};
+  const answer = await fetch("/v1/events", { headers, cache: "no-store" });
+  if (answer.status === 401) {
+    sessionStorage.removeItem(tokenKey);
+    document.getElementById("board").hidden = true;
+    document.getElementById("login").hidden = false;
+    setState("token needed", "down");
+    return false;
+  }
+  if (!answer.ok) throw new Error("events answered " + answer.status);
+  document.getElementById("login").hidden = true;
+  document.getElementById("board").hidden = false;
+  setState("live", "live");
+  const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return true;
+    buffered += value;
+    let end;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const name = /^event: (.*)$/m.exec(event);
+      const data = /^data: (.*)$/m.exec(event);
+      if (name && data) handle(name[1], data[1]);
+    }
+  }
+}
+
+// Reconnects by itself, after a restart of jobd say, a second apart.
+async function run() {
+  for (;;) {
+    try {
+      if (!(await stream())) return;  // waits for a token
+    } catch (e) {
+      // jobd is away: try again.
+    }
+    setState("reconnecting", "down");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+document.getElementById("login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(tokenKey, document.getElementById("token").value);
+  run();
+});
+run();

@@ -79,6 +79,9 @@ async function stream() {
   document.getElementById("login").hidden = true;
   document.getElementById("board").hidden = false;
   setState("live", "live");
+  // The latest jobs as they stand; the stream brings their changes from here on.
+  const listed = await fetch(`/v1/jobs?limit=${recentJobs}`, { headers, cache: "no-store" });
+  if (listed.ok) for (const job of (await listed.json()).jobs.reverse()) showJob(job);
   const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   for (;;) {

@@ -1,0 +1,201 @@
+// The dashboard in a real browser: Debian's headless Chromium, driven through chromedriver's
+// WebDriver protocol over 127.0.0.1. The page shows jobs submitted with the API and their
+// changes within a second, and with auth on shows nothing before the token is given. The
+// screenshots it takes (wide and narrow) are left in the build folder's screenshots/.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "../support/temp_folder.hpp"
+#include "http_client.hpp"
+#include "jobd_process.hpp"
+#include "test_jobs.hpp"
+
+namespace jobd::testing {
+namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* chromedriver_binary = "/usr/bin/chromedriver";
+constexpr const char* chromium_binary = "/usr/bin/chromium";
+
+// chromedriver on a port of its own choosing, killed with its browsers at the end.
+class chromedriver {
+ public:
+  chromedriver() {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    std::string bin = chromedriver_binary;
+    std::string port_arg = "--port=0";
+    char* argv[] = {bin.data(), port_arg.data(), nullptr};
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      setpgid(0, 0);  // its browsers join its group, and go with it
+      dup2(fds[1], STDOUT_FILENO);
+      execv(bin.c_str(), argv);
+      _exit(127);
+    }
+    close(fds[1]);
+    std::string out;
+    char buf[512];
+    const std::string marker = "started successfully on port ";
+    while (out.find(marker) == std::string::npos ||
+           out.find('.', out.find(marker)) == std::string::npos) {
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fds[0]);
+    const auto at = out.find(marker);
+    if (at == std::string::npos) throw std::runtime_error("chromedriver did not start: " + out);
+    port_ = static_cast<std::uint16_t>(std::stoi(out.substr(at + marker.size())));
+  }
+  ~chromedriver() {
+    kill(-pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    kill(-pid_, SIGKILL);  // any browser left in its group
+  }
+  chromedriver(const chromedriver&) = delete;
+  chromedriver& operator=(const chromedriver&) = delete;
+  std::uint16_t port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// One headless browser window.
+class browser {
+ public:
+  explicit browser(chromedriver& driver) : c_(driver.port(), 60) {
+    const json caps = {{"capabilities",
+                        {{"alwaysMatch",
+                          {{"browserName", "chrome"},
+                           {"goog:chromeOptions",
+                            {{"binary", chromium_binary},
+                             {"args",
+                              {"--headless=new", "--no-sandbox", "--disable-gpu",
+                               "--disable-dev-shm-usage", "--window-size=1280,900"}}}}}}}}};
+    const json session = call("POST", "/session", caps);
+    id_ = session["value"]["sessionId"];
+  }
+  ~browser() {
+    if (!id_.empty()) (void)call("DELETE", "/session/" + id_, nullptr);
+  }
+  browser(const browser&) = delete;
+  browser& operator=(const browser&) = delete;
+
+  void open(const std::string& url) { (void)call("POST", path("/url"), {{"url", url}}); }
+  // The value of `script`, a function body run in the page.
+  json run(const std::string& script) {
+    return call("POST", path("/execute/sync"),
+                {{"script", script}, {"args", json::array()}})["value"];
+  }
+  // A PNG of the window, at `width` x `height`, saved as `file`.
+  void screenshot(int width, int height, const std::filesystem::path& file) {
+    (void)call("POST", path("/window/rect"), {{"width", width}, {"height", height}});
+    const std::string b64 = call("GET", path("/screenshot"), nullptr)["value"];
+    std::string png(b64.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(png.data()),
+                                  reinterpret_cast<const unsigned char*>(b64.data()),
+                                  static_cast<int>(b64.size()));
+    ASSERT_GT(n, 0);
+    png.resize(static_cast<std::size_t>(n) - (b64.ends_with("==")  ? 2
+                                              : b64.ends_with('=') ? 1
+                                                                   : 0));
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << png;
+    EXPECT_TRUE(png.starts_with("\x89PNG"));
+  }
+  // Runs `script` until it returns true, for at most `within`; whether it did.
+  bool until(const std::string& script, std::chrono::milliseconds within) {
+    const auto end = std::chrono::steady_clock::now() + within;
+    do {
+      if (run(script) == true) return true;
+    } while (std::chrono::steady_clock::now() < end);
+    return false;
+  }
+
+ private:
+  std::string path(const std::string& rest) const { return "/session/" + id_ + rest; }
+  json call(const std::string& method, const std::string& target, const json& body) {
+    const http_reply r = method == "GET"
+                             ? c_.get(target)
+                             : c_.request(method, target, body.is_null() ? "" : body.dump(),
+                                          {{"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 200) << method << " " << target << ": " << r.body;
+    return r.body.empty() ? json() : json::parse(r.body);
+  }
+
+  http_client c_;
+  std::string id_;
+};
+
+std::string row_text(const std::string& id) {
+  return "const r = document.querySelector('#jobs tr[data-id=\"" + id +
+         "\"]'); return r ? r.textContent : '';";
+}
+
+TEST(DashboardInABrowser, ShowsJobsAndTheirChangesWithinASecond) {
+  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
+      << "needs Debian's chromium-driver: scripts/install-deps test";
+  jobd_process server({});
+  chromedriver driver;
+  browser page(driver);
+  http_client c(server.port());
+  const std::string before = submit_async(c, R"({"type":"echo","payload":1})");
+  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  // A job from before the page opened is listed; the pool is shown. (The first start of a
+  // browser can take seconds on a cold machine: that is not the page's time.)
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
+  EXPECT_TRUE(page.until(
+      "return document.querySelector('#jobs tr[data-id=\"" + before + "\"]') !== null;", 1s));
+  EXPECT_TRUE(
+      page.until("return document.getElementById('workers').textContent.includes('idle');", 1s));
+  // No auth here: the token's form is not shown.
+  EXPECT_EQ(page.run("return getComputedStyle(document.getElementById('login')).display;"), "none");
+  // One submitted now: shown running, then succeeded, each within a second.
+  const std::string id = submit_async(c, sleep_job(1500));
+  EXPECT_TRUE(page.until("return (function(){" + row_text(id) + "})().includes('running');", 1s));
+  page.screenshot(1280, 900, std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-wide.png");
+  page.screenshot(390, 844, std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-narrow.png");
+  EXPECT_TRUE(
+      page.until("return (function(){" + row_text(id) + "})().includes('succeeded');", 2500ms));
+}
+
+TEST(DashboardInABrowser, WithAuthOnNothingShowsBeforeTheToken) {
+  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
+      << "needs Debian's chromium-driver: scripts/install-deps test";
+  temp_folder dir;
+  const std::string token = "tok-" + std::string(32, 'b');
+  std::ofstream(dir.path() / "tokens") << token << "\n";
+  jobd_process server({"--auth-token-file", (dir.path() / "tokens").string()});
+  chromedriver driver;
+  browser page(driver);
+  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  EXPECT_TRUE(page.until("return !document.getElementById('login').hidden;", 20s));
+  EXPECT_EQ(page.run("return getComputedStyle(document.getElementById('board')).display;"), "none");
+  EXPECT_EQ(page.run("return document.getElementById('workers').textContent;"), "");
+  page.run("document.getElementById('token').value = '" + token +
+           "'; document.getElementById('login').requestSubmit(); return null;");
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 5s));
+  EXPECT_TRUE(
+      page.until("return document.getElementById('workers').textContent.includes('idle');", 1s));
+  // Kept for the tab's life, never put in a URL.
+  EXPECT_EQ(page.run("return sessionStorage.getItem('jobd-token');"), token);
+  EXPECT_EQ(page.run("return location.href.includes('tok-');"), false);
+}
+
+}  // namespace
+}  // namespace jobd::testing

@@ -5,6 +5,8 @@
 const tokenKey = "jobd-token";
 const recentJobs = 50;
 const jobs = new Map();  // id -> the latest job object, most recent last
+let headers = {};        // the Authorization header, once there is a token
+let selected = null;     // the id of the job shown in detail
 
 function el(tag, text, className) {
   const e = document.createElement(tag);
@@ -42,15 +44,62 @@ function showPool(pool) {
   }
 }
 
+// Answers and events can cross: an answer made before an event may arrive after it. A job's
+// attempt and its progress within it order what is shown.
+const progress = { scheduled: 0, queued: 0, running: 1 };
+function stage(job) {
+  return [job.attempt, progress[job.status] ?? 2];
+}
+function older(job, than) {
+  const [a, b] = [stage(job), stage(than)];
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+let detailed = null;  // the job object shown in detail
+
+function showDetail(job) {
+  if (detailed && detailed.id === job.id && older(job, detailed)) return;
+  detailed = job;
+  document.getElementById("detail").hidden = false;
+  document.getElementById("detail-id").textContent = job.id;
+  const shown = { type: job.type, status: job.status, attempt: job.attempt,
+                  max_attempts: job.max_attempts, result: job.result, error: job.error,
+                  attempts: job.attempts, callback: job.callback };
+  document.getElementById("detail-body").textContent = JSON.stringify(shown, null, 2);
+}
+
+async function select(id) {
+  selected = id;
+  document.getElementById("action-result").textContent = "";
+  const answer = await fetch(`/v1/jobs/${encodeURIComponent(id)}`, { headers, cache: "no-store" });
+  if (answer.ok) showDetail(await answer.json());
+  for (const row of document.querySelectorAll("#jobs tr")) {
+    row.classList.toggle("selected", row.dataset.id === selected);
+  }
+}
+
+async function act(method, suffix) {
+  if (!selected) return;
+  const answer = await fetch(`/v1/jobs/${encodeURIComponent(selected)}${suffix}`,
+                             { method, headers });
+  const body = await answer.json();
+  document.getElementById("action-result").textContent =
+      answer.ok ? `${answer.status}: ${body.status}` : `${answer.status}: ${body.error.message}`;
+  if (answer.ok) showDetail(body);
+}
+
 function showJob(job) {
+  if (job.id === selected) showDetail(job);
+  const known = jobs.get(job.id);
+  if (known && older(job, known)) return;
   jobs.delete(job.id);
   jobs.set(job.id, job);
   while (jobs.size > recentJobs) jobs.delete(jobs.keys().next().value);
   const body = document.getElementById("jobs");
   body.replaceChildren();
   for (const j of [...jobs.values()].reverse()) {
-    const row = el("tr");
+    const row = el("tr", undefined, j.id === selected ? "selected" : undefined);
     row.dataset.id = j.id;
+    row.addEventListener("click", () => select(j.id));
     row.append(el("td", j.id), el("td", j.type), el("td", j.status, "status-" + j.status),
                el("td", `${j.attempt} of ${j.max_attempts}`),
                el("td", j.finished_at || j.started_at || j.created_at));
@@ -66,7 +115,7 @@ function handle(name, data) {
 
 async function stream() {
   const token = sessionStorage.getItem(tokenKey);
-  const headers = token ? { Authorization: "Bearer " + token } : {};
+  headers = token ? { Authorization: "Bearer " + token } : {};
   const answer = await fetch("/v1/events", { headers, cache: "no-store" });
   if (answer.status === 401) {
     sessionStorage.removeItem(tokenKey);
@@ -112,6 +161,8 @@ async function run() {
   }
 }
 
+document.getElementById("cancel").addEventListener("click", () => act("DELETE", ""));
+document.getElementById("retry").addEventListener("click", () => act("POST", "/retry"));
 document.getElementById("login").addEventListener("submit", (e) => {
   e.preventDefault();
   sessionStorage.setItem(tokenKey, document.getElementById("token").value);

@@ -174,6 +174,39 @@ TEST(DashboardInABrowser, ShowsJobsAndTheirChangesWithinASecond) {
       page.until("return (function(){" + row_text(id) + "})().includes('succeeded');", 2500ms));
 }
 
+// A job's detail shows what it carries as text: markup in a result stays text and runs
+// nothing. Its Cancel button cancels it, as the API then says.
+TEST(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
+  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
+      << "needs Debian's chromium-driver: scripts/install-deps test";
+  jobd_process server({});
+  chromedriver driver;
+  browser page(driver);
+  http_client c(server.port());
+  const std::string markup = "<img src=x onerror=alert(1)>";
+  const std::string shown =
+      c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":")" + markup + R"("})").json()["id"];
+  const std::string slow = submit_async(c, sleep_job(60000));
+  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
+  const auto click_row = [&page](const std::string& id) {
+    EXPECT_TRUE(page.until("const r = document.querySelector('#jobs tr[data-id=\"" + id +
+                               "\"]'); if (r) r.click(); return r !== null;",
+                           1s));
+    EXPECT_TRUE(page.until(
+        "return document.getElementById('detail-id').textContent === '" + id + "';", 1s));
+  };
+  click_row(shown);
+  EXPECT_TRUE(page.until(
+      "return document.getElementById('detail-body').textContent.includes('" + markup + "');", 1s));
+  EXPECT_EQ(page.run("return document.querySelectorAll('#detail img, #jobs img').length;"), 0);
+  click_row(slow);
+  page.run("document.getElementById('cancel').click(); return null;");
+  EXPECT_TRUE(page.until(
+      "return document.getElementById('detail-body').textContent.includes('cancelled');", 2s));
+  EXPECT_EQ(c.get("/v1/jobs/" + slow + "?wait=5").json()["status"], "cancelled");
+}
+
 TEST(DashboardInABrowser, WithAuthOnNothingShowsBeforeTheToken) {
   ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
       << "needs Debian's chromium-driver: scripts/install-deps test";

@@ -94,9 +94,16 @@ function showJob(job) {
   jobs.delete(job.id);
   jobs.set(job.id, job);
   while (jobs.size > recentJobs) jobs.delete(jobs.keys().next().value);
+  render();
+}
+
+function render() {
+  const status = document.getElementById("filter-status").value;
+  const type = document.getElementById("filter-type").value.trim();
   const body = document.getElementById("jobs");
   body.replaceChildren();
   for (const j of [...jobs.values()].reverse()) {
+    if ((status && j.status !== status) || (type && !j.type.includes(type))) continue;
     const row = el("tr", undefined, j.id === selected ? "selected" : undefined);
     row.dataset.id = j.id;
     row.addEventListener("click", () => select(j.id));
@@ -111,6 +118,18 @@ function handle(name, data) {
   if (name === "pool") showPool(JSON.parse(data));
   else if (name === "job") showJob(JSON.parse(data));
   else if (name === "lag") setState("live (some jobs missed)", "live");
+}
+
+// The latest jobs as they stand (of the status chosen, if one is); the stream brings their
+// changes from here on.
+async function listLatest() {
+  const status = document.getElementById("filter-status").value;
+  const query = `limit=${recentJobs}` + (status ? `&status=${encodeURIComponent(status)}` : "");
+  const listed = await fetch(`/v1/jobs?${query}`, { headers, cache: "no-store" });
+  if (!listed.ok) return;
+  jobs.clear();
+  for (const job of (await listed.json()).jobs.reverse()) showJob(job);
+  render();
 }
 
 async function stream() {
@@ -128,9 +147,7 @@ async function stream() {
   document.getElementById("login").hidden = true;
   document.getElementById("board").hidden = false;
   setState("live", "live");
-  // The latest jobs as they stand; the stream brings their changes from here on.
-  const listed = await fetch(`/v1/jobs?limit=${recentJobs}`, { headers, cache: "no-store" });
-  if (listed.ok) for (const job of (await listed.json()).jobs.reverse()) showJob(job);
+  await listLatest();
   const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
   for (;;) {
@@ -161,6 +178,8 @@ async function run() {
   }
 }
 
+document.getElementById("filter-status").addEventListener("change", () => listLatest());
+document.getElementById("filter-type").addEventListener("input", () => render());
 document.getElementById("cancel").addEventListener("click", () => act("DELETE", ""));
 document.getElementById("retry").addEventListener("click", () => act("POST", "/retry"));
 document.getElementById("login").addEventListener("submit", (e) => {

@@ -207,6 +207,33 @@ TEST(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
   EXPECT_EQ(c.get("/v1/jobs/" + slow + "?wait=5").json()["status"], "cancelled");
 }
 
+TEST(DashboardInABrowser, TheListFiltersByStatusAndType) {
+  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
+      << "needs Debian's chromium-driver: scripts/install-deps test";
+  jobd_process server({});
+  chromedriver driver;
+  browser page(driver);
+  http_client c(server.port());
+  const std::string failed =
+      c.post("/v1/jobs?wait=true", R"({"type":"fail","payload":{"message":"no"}})").json()["id"];
+  const std::string echoed = c.post("/v1/jobs?wait=true", R"({"type":"echo"})").json()["id"];
+  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  EXPECT_TRUE(page.until("return document.querySelectorAll('#jobs tr').length === 2;", 20s));
+  const std::string ids =
+      "return [...document.querySelectorAll('#jobs tr')].map(r => "
+      "r.dataset.id).join(',');";
+  page.run(
+      "const s = document.getElementById('filter-status'); s.value = 'failed'; "
+      "s.dispatchEvent(new Event('change')); return null;");
+  EXPECT_TRUE(page.until("return (function(){" + ids + "})() === '" + failed + "';", 1s));
+  page.run(
+      "const s = document.getElementById('filter-status'); s.value = ''; "
+      "s.dispatchEvent(new Event('change')); const t = "
+      "document.getElementById('filter-type'); t.value = 'ech'; "
+      "t.dispatchEvent(new Event('input')); return null;");
+  EXPECT_TRUE(page.until("return (function(){" + ids + "})() === '" + echoed + "';", 1s));
+}
+
 TEST(DashboardInABrowser, WithAuthOnNothingShowsBeforeTheToken) {
   ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
       << "needs Debian's chromium-driver: scripts/install-deps test";

@@ -126,6 +126,17 @@ void event_hub::changed(const store::job_record& job) {
   publish(event_text("job", object));
 }
 
+std::vector<std::function<void()>> event_hub::waking_locked() {
+  std::vector<std::function<void()>> wakes;
+  for (const auto& w : ring_->waiting) {
+    if (const auto c = w.lock()) {
+      if (auto wake = c->woken()) wakes.push_back(std::move(wake));
+    }
+  }
+  ring_->waiting.clear();
+  return wakes;
+}
+
 void event_hub::publish(std::string event) {
   std::vector<std::function<void()>> wakes;
   {
@@ -139,12 +150,7 @@ void event_hub::publish(std::string event) {
       ring_->events.pop_front();
       ++ring_->first;
     }
-    for (const auto& w : ring_->waiting) {
-      if (const auto c = w.lock()) {
-        if (auto wake = c->woken()) wakes.push_back(std::move(wake));
-      }
-    }
-    ring_->waiting.clear();
+    wakes = waking_locked();
   }
   for (const auto& wake : wakes) wake();
 }
@@ -155,12 +161,7 @@ void event_hub::close() {
     std::lock_guard lk(ring_->mu);
     if (ring_->closed) return;
     ring_->closed = true;
-    for (const auto& w : ring_->waiting) {
-      if (const auto c = w.lock()) {
-        if (auto wake = c->woken()) wakes.push_back(std::move(wake));
-      }
-    }
-    ring_->waiting.clear();
+    wakes = waking_locked();
   }
   for (const auto& wake : wakes) wake();
 }

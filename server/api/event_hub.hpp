@@ -10,8 +10,10 @@
 // Thread-safety: every member may be called from any thread.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "jobs/service.hpp"
 #include "server/http/http_types.hpp"
@@ -45,6 +47,9 @@ class event_hub final : public jobs::job_observer {
   class client;
 
   void publish(std::string event);
+  // With the ring's lock held: the wakes of the clients waiting for an event, which wait no
+  // more; called once the lock is released.
+  std::vector<std::function<void()>> waking_locked();
 
   metrics& stats_;
   std::shared_ptr<ring> ring_;

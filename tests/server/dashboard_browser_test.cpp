@@ -147,15 +147,26 @@ std::string row_text(const std::string& id) {
          "\"]'); return r ? r.textContent : '';";
 }
 
-TEST(DashboardInABrowser, ShowsJobsAndTheirChangesWithinASecond) {
-  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
-      << "needs Debian's chromium-driver: scripts/install-deps test";
-  jobd_process server({});
+// A browser for each test, and its page opened on a jobd.
+class DashboardInABrowser : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
+        << "needs Debian's chromium-driver: scripts/install-deps test";
+  }
+  void open(const jobd_process& server) {
+    page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  }
+
   chromedriver driver;
-  browser page(driver);
+  browser page{driver};
+};
+
+TEST_F(DashboardInABrowser, ShowsJobsAndTheirChangesWithinASecond) {
+  jobd_process server({});
   http_client c(server.port());
   const std::string before = submit_async(c, R"({"type":"echo","payload":1})");
-  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  open(server);
   // A job from before the page opened is listed; the pool is shown. (The first start of a
   // browser can take seconds on a cold machine: that is not the page's time.)
   EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
@@ -176,20 +187,16 @@ TEST(DashboardInABrowser, ShowsJobsAndTheirChangesWithinASecond) {
 
 // A job's detail shows what it carries as text: markup in a result stays text and runs
 // nothing. Its Cancel button cancels it, as the API then says.
-TEST(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
-  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
-      << "needs Debian's chromium-driver: scripts/install-deps test";
+TEST_F(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
   jobd_process server({});
-  chromedriver driver;
-  browser page(driver);
   http_client c(server.port());
   const std::string markup = "<img src=x onerror=alert(1)>";
   const std::string shown =
       c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":")" + markup + R"("})").json()["id"];
   const std::string slow = submit_async(c, sleep_job(60000));
-  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  open(server);
   EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
-  const auto click_row = [&page](const std::string& id) {
+  const auto click_row = [this](const std::string& id) {
     EXPECT_TRUE(page.until("const r = document.querySelector('#jobs tr[data-id=\"" + id +
                                "\"]'); if (r) r.click(); return r !== null;",
                            1s));
@@ -207,17 +214,13 @@ TEST(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
   EXPECT_EQ(c.get("/v1/jobs/" + slow + "?wait=5").json()["status"], "cancelled");
 }
 
-TEST(DashboardInABrowser, TheListFiltersByStatusAndType) {
-  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
-      << "needs Debian's chromium-driver: scripts/install-deps test";
+TEST_F(DashboardInABrowser, TheListFiltersByStatusAndType) {
   jobd_process server({});
-  chromedriver driver;
-  browser page(driver);
   http_client c(server.port());
   const std::string failed =
       c.post("/v1/jobs?wait=true", R"({"type":"fail","payload":{"message":"no"}})").json()["id"];
   const std::string echoed = c.post("/v1/jobs?wait=true", R"({"type":"echo"})").json()["id"];
-  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  open(server);
   EXPECT_TRUE(page.until("return document.querySelectorAll('#jobs tr').length === 2;", 20s));
   const std::string ids =
       "return [...document.querySelectorAll('#jobs tr')].map(r => "
@@ -234,16 +237,12 @@ TEST(DashboardInABrowser, TheListFiltersByStatusAndType) {
   EXPECT_TRUE(page.until("return (function(){" + ids + "})() === '" + echoed + "';", 1s));
 }
 
-TEST(DashboardInABrowser, WithAuthOnNothingShowsBeforeTheToken) {
-  ASSERT_TRUE(std::filesystem::exists(chromedriver_binary))
-      << "needs Debian's chromium-driver: scripts/install-deps test";
+TEST_F(DashboardInABrowser, WithAuthOnNothingShowsBeforeTheToken) {
   temp_folder dir;
   const std::string token = "tok-" + std::string(32, 'b');
   std::ofstream(dir.path() / "tokens") << token << "\n";
   jobd_process server({"--auth-token-file", (dir.path() / "tokens").string()});
-  chromedriver driver;
-  browser page(driver);
-  page.open("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  open(server);
   EXPECT_TRUE(page.until("return !document.getElementById('login').hidden;", 20s));
   EXPECT_EQ(page.run("return getComputedStyle(document.getElementById('board')).display;"), "none");
   EXPECT_EQ(page.run("return document.getElementById('workers').textContent;"), "");

@@ -138,6 +138,9 @@ const std::vector<option>& options() {
        [](settings& s, std::string_view v) { s.keepalive_timeout = parse_ms(v, 1, 3'600'000); }},
       {"events_interval_ms", "how often /v1/events sends the pool's state [1000]",
        [](settings& s, std::string_view v) { s.events_interval = parse_ms(v, 10, 3'600'000); }},
+      {"events_job_rate",
+       "job events /v1/events streams a second at most; the others are told as lag [200]",
+       [](settings& s, std::string_view v) { s.events_job_rate = parse_size(v, 10, 10'000'000); }},
       {"default_timeout_ms",
        "a job's deadline when neither request nor type sets one [30000, or max_timeout_ms if "
        "lower]",
@@ -735,6 +738,7 @@ std::string describe(const settings& s) {
       {"read_timeout_ms", s.read_timeout.count()},
       {"keepalive_timeout_ms", s.keepalive_timeout.count()},
       {"events_interval_ms", s.events_interval.count()},
+      {"events_job_rate", s.events_job_rate},
       {"default_timeout_ms", s.default_timeout.count()},
       {"max_timeout_ms", s.max_timeout.count()},
       {"drain_timeout_ms", s.drain_timeout.count()},

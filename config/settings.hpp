@@ -51,6 +51,7 @@ struct settings {
   std::chrono::milliseconds read_timeout{10'000};       // one request, first byte to last
   std::chrono::milliseconds keepalive_timeout{60'000};  // idle between requests
   std::chrono::milliseconds events_interval{1'000};     // /v1/events: the pool's state this often
+  std::size_t events_job_rate = 200;                    // /v1/events: job events a second at most
   // Pool.
   std::size_t workers_min = 0;  // 0 until resolved: "auto" means the CPUs this process may use
   std::size_t workers_max = 0;

@@ -149,7 +149,7 @@ class server_impl {
                              .concurrency = settings.callback_concurrency,
                              .secret = settings.callback_secret}},
               types, pool_, *store_, callback_client_ ? &*callback_client_ : nullptr),
-        events_(metrics_),
+        events_(metrics_, (settings_.events_job_rate * event_hub::window.count() + 999) / 1000),
         routes_(settings_, jobs_, metrics_, events_),
         ctx_{routes_, metrics_, settings_} {
     log_recovery(jobs_.recovery());
@@ -220,6 +220,7 @@ class server_impl {
     wait_for_signal();
     reap_strays_every(stray_reap_period);
     publish_pool_every(settings_.events_interval);
+    end_event_windows();
     listener_->run();
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < settings_.io_threads; ++i) {
@@ -305,6 +306,11 @@ class server_impl {
   void publish_pool_every(std::chrono::milliseconds period) {
     if (events_.has_clients()) events_.publish_pool(pool_object(jobs_.pool_stats()));
     after(period, [this, period] { publish_pool_every(period); });
+  }
+
+  void end_event_windows() {
+    events_.end_window();
+    after(event_hub::window, [this] { end_event_windows(); });
   }
 
   // Runs `fn` on an I/O thread after `delay`.

@@ -31,6 +31,11 @@ struct event_hub::ring {
   std::uint64_t first = 0;         // the number of events.front(); they count from 0
   std::size_t bytes = 0;
   std::vector<std::weak_ptr<client>> waiting;
+  // The clients are woken at once by the first event of a window after a quiet one, by its
+  // end otherwise (then this is true from the window's start).
+  bool woken_in_window = false;
+  bool unwoken = false;  // events came that no one was woken for yet
+  bool busy = false;     // events came in this window
   bool closed = false;
   std::atomic<std::size_t> clients{0};
   std::mutex times_mu;
@@ -97,7 +102,8 @@ class event_hub::client final : public event_stream, public std::enable_shared_f
   std::function<void()> wake_;
 };
 
-event_hub::event_hub(metrics& stats) : stats_(stats), ring_(std::make_shared<ring>()) {}
+event_hub::event_hub(metrics& stats, std::size_t jobs_per_window)
+    : stats_(stats), jobs_per_window_(jobs_per_window), ring_(std::make_shared<ring>()) {}
 
 event_hub::~event_hub() {
   close();
@@ -117,6 +123,7 @@ void event_hub::publish_pool(const std::string& pool) {
 
 void event_hub::changed(const store::job_record& job) {
   if (!has_clients()) return;
+  if (offered_.fetch_add(1, std::memory_order_relaxed) >= jobs_per_window_) return;
   std::string object;
   object.reserve(320);
   {
@@ -142,17 +149,48 @@ void event_hub::publish(std::string event) {
   {
     std::lock_guard lk(ring_->mu);
     if (ring_->closed) return;
-    ring_->bytes += event.size();
-    ring_->events.push_back(std::move(event));
-    while (ring_->events.size() > 1 &&
-           (ring_->events.size() > ring_events || ring_->bytes > ring_bytes)) {
-      ring_->bytes -= ring_->events.front().size();
-      ring_->events.pop_front();
-      ++ring_->first;
+    append_locked(std::move(event));
+    ring_->busy = true;
+    if (!ring_->woken_in_window) {
+      ring_->woken_in_window = true;
+      wakes = waking_locked();
+    } else {
+      ring_->unwoken = true;
     }
-    wakes = waking_locked();
   }
   for (const auto& wake : wakes) wake();
+}
+
+void event_hub::end_window() {
+  const std::size_t offered = offered_.exchange(0, std::memory_order_relaxed);
+  std::vector<std::function<void()>> wakes;
+  {
+    std::lock_guard lk(ring_->mu);
+    if (ring_->closed) return;
+    if (offered > jobs_per_window_) {
+      append_locked(
+          event_text("lag", "{\"missed\":" + std::to_string(offered - jobs_per_window_) + "}"));
+      ring_->unwoken = true;
+    }
+    ring_->woken_in_window = ring_->busy;
+    ring_->busy = false;
+    if (ring_->unwoken) {
+      ring_->unwoken = false;
+      wakes = waking_locked();
+    }
+  }
+  for (const auto& wake : wakes) wake();
+}
+
+void event_hub::append_locked(std::string event) {
+  ring_->bytes += event.size();
+  ring_->events.push_back(std::move(event));
+  while (ring_->events.size() > 1 &&
+         (ring_->events.size() > ring_events || ring_->bytes > ring_bytes)) {
+    ring_->bytes -= ring_->events.front().size();
+    ring_->events.pop_front();
+    ++ring_->first;
+  }
 }
 
 void event_hub::close() {

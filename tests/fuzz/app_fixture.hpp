@@ -102,7 +102,7 @@ struct app_fixture {
       workers,
       store};
   server::metrics stats;
-  server::event_hub events{stats};
+  server::event_hub events{stats, 100};
   server::routes routes{settings, jobs, stats, events};
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =

@@ -1,6 +1,8 @@
 // The event hub in-process: a client begins with the pool it was given and then takes every
-// event in order, is woken once when it waits, is told how many it missed when it fell more
-// than the ring behind, and is told the end after what it has; the gauge follows its clients.
+// event in order, is woken once when it waits (and within a window only by its first event and
+// its end), is told how many it missed when it fell more than the ring behind or when a window
+// had more job events than are streamed, and is told the end after what it has; the gauge
+// follows its clients.
 #include "server/api/event_hub.hpp"
 
 #include <gtest/gtest.h>
@@ -18,7 +20,7 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 
 TEST(EventHub, AClientTakesThePoolItBeganWithThenEveryEventInOrder) {
   metrics stats;
-  event_hub hub(stats);
+  event_hub hub(stats, 100);
   EXPECT_FALSE(hub.has_clients());
   const auto client = hub.subscribe("{\"p\":0}");
   EXPECT_TRUE(hub.has_clients());
@@ -47,7 +49,7 @@ TEST(EventHub, AClientTakesThePoolItBeganWithThenEveryEventInOrder) {
 
 TEST(EventHub, AClientMoreThanTheRingBehindIsToldHowManyItMissed) {
   metrics stats;
-  event_hub hub(stats);
+  event_hub hub(stats, 100);
   const auto client = hub.subscribe("{}");
   client->attach([] {});
   for (std::size_t i = 0; i < event_hub::ring_events + 10; ++i) hub.publish_pool("{}");
@@ -59,7 +61,7 @@ TEST(EventHub, AClientMoreThanTheRingBehindIsToldHowManyItMissed) {
 
 TEST(EventHub, AfterCloseAClientGetsWhatWaitsThenTheEnd) {
   metrics stats;
-  event_hub hub(stats);
+  event_hub hub(stats, 100);
   const auto client = hub.subscribe("{}");
   int wakes = 0;
   client->attach([&wakes] { ++wakes; });
@@ -81,7 +83,7 @@ TEST(EventHub, AfterCloseAClientGetsWhatWaitsThenTheEnd) {
 
 TEST(EventHub, TheGaugeCountsClientsAliveAndAGoneClientIsNotWoken) {
   metrics stats;
-  event_hub hub(stats);
+  event_hub hub(stats, 100);
   int wakes = 0;
   {
     const auto client = hub.subscribe("{}");
@@ -96,6 +98,63 @@ TEST(EventHub, TheGaugeCountsClientsAliveAndAGoneClientIsNotWoken) {
   EXPECT_FALSE(hub.has_clients());
   hub.publish_pool("{}");
   EXPECT_EQ(wakes, 0);
+}
+
+// The first event after a quiet window wakes a waiting client at once; the others of its
+// window, and every event of a window after a busy one, wait for the window's end.
+TEST(EventHub, OnlyTheFirstEventAfterAQuietWindowWakesAtOnce) {
+  metrics stats;
+  event_hub hub(stats, 100);
+  const auto client = hub.subscribe("{}");
+  int wakes = 0;
+  client->attach([&wakes] { ++wakes; });
+  std::string out;
+  const auto take = [&] {
+    out.clear();
+    EXPECT_TRUE(client->take(out, 1 << 20));  // and waits again
+    return out;
+  };
+  take();
+  hub.publish_pool("{\"n\":1}");
+  EXPECT_EQ(wakes, 1);
+  take();
+  hub.publish_pool("{\"n\":2}");
+  hub.publish_pool("{\"n\":3}");
+  EXPECT_EQ(wakes, 1);
+  hub.end_window();
+  EXPECT_EQ(wakes, 2);
+  EXPECT_EQ(take(), "event: pool\ndata: {\"n\":2}\n\nevent: pool\ndata: {\"n\":3}\n\n");
+  // The window after a busy one: its events wait for its end.
+  hub.publish_pool("{\"n\":4}");
+  EXPECT_EQ(wakes, 2);
+  hub.end_window();
+  EXPECT_EQ(wakes, 3);
+  EXPECT_EQ(take(), "event: pool\ndata: {\"n\":4}\n\n");
+  // A quiet window wakes no one; the first event after it wakes at once.
+  hub.end_window();
+  EXPECT_EQ(wakes, 3);
+  hub.publish_pool("{\"n\":5}");
+  EXPECT_EQ(wakes, 4);
+}
+
+// A window takes so many job events; the others are counted, and told at its end as one lag.
+TEST(EventHub, JobEventsOverTheWindowsShareAreToldAsOneLag) {
+  metrics stats;
+  event_hub hub(stats, 3);
+  store::job_record job;
+  job.type = "echo";
+  hub.changed(job);  // no client: not even counted
+  const auto client = hub.subscribe("{}");
+  client->attach([] {});
+  for (int i = 0; i < 8; ++i) hub.changed(job);
+  hub.end_window();
+  hub.changed(job);  // the next window takes again
+  std::string out;
+  EXPECT_TRUE(client->take(out, 1 << 20));
+  EXPECT_EQ(count_of(out, "event: job\ndata: {"), 4u) << out;
+  EXPECT_EQ(count_of(out, "event: lag\ndata: {\"missed\":5}\n\n"), 1u) << out;
+  EXPECT_LT(out.find("event: lag"), out.rfind("event: job")) << out;
+  EXPECT_NE(out.find("\"type\":\"echo\""), std::string::npos) << out;
 }
 
 }  // namespace

@@ -96,7 +96,8 @@ TEST(Events, ThePoolComesEveryIntervalAndAGoneClientIsForgotten) {
 // reads again. Meanwhile the jobs are accepted and run, and a client that reads sees them all
 // end.
 TEST(Events, AClientThatStopsReadingIsToldItLaggedAndHoldsUpNoOne) {
-  jobd_process server({"--read-timeout-ms", "120000"});
+  // Every job event streamed, however fast they come: this is about the ring.
+  jobd_process server({"--read-timeout-ms", "120000", "--events-job-rate", "10000000"});
   event_client stalled(server.port(), 4096);
   EXPECT_EQ(stalled.header().status, 200);
   event_client reading(server.port());
@@ -122,6 +123,36 @@ TEST(Events, AClientThatStopsReadingIsToldItLaggedAndHoldsUpNoOne) {
   }
   EXPECT_TRUE(lagged);
   EXPECT_TRUE(last_ended);
+}
+
+// Jobs that change faster than events_job_rate: the rest is told as lag, and the stream goes on
+// with the pool and the job events of later windows.
+TEST(Events, JobEventsOverTheRateAreToldAsLag) {
+  jobd_process server({"--events-job-rate", "10", "--events-interval-ms", "20"});
+  event_client events(server.port());
+  EXPECT_EQ(events.header().status, 200);
+  http_client c(server.port());
+  // 200 jobs, two events each, in one pipelined burst: far more than one a window.
+  std::string burst;
+  for (int i = 0; i < 200; ++i) {
+    burst +=
+        "POST /v1/jobs?wait=true HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n"
+        "{\"type\":\"noop\"}";
+  }
+  ASSERT_TRUE(c.send_raw(burst));
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(c.read_reply().value_or(http_reply{}).status, 200);
+  int jobs_seen = 0;
+  int missed = 0;
+  for (sse_event e = events.next(); !e.name.empty() && missed == 0; e = events.next()) {
+    if (e.name == "job") ++jobs_seen;
+    if (e.name == "lag") missed = e.data["missed"].get<int>();
+  }
+  EXPECT_GT(missed, 0);
+  EXPECT_LT(jobs_seen, 400);
+  // And the stream goes on.
+  sse_event e = events.next();
+  while (!e.name.empty() && e.name != "pool") e = events.next();
+  EXPECT_EQ(e.name, "pool");
 }
 
 TEST(Events, AShutdownEndsTheStreamAfterWhatItHas) {

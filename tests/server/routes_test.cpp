@@ -53,7 +53,7 @@ struct routes_fixture : jobs::testing::service_fixture {
 
   config::settings settings;
   metrics stats;
-  event_hub events{stats};
+  event_hub events{stats, 100};
   routes api{settings, jobs, stats, events};
   std::shared_ptr<answers> sink = std::make_shared<answers>(ioc.get_executor());
 

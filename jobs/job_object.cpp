@@ -51,7 +51,8 @@ void append_attempt_tail(std::string& out, const std::optional<store::job_failur
 // escaper among them). A json_writer, which keeps count of commas, cost an answer some 1,500
 // instructions more.
 void append_job_object(std::string& out, const store::job_record& job,
-                       std::chrono::system_clock::time_point now, json_time_writer& times) {
+                       std::chrono::system_clock::time_point now, json_time_writer& times,
+                       with_payload payload) {
   using namespace std::string_view_literals;
   using store::job_status;
   auto time_or_null = [&](const std::optional<std::chrono::system_clock::time_point>& t) {
@@ -93,6 +94,14 @@ void append_job_object(std::string& out, const store::job_record& job,
     append_json_millis(out, *job.run_time);
   } else {
     out += "null"sv;
+  }
+  if (payload == with_payload::yes) {
+    out += R"(,"payload":)"sv;
+    if (job.payload) {
+      append_json_value(out, *job.payload);
+    } else {
+      out += "null"sv;
+    }
   }
   if (job.status == job_status::succeeded) {
     out += R"(,"result":)"sv;

@@ -72,6 +72,14 @@ std::string wait_refusal(const query_param& wait, std::chrono::milliseconds max)
          std::to_string(max.count() / 1000) + "]";
 }
 
+// A yes-or-no query parameter: absent is no, present with no value is yes, as `wait` is.
+std::optional<bool> flag_of(const query_param& p) {
+  if (p.malformed) return std::nullopt;
+  if (!p.value || *p.value == "false") return false;
+  if (p.value->empty() || *p.value == "true") return true;
+  return std::nullopt;
+}
+
 std::optional<wait_spec> wait_of(const query_param& wait, std::chrono::milliseconds max) {
   return wait.malformed ? std::nullopt : parse_wait(wait.value, max);
 }
@@ -321,21 +329,23 @@ void routes::answer_when_done(const store::job_record& job,
 
 http_response routes::job_as_it_stands(const store::job_record& job, job_answer how) {
   // Still under way: a 202 says where to look for the job's end.
-  http_response r =
-      store::is_terminal(job.status)
-          ? job_response(job, how.sync_codes ? sync_status(job.status) : 200, how.route)
-          : job_response(job, how.pending_status, how.route, how.pending_status == 202);
+  http_response r = store::is_terminal(job.status)
+                        ? job_response(job, how.sync_codes ? sync_status(job.status) : 200,
+                                       how.route, false, how.payload)
+                        : job_response(job, how.pending_status, how.route,
+                                       how.pending_status == 202, how.payload);
   if (how.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
   return r;
 }
 
 http_response routes::job_response(const store::job_record& job, unsigned status,
-                                   std::string_view route, bool location) {
+                                   std::string_view route, bool location,
+                                   jobs::with_payload payload) {
   std::string text;
   text.reserve(320);
   {
     std::lock_guard lk(times_mu_);
-    jobs::append_job_object(text, job, std::chrono::system_clock::now(), times_);
+    jobs::append_job_object(text, job, std::chrono::system_clock::now(), times_, payload);
   }
   http_response r = json_response(status, std::move(text), route);
   if (location) r.headers.emplace_back("Location", "/v1/jobs/" + std::string(job.id.view()));
@@ -356,10 +366,19 @@ void routes::get_job(const call& c) {
               error_response(400, "invalid_field", wait_refusal(wait_param, settings_.max_timeout)),
               label));
         }
-        if (!wait->wanted) return respond(job_response(*found.job, 200, label));
+        const query_param payload_param = find_query_param(query, "payload");
+        const auto payload = flag_of(payload_param);
+        if (!payload) {
+          return respond(with_route(
+              error_response(400, "invalid_field", "query parameter payload must be true or false"),
+              label));
+        }
+        const auto with = *payload ? jobs::with_payload::yes : jobs::with_payload::no;
+        if (!wait->wanted) return respond(job_response(*found.job, 200, label, false, with));
         // Without a limit the job's deadline bounds the wait: it is terminal soon after.
-        answer_when_done(*found.job, wait->limit,
-                         {.pending_status = 200, .sync_codes = false, .route = label}, respond);
+        answer_when_done(
+            *found.job, wait->limit,
+            {.pending_status = 200, .sync_codes = false, .route = label, .payload = with}, respond);
       });
 }
 

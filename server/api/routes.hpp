@@ -13,6 +13,7 @@
 
 #include "common/json_writer.hpp"
 #include "config/settings.hpp"
+#include "jobs/job_object.hpp"
 #include "jobs/service.hpp"
 #include "server/api/auth.hpp"
 #include "server/api/event_hub.hpp"
@@ -84,6 +85,7 @@ class routes final : public request_handler {
     bool sync_codes;
     std::string_view route;
     bool replayed = false;  // a submission answered with the job an earlier one made
+    jobs::with_payload payload = jobs::with_payload::no;
   };
   // Answers when the job is terminal, or after `limit`, if given, with the job as it stands.
   void answer_when_done(const store::job_record& job,
@@ -91,7 +93,8 @@ class routes final : public request_handler {
                         const responder& respond);
   [[nodiscard]] http_response job_as_it_stands(const store::job_record& job, job_answer how);
   [[nodiscard]] http_response job_response(const store::job_record& job, unsigned status,
-                                           std::string_view route, bool location = false);
+                                           std::string_view route, bool location = false,
+                                           jobs::with_payload payload = jobs::with_payload::no);
   // The answer to a refused submission, counted when it is the client's mistake.
   [[nodiscard]] http_response refused(const jobs::refusal& why, pool::lane lane);
   // The answer when the store could not be read.

@@ -6,6 +6,7 @@
 
 #include "http_client.hpp"
 #include "jobd_process.hpp"
+#include "test_jobs.hpp"
 
 namespace jobd::testing {
 namespace {
@@ -54,6 +55,27 @@ TEST_F(ApiStatus, AsyncSubmissionIs202WithLocationAndTheJobObject) {
   EXPECT_EQ(done.status, 200);
   EXPECT_EQ(done.json()["status"], "succeeded");
   EXPECT_EQ(done.json()["result"], (json{{"a", 1}}));
+}
+
+// The payload is left out of the job object unless asked for, as a lookup's query says.
+TEST_F(ApiStatus, ALookupShowsThePayloadWhenAskedTo) {
+  auto c = client();
+  const std::string id =
+      c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":{"b":[1,"<i>"]}})").json()["id"];
+  EXPECT_FALSE(c.get("/v1/jobs/" + id).json().contains("payload"));
+  EXPECT_FALSE(c.get("/v1/jobs/" + id + "?payload=false").json().contains("payload"));
+  EXPECT_EQ(c.get("/v1/jobs/" + id + "?payload=true").json()["payload"], (json{{"b", {1, "<i>"}}}));
+  EXPECT_EQ(c.get("/v1/jobs/" + id + "?payload").json()["payload"], (json{{"b", {1, "<i>"}}}));
+  // With a wait too, and a null payload shows as null.
+  const std::string bare = submit_async(c, R"({"type":"sleep","payload":{"ms":20}})");
+  const json waited = c.get("/v1/jobs/" + bare + "?wait=true&payload=true").json();
+  EXPECT_EQ(waited["status"], "succeeded");
+  EXPECT_EQ(waited["payload"], (json{{"ms", 20}}));
+  const std::string none = c.post("/v1/jobs?wait=true", R"({"type":"noop"})").json()["id"];
+  const json shown = c.get("/v1/jobs/" + none + "?payload=true").json();
+  ASSERT_TRUE(shown.contains("payload"));
+  EXPECT_TRUE(shown["payload"].is_null());
+  expect_error(c.get("/v1/jobs/" + id + "?payload=yes"), 400, "invalid_field", "payload");
 }
 
 TEST_F(ApiStatus, SyncSuccessIs200WithResultAndTimestamps) {

@@ -140,8 +140,11 @@ TEST_F(DurableStore, AfterAKill9EveryAcceptedJobComesBackAsTheContractSays) {
             std::string::npos)
       << line;
   http_client c(second.port());
-  // A finished job reads as it did.
-  EXPECT_EQ(c.get("/v1/jobs/" + done_before["id"].get<std::string>()).json(), done_before);
+  // A finished job reads as it did, its payload kept.
+  const std::string done_id = done_before["id"];
+  EXPECT_EQ(c.get("/v1/jobs/" + done_id).json(), done_before);
+  EXPECT_EQ(c.get("/v1/jobs/" + done_id + "?payload=true").json()["payload"],
+            (json{{"kept", true}}));
   const json interrupted = c.get("/v1/jobs/" + hold).json();
   EXPECT_EQ(interrupted["status"], "failed");
   EXPECT_EQ(interrupted["error"]["code"], "interrupted");

@@ -1,5 +1,6 @@
 // The dashboard: reads GET /v1/events with fetch (an EventSource cannot send the token) and
-// shows the pool and the latest jobs. Everything a job carries is shown as text, never as HTML.
+// shows the pool, its rates (rates.js) and the latest jobs. Everything a job carries is shown
+// as text, never as HTML.
 "use strict";
 
 const tokenKey = "jobd-token";
@@ -7,6 +8,9 @@ const recentJobs = 50;
 const jobs = new Map();  // id -> the latest job object, most recent last
 let headers = {};        // the Authorization header, once there is a token
 let selected = null;     // the id of the job shown in detail
+const rates = new RateChart(document.getElementById("rates"),
+                            document.getElementById("rates-legend"),
+                            document.getElementById("rates-top"));
 
 function el(tag, text, className) {
   const e = document.createElement(tag);
@@ -22,6 +26,9 @@ function setState(text, kind) {
 }
 
 function showPool(pool) {
+  // When the page first shows data, for the benchmark that times it.
+  if (performance.getEntriesByName("jobd-data").length === 0) performance.mark("jobd-data");
+  rates.add(pool, performance.now());
   const workers = document.getElementById("workers");
   workers.replaceChildren();
   for (const [name, value] of [["busy", pool.workers.busy], ["idle", pool.workers.idle],
@@ -55,6 +62,7 @@ function older(job, than) {
   return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 }
 let detailed = null;  // the job object shown in detail
+let payload = null;   // {id, payload} of the job shown: events do not carry it, and it never changes
 
 function showDetail(job) {
   if (detailed && detailed.id === job.id && older(job, detailed)) return;
@@ -62,16 +70,23 @@ function showDetail(job) {
   document.getElementById("detail").hidden = false;
   document.getElementById("detail-id").textContent = job.id;
   const shown = { type: job.type, status: job.status, attempt: job.attempt,
-                  max_attempts: job.max_attempts, result: job.result, error: job.error,
-                  attempts: job.attempts, callback: job.callback };
+                  max_attempts: job.max_attempts,
+                  payload: payload && payload.id === job.id ? payload.payload : undefined,
+                  result: job.result, error: job.error, attempts: job.attempts,
+                  stages: job.stages, callback: job.callback };
   document.getElementById("detail-body").textContent = JSON.stringify(shown, null, 2);
 }
 
 async function select(id) {
   selected = id;
   document.getElementById("action-result").textContent = "";
-  const answer = await fetch(`/v1/jobs/${encodeURIComponent(id)}`, { headers, cache: "no-store" });
-  if (answer.ok) showDetail(await answer.json());
+  const answer = await fetch(`/v1/jobs/${encodeURIComponent(id)}?payload=true`,
+                             { headers, cache: "no-store" });
+  if (answer.ok) {
+    const job = await answer.json();
+    payload = { id: job.id, payload: job.payload };
+    showDetail(job);
+  }
   for (const row of document.querySelectorAll("#jobs tr")) {
     row.classList.toggle("selected", row.dataset.id === selected);
   }
@@ -97,7 +112,18 @@ function showJob(job) {
   render();
 }
 
+// Many changes a second draw the list once a frame.
+let renderPending = false;
 function render() {
+  if (renderPending) return;
+  renderPending = true;
+  requestAnimationFrame(() => {
+    renderPending = false;
+    drawJobs();
+  });
+}
+
+function drawJobs() {
   const status = document.getElementById("filter-status").value;
   const type = document.getElementById("filter-type").value.trim();
   const body = document.getElementById("jobs");
@@ -117,12 +143,30 @@ function render() {
 function handle(name, data) {
   if (name === "pool") showPool(JSON.parse(data));
   else if (name === "job") showJob(JSON.parse(data));
-  else if (name === "lag") setState("live (some jobs missed)", "live");
+  else if (name === "lag") {
+    // Jobs changed faster than jobd streams them: how they stand now comes from the list.
+    missed = true;
+    setState("live (some jobs missed)", "live");
+    relistSoon();
+  }
+}
+
+// Lists the jobs again, at most once a second however often jobd says events were missed.
+let missed = false;
+let listedAt = -Infinity;
+let relistTimer = null;
+function relistSoon() {
+  if (relistTimer !== null) return;
+  relistTimer = setTimeout(() => {
+    relistTimer = null;
+    listLatest();
+  }, Math.max(0, listedAt + 1000 - performance.now()));
 }
 
 // The latest jobs as they stand (of the status chosen, if one is); the stream brings their
 // changes from here on.
 async function listLatest() {
+  listedAt = performance.now();
   const status = document.getElementById("filter-status").value;
   const query = `limit=${recentJobs}` + (status ? `&status=${encodeURIComponent(status)}` : "");
   const listed = await fetch(`/v1/jobs?${query}`, { headers, cache: "no-store" });
@@ -130,6 +174,8 @@ async function listLatest() {
   jobs.clear();
   for (const job of (await listed.json()).jobs.reverse()) showJob(job);
   render();
+  if (missed) setState("live", "live");  // the list shows how they stand
+  missed = false;
 }
 
 async function stream() {

@@ -176,11 +176,13 @@ TEST_F(DashboardInABrowser, ShowsJobsAndTheirChangesWithinASecond) {
       page.until("return document.getElementById('workers').textContent.includes('idle');", 1s));
   // No auth here: the token's form is not shown.
   EXPECT_EQ(page.run("return getComputedStyle(document.getElementById('login')).display;"), "none");
+  page.screenshot(1280, 900,
+                  std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-idle-wide.png");
+  page.screenshot(390, 844,
+                  std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-idle-narrow.png");
   // One submitted now: shown running, then succeeded, each within a second.
   const std::string id = submit_async(c, sleep_job(1500));
   EXPECT_TRUE(page.until("return (function(){" + row_text(id) + "})().includes('running');", 1s));
-  page.screenshot(1280, 900, std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-wide.png");
-  page.screenshot(390, 844, std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-narrow.png");
   EXPECT_TRUE(
       page.until("return (function(){" + row_text(id) + "})().includes('succeeded');", 2500ms));
 }
@@ -204,8 +206,12 @@ TEST_F(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
         "return document.getElementById('detail-id').textContent === '" + id + "';", 1s));
   };
   click_row(shown);
-  EXPECT_TRUE(page.until(
-      "return document.getElementById('detail-body').textContent.includes('" + markup + "');", 1s));
+  // Its payload too, which the job object carries only when asked.
+  EXPECT_TRUE(
+      page.until("return document.getElementById('detail-body').textContent.includes('"
+                 "\"payload\": \"" +
+                     markup + "\"');",
+                 1s));
   EXPECT_EQ(page.run("return document.querySelectorAll('#detail img, #jobs img').length;"), 0);
   click_row(slow);
   page.run("document.getElementById('cancel').click(); return null;");
@@ -254,6 +260,73 @@ TEST_F(DashboardInABrowser, WithAuthOnNothingShowsBeforeTheToken) {
   // Kept for the tab's life, never put in a URL.
   EXPECT_EQ(page.run("return sessionStorage.getItem('jobd-token');"), token);
   EXPECT_EQ(page.run("return location.href.includes('tok-');"), false);
+}
+
+// A point of the series `name` above zero: its rate was shown. (The legend shows the newest
+// rate only, which may be back to 0 when it is read.)
+std::string rose(const std::string& name) {
+  return "const l = document.querySelector('#rates polyline.series-" + name +
+         "'); return l !== null && (l.getAttribute('points') || '').split(' ').some(p => "
+         "p.includes(',') && Number(p.split(',')[1]) < 99.9);";
+}
+
+// The rates chart draws what the pool's counters say: submissions, ends and refusals. A busy
+// jobd, screenshot wide and narrow.
+TEST_F(DashboardInABrowser, TheRatesShowSubmissionsEndsAndRefusals) {
+  jobd_process server({"--events-interval-ms", "100", "--events-job-rate", "10", "--workers", "1",
+                       "--reserved-high-workers", "0", "--queue-capacity", "2"});
+  open(server);
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
+  http_client c(server.port());
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"noop","priority":"high"})").status, 200);
+  }
+  EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"fail"})").status, 500);
+  // The worker busy, the lane full: the next is refused.
+  const std::string hold = submit_async(c, sleep_job(60000));
+  wait_running(c, hold);
+  for (int i = 0; i < 2; ++i) (void)submit_async(c, sleep_job(60000));
+  EXPECT_EQ(c.post("/v1/jobs", sleep_job(60000)).status, 503);
+  for (const char* name : {"submitted", "succeeded", "failed", "rejected"}) {
+    EXPECT_TRUE(page.until(rose(name), 2s)) << name;
+  }
+  EXPECT_EQ(page.run(rose("timed_out")), false);
+  EXPECT_TRUE(
+      page.until("return /^top \\d+\\/s, the last \\d+ "
+                 "s$/.test(document.getElementById('rates-top').textContent);",
+                 1s));
+  EXPECT_TRUE(page.until(
+      "return document.querySelector('#lanes').textContent.includes('normal: 2 of 2 queued');",
+      1s));
+  // 20 jobs in a moment are far more job events than this jobd streams (one in 100 ms): the
+  // page was told it missed some, and lists the jobs again by itself.
+  EXPECT_TRUE(page.until("return (function(){" + row_text(hold) + "})().includes('running');", 2s));
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 2s));
+  page.screenshot(1280, 900,
+                  std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-busy-wide.png");
+  page.screenshot(390, 844,
+                  std::filesystem::path(JOBD_SCREENSHOT_DIR) / "dashboard-busy-narrow.png");
+}
+
+// jobd stops and starts again on its port: the page says it is away, comes back by itself and
+// shows the new jobd's jobs.
+TEST_F(DashboardInABrowser, ComesBackByItselfAfterARestart) {
+  std::uint16_t port = 0;
+  {
+    jobd_process first({});
+    port = first.port();
+    open(first);
+    EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
+    first.signal(SIGKILL);
+    (void)first.wait_exit();
+  }
+  EXPECT_TRUE(
+      page.until("return document.getElementById('state').textContent === 'reconnecting';", 2s));
+  jobd_process second({"--listen", "127.0.0.1:" + std::to_string(port)});
+  http_client c(second.port());
+  const std::string id = c.post("/v1/jobs?wait=true", R"({"type":"echo"})").json()["id"];
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 3s));
+  EXPECT_TRUE(page.until("return (function(){" + row_text(id) + "})().includes('succeeded');", 1s));
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ TEST(Dashboard, ABrowserGetsThePageAndItsFilesUnderAStrictPolicy) {
   EXPECT_EQ(page.header("x-content-type-options"), "nosniff");
   std::size_t transferred = page.body.size();
   for (const auto& [file, type] : {std::pair{"/ui/app.js", "text/javascript; charset=utf-8"},
+                                   std::pair{"/ui/rates.js", "text/javascript; charset=utf-8"},
                                    std::pair{"/ui/app.css", "text/css; charset=utf-8"}}) {
     EXPECT_NE(page.body.find(file), std::string::npos) << file;
     const http_reply r = c.get(file);
@@ -64,18 +65,20 @@ TEST(Dashboard, ThePageNeedsNoTokenButItsDataDoes) {
   EXPECT_EQ(c.get("/v1/pool").status, 401);
 }
 
-// What a job carries reaches the page as text: the script never parses anything as HTML.
-TEST(Dashboard, TheScriptWritesTextNeverHtml) {
-  std::ifstream in(std::string(JOBD_SOURCE_DIR) + "/server/ui/app.js");
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string script = text.str();
-  ASSERT_FALSE(script.empty());
-  for (const char* sink :
-       {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
-    EXPECT_EQ(script.find(sink), std::string::npos) << sink;
+// What a job carries reaches the page as text: the scripts never parse anything as HTML.
+TEST(Dashboard, TheScriptsWriteTextNeverHtml) {
+  for (const char* file : {"app.js", "rates.js"}) {
+    std::ifstream in(std::string(JOBD_SOURCE_DIR) + "/server/ui/" + file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string script = text.str();
+    ASSERT_FALSE(script.empty()) << file;
+    for (const char* sink :
+         {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
+      EXPECT_EQ(script.find(sink), std::string::npos) << file << ": " << sink;
+    }
+    EXPECT_NE(script.find("textContent"), std::string::npos) << file;
   }
-  EXPECT_NE(script.find("textContent"), std::string::npos);
 }
 
 }  // namespace

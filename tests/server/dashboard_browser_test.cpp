@@ -220,7 +220,8 @@ TEST_F(DashboardInABrowser, AJobsDetailIsTextAndItsCancelButtonCancelsIt) {
   EXPECT_EQ(c.get("/v1/jobs/" + slow + "?wait=5").json()["status"], "cancelled");
 }
 
-TEST_F(DashboardInABrowser, TheListFiltersByStatusAndType) {
+// The list filters by status and by type; a failed job's Retry runs it again.
+TEST_F(DashboardInABrowser, TheListFiltersByStatusAndTypeAndRetries) {
   jobd_process server({});
   http_client c(server.port());
   const std::string failed =
@@ -235,6 +236,16 @@ TEST_F(DashboardInABrowser, TheListFiltersByStatusAndType) {
       "const s = document.getElementById('filter-status'); s.value = 'failed'; "
       "s.dispatchEvent(new Event('change')); return null;");
   EXPECT_TRUE(page.until("return (function(){" + ids + "})() === '" + failed + "';", 1s));
+  // Its Retry button runs it again as its next attempt.
+  page.run("document.querySelector('#jobs tr').click(); return null;");
+  EXPECT_TRUE(page.until(
+      "return document.getElementById('detail-id').textContent === '" + failed + "';", 1s));
+  page.run("document.getElementById('retry').click(); return null;");
+  EXPECT_TRUE(page.until(
+      "return document.getElementById('action-result').textContent.startsWith('202');", 2s));
+  EXPECT_TRUE(page.until(
+      "return document.getElementById('detail-body').textContent.includes('\"attempt\": 2');", 2s));
+  EXPECT_EQ(wait_terminal(c, failed)["attempt"], 2);
   page.run(
       "const s = document.getElementById('filter-status'); s.value = ''; "
       "s.dispatchEvent(new Event('change')); const t = "

@@ -227,6 +227,12 @@ class service {
   // Sorted by name.
   [[nodiscard]] std::vector<job_type_info> job_types() const;
   [[nodiscard]] pool::pool_stats pool_stats() const { return pool_.stats(); }
+  // Pool control at run time: see pool::resize (throws std::invalid_argument), pause, resume.
+  void resize_pool(std::size_t workers_min, std::size_t workers_max) {
+    pool_.resize(workers_min, workers_max);
+  }
+  void pause_lane(pool::lane l) { pool_.pause(l); }
+  void resume_lane(pool::lane l) { pool_.resume(l); }
   // Run times of the jobs that started, by type: only types that have run appear.
   [[nodiscard]] std::map<std::string, histogram, std::less<>> run_seconds() const;
   // Attempts that ended in a way that is tried again, by type: only types with some appear.

@@ -58,7 +58,10 @@ constexpr double recent_weight = 0.2;
 
 class pool_impl {
  public:
-  explicit pool_impl(pool_config cfg) : cfg_(validated(std::move(cfg))) {
+  explicit pool_impl(pool_config cfg)
+      : cfg_(validated(std::move(cfg))),
+        workers_min_(cfg_.workers_min),
+        workers_max_(cfg_.workers_max) {
     const std::size_t reserved = *cfg_.reserved_high;
     for (auto& s : lane_stats_) s = lane_stats{};
     lane_stats_[index_of(lane::high)].capacity = cfg_.high_capacity;
@@ -112,6 +115,8 @@ class pool_impl {
     lock lk(mu_);
     if (state_ == pool_state::running) state_ = pool_state::draining;
   }
+  void resize(std::size_t workers_min, std::size_t workers_max);
+  void set_paused(lane l, bool paused);
 
  private:
   enum class worker_kind : std::uint8_t { reserved, shared };
@@ -133,6 +138,13 @@ class pool_impl {
   bool take_place(lock& lk, admission& place, const std::shared_ptr<job_state>& job,
                   clock::duration timeout);
   std::optional<submit_error> refusal_locked(lane l);
+  // Whether a worker may take a job from lane `l` now: it has one, and is not paused.
+  bool runnable_locked(lane l) const {
+    return !paused_[index_of(l)] && !lanes_[index_of(l)].empty();
+  }
+  // Asks for a worker more when the runnable jobs outnumber the workers that will take them
+  // without help, up to workers_max; whether it did (the timer thread starts it).
+  bool grow_locked();
   lane_load load_locked(lane l) const;
   // Queues a job whose place was taken; unlocks `lk`.
   void enqueue(lock& lk, const std::shared_ptr<job_state>& job);
@@ -147,6 +159,11 @@ class pool_impl {
   void notify_drain_locked();
 
   const pool_config cfg_;
+  // The bounds resize() moves; the rest of the config stays as it was given.
+  std::size_t workers_min_;  // guarded by mu_
+  std::size_t workers_max_;  // guarded by mu_
+  // Lanes whose jobs wait, accepted but not started, until resumed. Guarded by mu_.
+  std::array<bool, lane_count> paused_{};
 
   mutable std::mutex mu_;
   std::condition_variable reserved_cv_;  // reserved workers wait here for high-lane work
@@ -253,7 +270,7 @@ job_handle pool_impl::run_here(admission&& place, job_request req) {
   auto job = make_job(req);
   lock lk(mu_);
   if (!take_place(lk, place, job, req.timeout)) return job_handle(std::move(job));
-  if (!lanes_[index_of(job->priority)].empty()) {
+  if (!lanes_[index_of(job->priority)].empty() || paused_[index_of(job->priority)]) {
     enqueue(lk, job);
     return job_handle(std::move(job));
   }
@@ -285,22 +302,7 @@ void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job) {
   job->has_deadline_entry = true;
   ++ls.submitted;
   bool wake_timer = job->deadline_entry == deadlines_.begin();
-
-  // Scale up when queued work outnumbers the workers that will take it without help.
-  const std::size_t high_depth = lanes_[index_of(lane::high)].size();
-  const std::size_t queued = high_depth + lanes_[index_of(lane::normal)].size();
-  // Of the workers starting, the reserved ones will take high jobs only. Spawns are made in
-  // order, reserved ones first.
-  const std::size_t starting_reserved =
-      reserved_launching_ + std::min(spawn_requests_, reserved_to_spawn_);
-  const std::size_t ready = std::min(idle_reserved_ + starting_reserved, high_depth) +
-                            idle_shared_ + (starting_ - starting_reserved);
-  if (queued > ready && workers_ < cfg_.workers_max) {
-    ++workers_;
-    ++starting_;
-    ++spawn_requests_;
-    wake_timer = true;
-  }
+  wake_timer |= grow_locked();
   bool wake_reserved = false;
   bool wake_shared = false;
   wake_for_queued_locked(wake_reserved, wake_shared);
@@ -309,9 +311,69 @@ void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job) {
   if (wake_timer) timer_cv_.notify_one();
 }
 
+bool pool_impl::grow_locked() {
+  const auto runnable_depth = [this](lane l) {
+    return paused_[index_of(l)] ? std::size_t{0} : lanes_[index_of(l)].size();
+  };
+  const std::size_t high_depth = runnable_depth(lane::high);
+  const std::size_t queued = high_depth + runnable_depth(lane::normal);
+  // Of the workers starting, the reserved ones will take high jobs only. Spawns are made in
+  // order, reserved ones first.
+  const std::size_t starting_reserved =
+      reserved_launching_ + std::min(spawn_requests_, reserved_to_spawn_);
+  const std::size_t ready = std::min(idle_reserved_ + starting_reserved, high_depth) +
+                            idle_shared_ + (starting_ - starting_reserved);
+  if (queued <= ready || workers_ >= workers_max_) return false;
+  ++workers_;
+  ++starting_;
+  ++spawn_requests_;
+  return true;
+}
+
+void pool_impl::resize(std::size_t workers_min, std::size_t workers_max) {
+  pool_config asked = cfg_;
+  asked.workers_min = workers_min;
+  asked.workers_max = workers_max;
+  (void)validated(asked);  // as at the start: throws naming the field
+  lock lk(mu_);
+  if (state_ != pool_state::running) return;  // a drain ends every worker anyway
+  workers_min_ = workers_min;
+  workers_max_ = workers_max;
+  bool wake_timer = false;
+  if (workers_ < workers_min_) {
+    const std::size_t more = workers_min_ - workers_;
+    workers_ += more;
+    starting_ += more;
+    spawn_requests_ += more;
+    wake_timer = true;
+  }
+  wake_timer |= grow_locked();
+  const bool over = workers_ > workers_max_;
+  lk.unlock();
+  if (wake_timer) timer_cv_.notify_one();
+  // Idle shared workers over the bound leave now; busy ones once their job is over.
+  if (over) shared_cv_.notify_all();
+}
+
+void pool_impl::set_paused(lane l, bool paused) {
+  lock lk(mu_);
+  if (paused_[index_of(l)] == paused) return;
+  paused_[index_of(l)] = paused;
+  if (paused) return;
+  const bool wake_timer = grow_locked();
+  bool wake_reserved = false;
+  bool wake_shared = false;
+  wake_for_queued_locked(wake_reserved, wake_shared);
+  lk.unlock();
+  // Every idle worker: the lane may hold many jobs.
+  if (wake_reserved) reserved_cv_.notify_all();
+  if (wake_shared) shared_cv_.notify_all();
+  if (wake_timer) timer_cv_.notify_one();
+}
+
 void pool_impl::wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const {
-  const bool high_waits = !lanes_[index_of(lane::high)].empty();
-  const bool normal_waits = !lanes_[index_of(lane::normal)].empty();
+  const bool high_waits = runnable_locked(lane::high);
+  const bool normal_waits = runnable_locked(lane::normal);
   if (high_waits && idle_reserved_ > 0) {
     wake_reserved = true;
   } else if ((high_waits || normal_waits) && idle_shared_ > 0) {
@@ -349,8 +411,8 @@ pool_stats pool_impl::stats() const {
   const auto now = clock::now();
   lock lk(mu_);
   s.state = state_;
-  s.workers_min = cfg_.workers_min;
-  s.workers_max = cfg_.workers_max;
+  s.workers_min = workers_min_;
+  s.workers_max = workers_max_;
   s.reserved_high = *cfg_.reserved_high;
   s.workers = workers_;
   s.busy = busy_;
@@ -358,6 +420,7 @@ pool_stats pool_impl::stats() const {
   s.lanes = lane_stats_;
   for (std::size_t i = 0; i < lane_count; ++i) {
     s.lanes[i].depth = lanes_[i].size();
+    s.lanes[i].paused = paused_[i];
     if (!lanes_[i].empty())
       s.lanes[i].oldest_wait_seconds = seconds(now - lanes_[i].front()->submitted);
   }
@@ -366,7 +429,7 @@ pool_stats pool_impl::stats() const {
 
 lane_load pool_impl::load_locked(lane l) const {
   lane_load out;
-  out.serving_workers = l == lane::high ? cfg_.workers_max : cfg_.workers_max - *cfg_.reserved_high;
+  out.serving_workers = l == lane::high ? workers_max_ : workers_max_ - *cfg_.reserved_high;
   out.depth = lanes_[index_of(l)].size();
   out.capacity = lane_stats_[index_of(l)].capacity;
   out.recent_run_seconds = lane_stats_[index_of(l)].recent_run_seconds;
@@ -374,22 +437,24 @@ lane_load pool_impl::load_locked(lane l) const {
 }
 
 bool pool_impl::has_work_locked(worker_kind kind) const {
-  if (!lanes_[index_of(lane::high)].empty()) return true;
-  return kind == worker_kind::shared && !lanes_[index_of(lane::normal)].empty();
+  if (runnable_locked(lane::high)) return true;
+  return kind == worker_kind::shared && runnable_locked(lane::normal);
 }
 
 std::shared_ptr<job_state> pool_impl::pick_locked(worker_kind kind) {
   job_list& high = lanes_[index_of(lane::high)];
   job_list& normal = lanes_[index_of(lane::normal)];
+  const bool high_runs = runnable_locked(lane::high);
+  const bool normal_runs = runnable_locked(lane::normal);
   job_list* from = nullptr;
   if (kind == worker_kind::reserved) {
-    if (!high.empty()) from = &high;
-  } else if (!normal.empty() && (high.empty() || consecutive_high_ >= cfg_.high_burst)) {
+    if (high_runs) from = &high;
+  } else if (normal_runs && (!high_runs || consecutive_high_ >= cfg_.high_burst)) {
     from = &normal;
     consecutive_high_ = 0;
-  } else if (!high.empty()) {
+  } else if (high_runs) {
     from = &high;
-    consecutive_high_ = normal.empty() ? 0 : consecutive_high_ + 1;
+    consecutive_high_ = normal_runs ? consecutive_high_ + 1 : 0;
   }
   if (from == nullptr) return nullptr;
   std::shared_ptr<job_state> job = from->front();
@@ -492,19 +557,22 @@ void pool_impl::worker_loop(std::size_t id, worker_kind kind) noexcept {
   --starting_;
   if (kind == worker_kind::reserved) --reserved_launching_;
   std::size_t& idle = kind == worker_kind::reserved ? idle_reserved_ : idle_shared_;
+  // Reserved workers are part of workers_min and never retire; a shared one leaves when the
+  // pool was made smaller than the workers it has.
+  const auto over_max = [&] { return kind == worker_kind::shared && workers_ > workers_max_; };
   for (;;) {
+    if (over_max()) break;
     if (auto job = pick_locked(kind)) {
       run(lk, std::move(job));
       continue;
     }
     if (state_ == pool_state::stopped) break;
     ++idle;
-    const bool woke_for_work = cv.wait_until(lk, clock::now() + cfg_.idle_timeout, [&] {
-      return state_ == pool_state::stopped || has_work_locked(kind);
+    const bool woke = cv.wait_until(lk, clock::now() + cfg_.idle_timeout, [&] {
+      return state_ == pool_state::stopped || has_work_locked(kind) || over_max();
     });
     --idle;
-    // Reserved workers are part of workers_min and never retire.
-    if (!woke_for_work && kind == worker_kind::shared && workers_ > cfg_.workers_min) break;
+    if (!woke && kind == worker_kind::shared && workers_ > workers_min_) break;
   }
   --workers_;
   exited_.push_back(id);
@@ -607,6 +675,15 @@ void pool_impl::timer_loop() noexcept {
 void pool_impl::drain_once(std::chrono::milliseconds grace) {
   lock lk(mu_);
   if (state_ == pool_state::running) state_ = pool_state::draining;
+  // The jobs a paused lane holds were accepted: the drain gives them their time to run too.
+  const bool was_paused = paused_[0] || paused_[1];
+  paused_ = {};
+  if (was_paused) {
+    lk.unlock();
+    reserved_cv_.notify_all();
+    shared_cv_.notify_all();
+    lk.lock();
+  }
   drained_cv_.wait_for(lk, grace, [&] {
     return lanes_[0].empty() && lanes_[1].empty() && admitted_[0] == 0 && admitted_[1] == 0 &&
            busy_ == 0 && on_callers_threads_ == 0;
@@ -708,6 +785,18 @@ void pool::stop_accepting() {
 
 void pool::drain(std::chrono::milliseconds grace) {
   impl_->drain(grace);
+}
+
+void pool::resize(std::size_t workers_min, std::size_t workers_max) {
+  impl_->resize(workers_min, workers_max);
+}
+
+void pool::pause(lane l) {
+  impl_->set_paused(l, true);
+}
+
+void pool::resume(lane l) {
+  impl_->set_paused(l, false);
 }
 
 }  // namespace jobd::pool

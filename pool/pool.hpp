@@ -103,6 +103,17 @@ class pool {
   // signal handler's callback).
   void stop_accepting();
 
+  // Moves the worker bounds, validated as the config was at the start (std::invalid_argument
+  // naming the field otherwise): workers start at once up to a larger workers_min, and shared
+  // workers over a smaller workers_max leave, idle ones at once, busy ones when their job is over.
+  // Ignored once a drain has begun.
+  void resize(std::size_t workers_min, std::size_t workers_max);
+
+  // A paused lane still takes jobs (up to its bound) but starts none: they wait, their
+  // deadlines running, until it is resumed. A drain resumes both lanes.
+  void pause(lane l);
+  void resume(lane l);
+
   // Stops accepting, waits up to `grace` for queued, admitted and running jobs to finish, then
   // cancels the queued rest and asks the running rest to stop, waits for them, and joins every
   // thread.

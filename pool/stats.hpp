@@ -15,6 +15,7 @@ enum class pool_state : std::uint8_t { running, draining, stopped };
 struct lane_stats {
   std::size_t depth = 0;     // jobs queued now (cancelled and expired ones are removed at once)
   std::size_t capacity = 0;  // the lane's bound
+  bool paused = false;       // takes jobs, starts none (pool::pause)
   // Age of the oldest queued job, 0 when the lane is empty.
   double oldest_wait_seconds = 0.0;
   // Accepted jobs; refused ones are counted in `rejected_*` instead, never here.

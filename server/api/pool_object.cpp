@@ -40,6 +40,8 @@ std::string pool_object(const pool::pool_stats& s) {
         .end_object()
         .key("oldest_wait_seconds")
         .seconds(from_seconds(ls.oldest_wait_seconds))
+        .key("paused")
+        .value(ls.paused)
         .key("recent_run_ms")
         .millis(from_seconds(ls.recent_run_seconds))
         .key("rejected")

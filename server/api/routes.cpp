@@ -8,6 +8,7 @@
 #include "common/fnv1a.hpp"
 #include "jobs/job_object.hpp"
 #include "server/api/pool_object.hpp"
+#include "server/api/pool_resize.hpp"
 #include "server/api/submit_body.hpp"
 #include "server/api/ui_assets.hpp"
 #include "server/http/request_parsing.hpp"
@@ -103,7 +104,10 @@ const routes::route_entry routes::table[] = {
     {"/v1/jobs/{id}", "GET, HEAD, DELETE", &routes::get_job, nullptr, &routes::cancel_job},
     {"/v1/jobs/{id}/retry", "POST", nullptr, &routes::retry_job, nullptr},
     {"/v1/job-types", "GET, HEAD", &routes::job_types, nullptr, nullptr},
-    {"/v1/pool", "GET, HEAD", &routes::pool_snapshot, nullptr, nullptr},
+    {"/v1/pool", "GET, HEAD, PATCH", &routes::pool_snapshot, nullptr, nullptr,
+     &routes::resize_pool},
+    {"/v1/pool/lanes/{id}/pause", "POST", nullptr, &routes::pause_lane, nullptr},
+    {"/v1/pool/lanes/{id}/resume", "POST", nullptr, &routes::resume_lane, nullptr},
     {"/v1/events", "GET, HEAD", &routes::events, nullptr, nullptr},
     {"/metrics", "GET, HEAD", &routes::metrics_text, nullptr, nullptr},
     {"/healthz", "GET, HEAD", &routes::health, nullptr, nullptr},
@@ -199,6 +203,7 @@ void routes::dispatch(const http_request& req, const responder& respond) {
   void (routes::*answer)(const call&) = m == "GET" || m == "HEAD" ? r->get
                                         : m == "POST"             ? r->post
                                         : m == "DELETE"           ? r->del
+                                        : m == "PATCH"            ? r->patch
                                                                   : nullptr;
   if (answer == nullptr) return respond(method_not_allowed(r->allow, r->path));
   (this->*answer)(call{req, query, id, r->path, respond});
@@ -507,6 +512,53 @@ void routes::job_types(const call& c) {
 }
 
 void routes::pool_snapshot(const call& c) {
+  c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
+}
+
+void routes::resize_pool(const call& c) {
+  const pool::pool_stats now = jobs_.pool_stats();
+  const pool_resize asked = read_pool_resize(c.req.body, now.workers_min, now.workers_max);
+  if (!asked.error_code.empty()) {
+    return c.respond(with_route(error_response(400, asked.error_code, asked.error), c.route));
+  }
+  try {
+    jobs_.resize_pool(asked.workers_min, asked.workers_max);
+  } catch (const std::invalid_argument& e) {
+    // The pool's words name its own field ("pool: workers_max = 1: ..."); the API's are the
+    // request's.
+    std::string why = e.what();
+    if (why.starts_with("pool: ")) why.erase(0, 6);
+    return c.respond(with_route(error_response(400, "invalid_field", why), c.route));
+  }
+  spdlog::info("pool resized: workers {}..{} (were {}..{})", asked.workers_min, asked.workers_max,
+               now.workers_min, now.workers_max);
+  c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
+}
+
+void routes::pause_lane(const call& c) {
+  set_lane_paused(c, true);
+}
+
+void routes::resume_lane(const call& c) {
+  set_lane_paused(c, false);
+}
+
+void routes::set_lane_paused(const call& c, bool paused) {
+  const std::optional<pool::lane> lane = c.id == "high"     ? std::optional(pool::lane::high)
+                                         : c.id == "normal" ? std::optional(pool::lane::normal)
+                                                            : std::nullopt;
+  if (!lane) {
+    return c.respond(with_route(
+        error_response(404, "not_found",
+                       "no lane named " + std::string(c.id) + "; the lanes are high and normal"),
+        c.route));
+  }
+  if (paused) {
+    jobs_.pause_lane(*lane);
+  } else {
+    jobs_.resume_lane(*lane);
+  }
+  spdlog::info("{} lane {}", c.id, paused ? "paused: it takes jobs and starts none" : "resumed");
   c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
 }
 

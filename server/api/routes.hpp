@@ -52,6 +52,7 @@ class routes final : public request_handler {
     void (routes::*get)(const call&);
     void (routes::*post)(const call&);
     void (routes::*del)(const call&);
+    void (routes::*patch)(const call&) = nullptr;
   };
   static const route_entry table[];
   // The route of `path`, and its {id}; nullptr when none matches.
@@ -69,6 +70,11 @@ class routes final : public request_handler {
   void retry_job(const call& c);
   void job_types(const call& c);
   void pool_snapshot(const call& c);
+  void resize_pool(const call& c);
+  void pause_lane(const call& c);
+  void resume_lane(const call& c);
+  // Pauses or resumes the lane the call's {id} names.
+  void set_lane_paused(const call& c, bool paused);
   void events(const call& c);
   void metrics_text(const call& c);
   void health(const call& c);

@@ -41,7 +41,8 @@ function showPool(pool) {
   for (const name of ["high", "normal"]) {
     const lane = pool.lanes[name];
     const box = el("div", undefined, "lane");
-    box.append(el("div", `${name}: ${lane.depth} of ${lane.capacity} queued`));
+    box.append(el("div", `${name}: ${lane.depth} of ${lane.capacity} queued` +
+                         (lane.paused ? " (paused)" : "")));
     const bar = el("div", undefined, "bar");
     const fill = el("div");
     fill.style.width = `${Math.min(100, (100 * lane.depth) / Math.max(1, lane.capacity))}%`;

@@ -132,9 +132,10 @@ TEST(Routes, TheRootListsEveryOtherRouteWithItsMethods) {
   EXPECT_EQ(index["service"], "jobd");
   std::vector<std::string> paths;
   for (const auto& route : index["routes"]) paths.push_back(route["path"]);
-  EXPECT_EQ(paths, (std::vector<std::string>{"/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry",
-                                             "/v1/job-types", "/v1/pool", "/v1/events", "/metrics",
-                                             "/healthz", "/readyz", "/ui/{id}"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry", "/v1/job-types",
+                       "/v1/pool", "/v1/pool/lanes/{id}/pause", "/v1/pool/lanes/{id}/resume",
+                       "/v1/events", "/metrics", "/healthz", "/readyz", "/ui/{id}"}));
   EXPECT_EQ(index["routes"][0]["methods"], "GET, HEAD, POST");
 }
 
@@ -147,6 +148,7 @@ TEST(Routes, TheLabelOfEveryAnswerIsItsRoutesPath) {
       {"PUT", "/v1/jobs/x", 405, "/v1/jobs/{id}"},
       {"GET", "/v1/job-types", 200, "/v1/job-types"},
       {"GET", "/v1/pool", 200, "/v1/pool"},
+      {"POST", "/v1/pool/lanes/low/pause", 404, "/v1/pool/lanes/{id}/pause"},
       {"HEAD", "/metrics", 200, "/metrics"},
       {"GET", "/healthz", 200, "/healthz"},
       {"POST", "/readyz", 405, "/readyz"},

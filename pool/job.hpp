@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <stop_token>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -64,12 +65,26 @@ using job_fn = std::function<void(const job_context&)>;
 // It must be cheap, must not block, and must not throw (the pool terminates if it does).
 using completion_fn = std::function<void(const job_outcome&)>;
 
+// The concurrency limits a job runs under. At most `group_limit` jobs of its `group` (a job
+// type, say) run at once (0: no such limit); of them, at most `key_limit` with the same `key`
+// (empty: no key). A job over a limit waits in its lane without holding up the jobs behind it
+// that are not; jobs of one key start in their order, and so do those of one group.
+struct job_limits {
+  std::string group;
+  std::size_t group_limit = 0;
+  std::string key;
+  std::size_t key_limit = 1;
+
+  [[nodiscard]] bool any() const noexcept { return group_limit > 0 || !key.empty(); }
+};
+
 struct job_request {
   lane priority = lane::normal;
   // Counted from submission: it covers the time queued and the time running. Must be > 0.
   clock::duration timeout = std::chrono::seconds(30);
   job_fn work;
   completion_fn on_done;
+  job_limits limits;
 };
 
 class pool;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "detail/job_state.hpp"
+#include "detail/limiter.hpp"
 
 namespace jobd::pool {
 namespace detail {
@@ -140,14 +141,20 @@ class pool_impl {
   std::optional<submit_error> refusal_locked(lane l);
   // Whether a worker may take a job from lane `l` now: it has one, and is not paused.
   bool runnable_locked(lane l) const {
-    return !paused_[index_of(l)] && !lanes_[index_of(l)].empty();
+    return !paused_[index_of(l)] && (!lanes_[index_of(l)].empty() || limits_.front(l) != nullptr);
   }
+  // Jobs queued in the lane, waiting under a limit or not.
+  std::size_t depth_locked(lane l) const {
+    return lanes_[index_of(l)].size() + limited_[index_of(l)].size();
+  }
+  // Takes a queued job out of its lane, before its end.
+  void unqueue_locked(job_state& job);
   // Asks for a worker more when the runnable jobs outnumber the workers that will take them
   // without help, up to workers_max; whether it did (the timer thread starts it).
   bool grow_locked();
   lane_load load_locked(lane l) const;
   // Queues a job whose place was taken; unlocks `lk`.
-  void enqueue(lock& lk, const std::shared_ptr<job_state>& job);
+  void enqueue(lock& lk, const std::shared_ptr<job_state>& job, const job_limits& limits);
   static std::exception_ptr call_work(job_state& job) noexcept;
   static job_status status_after_run(const job_state& job, clock::time_point end, bool threw);
   bool has_work_locked(worker_kind kind) const;
@@ -172,7 +179,12 @@ class pool_impl {
   std::condition_variable drained_cv_;   // drain(): queues empty, workers idle or gone
 
   pool_state state_ = pool_state::running;  // guarded by mu_
-  std::array<job_list, lane_count> lanes_;  // guarded by mu_
+  // Each lane's queued jobs without limits, in order; and those with limits, in order, which
+  // the limiter lets run when they have room. Guarded by mu_, as the two below.
+  std::array<job_list, lane_count> lanes_;
+  std::array<job_list, lane_count> limited_;
+  limiter limits_;
+  std::uint64_t next_order_ = 0;
   // Places admit() gave that are not yet submitted or given back; they count against the
   // lanes' bounds. Guarded by mu_.
   std::array<std::size_t, lane_count> admitted_{};
@@ -221,7 +233,7 @@ std::optional<submit_error> pool_impl::refusal_locked(lane l) {
     ++ls.rejected_shutting_down;
     return submit_error::shutting_down;
   }
-  if (lanes_[index_of(l)].size() + admitted_[index_of(l)] >= ls.capacity) {
+  if (depth_locked(l) + admitted_[index_of(l)] >= ls.capacity) {
     ++ls.rejected_queue_full;
     return submit_error::queue_full;
   }
@@ -259,7 +271,7 @@ job_handle pool_impl::submit(admission&& place, job_request req) {
   if (place.pool_ != this) throw std::invalid_argument("pool: submit() without a valid admission");
   auto job = make_job(req);
   lock lk(mu_);
-  if (take_place(lk, place, job, req.timeout)) enqueue(lk, job);
+  if (take_place(lk, place, job, req.timeout)) enqueue(lk, job, req.limits);
   return job_handle(std::move(job));
 }
 
@@ -270,8 +282,10 @@ job_handle pool_impl::run_here(admission&& place, job_request req) {
   auto job = make_job(req);
   lock lk(mu_);
   if (!take_place(lk, place, job, req.timeout)) return job_handle(std::move(job));
-  if (!lanes_[index_of(job->priority)].empty() || paused_[index_of(job->priority)]) {
-    enqueue(lk, job);
+  // Behind the jobs its lane may run first, and never past a limit or a pause.
+  const lane l = job->priority;
+  if (req.limits.any() || runnable_locked(l) || paused_[index_of(l)]) {
+    enqueue(lk, job, req.limits);
     return job_handle(std::move(job));
   }
   job->phase = job_phase::running;
@@ -293,11 +307,13 @@ job_handle pool_impl::run_here(admission&& place, job_request req) {
   return job_handle(std::move(job));
 }
 
-void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job) {
+void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, const job_limits& limits) {
   lane_stats& ls = lane_stats_[index_of(job->priority)];
-  job_list& queue = lanes_[index_of(job->priority)];
+  job->order = next_order_++;
+  job_list& queue = (limits.any() ? limited_ : lanes_)[index_of(job->priority)];
   queue.push_back(job);
   job->position = std::prev(queue.end());
+  if (limits.any()) limits_.add(*job, limits);
   job->deadline_entry = deadlines_.emplace(job->deadline, job.get());
   job->has_deadline_entry = true;
   ++ls.submitted;
@@ -313,7 +329,8 @@ void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job) {
 
 bool pool_impl::grow_locked() {
   const auto runnable_depth = [this](lane l) {
-    return paused_[index_of(l)] ? std::size_t{0} : lanes_[index_of(l)].size();
+    return paused_[index_of(l)] ? std::size_t{0}
+                                : lanes_[index_of(l)].size() + limits_.ready_count(l);
   };
   const std::size_t high_depth = runnable_depth(lane::high);
   const std::size_t queued = high_depth + runnable_depth(lane::normal);
@@ -392,10 +409,19 @@ cancel_result pool_impl::cancel(const std::shared_ptr<job_state>& job) {
   switch (job->phase) {
     case job_phase::finished:
       return cancel_result::already_finished;
-    case job_phase::queued:
-      lanes_[index_of(job->priority)].erase(job->position);
-      complete_here(lk, *job, finish_locked(*job, job_status::cancelled, clock::now()));
+    case job_phase::queued: {
+      unqueue_locked(*job);
+      // Its place under a limit may let another job run.
+      bool wake_reserved = false;
+      bool wake_shared = false;
+      wake_for_queued_locked(wake_reserved, wake_shared);
+      const job_outcome outcome = finish_locked(*job, job_status::cancelled, clock::now());
+      lk.unlock();
+      notify(wake_reserved, wake_shared);
+      lk.lock();
+      complete_here(lk, *job, outcome);
       return cancel_result::cancelled;
+    }
     case job_phase::running:
       if (job->reason == stop_reason::none) job->reason = stop_reason::cancel;
       lk.unlock();
@@ -419,18 +445,23 @@ pool_stats pool_impl::stats() const {
   s.idle = workers_ - busy_;
   s.lanes = lane_stats_;
   for (std::size_t i = 0; i < lane_count; ++i) {
-    s.lanes[i].depth = lanes_[i].size();
+    s.lanes[i].depth = lanes_[i].size() + limited_[i].size();
     s.lanes[i].paused = paused_[i];
-    if (!lanes_[i].empty())
-      s.lanes[i].oldest_wait_seconds = seconds(now - lanes_[i].front()->submitted);
+    std::optional<clock::time_point> oldest;
+    for (const job_list* q : {&lanes_[i], &limited_[i]}) {
+      if (!q->empty() && (!oldest || q->front()->submitted < *oldest))
+        oldest = q->front()->submitted;
+    }
+    if (oldest) s.lanes[i].oldest_wait_seconds = seconds(now - *oldest);
   }
+  s.groups = limits_.stats();
   return s;
 }
 
 lane_load pool_impl::load_locked(lane l) const {
   lane_load out;
   out.serving_workers = l == lane::high ? workers_max_ : workers_max_ - *cfg_.reserved_high;
-  out.depth = lanes_[index_of(l)].size();
+  out.depth = depth_locked(l);
   out.capacity = lane_stats_[index_of(l)].capacity;
   out.recent_run_seconds = lane_stats_[index_of(l)].recent_run_seconds;
   return out;
@@ -457,6 +488,15 @@ std::shared_ptr<job_state> pool_impl::pick_locked(worker_kind kind) {
     consecutive_high_ = normal_runs ? consecutive_high_ + 1 : 0;
   }
   if (from == nullptr) return nullptr;
+  // The lane's oldest runnable job: first of those without limits, or first of the ready.
+  const lane l = from == &high ? lane::high : lane::normal;
+  job_state* ready = limits_.front(l);
+  if (ready != nullptr && (from->empty() || ready->order < from->front()->order)) {
+    std::shared_ptr<job_state> job = *ready->position;
+    limits_.started(*ready);
+    running_.splice(running_.end(), limited_[index_of(l)], ready->position);
+    return job;
+  }
   std::shared_ptr<job_state> job = from->front();
   running_.splice(running_.end(), *from, from->begin());
   return job;
@@ -516,6 +556,7 @@ void pool_impl::run(lock& lk, std::shared_ptr<job_state> job) {
   if (now >= job->deadline) {
     // Its deadline passed in the queue and the timer has not got to it yet: it must not run.
     running_.erase(job->position);
+    if (job->limited) limits_.ended(*job);
     job_outcome outcome = finish_locked(*job, job_status::timed_out, now);
     notify_drain_locked();
     lk.unlock();
@@ -540,12 +581,28 @@ void pool_impl::run(lock& lk, std::shared_ptr<job_state> job) {
   lk.lock();
   --busy_;
   running_.erase(job->position);
+  wake_reserved = wake_shared = false;
+  if (job->limited) {
+    // Its places under limits go to the jobs next in line: other workers may take them.
+    limits_.ended(*job);
+    wake_for_queued_locked(wake_reserved, wake_shared);
+  }
   job_outcome outcome = finish_locked(*job, status_after_run(*job, end, thrown != nullptr), end);
   outcome.error = thrown;
   notify_drain_locked();
   lk.unlock();
+  notify(wake_reserved, wake_shared);
   deliver(job->on_done, outcome);
   lk.lock();
+}
+
+void pool_impl::unqueue_locked(job_state& job) {
+  if (job.limited) {
+    limits_.removed(job);
+    limited_[index_of(job.priority)].erase(job.position);
+  } else {
+    lanes_[index_of(job.priority)].erase(job.position);
+  }
 }
 
 void pool_impl::worker_loop(std::size_t id, worker_kind kind) noexcept {
@@ -628,7 +685,7 @@ void pool_impl::expire_deadlines(lock& lk) {
     job_state& job = *deadlines_.begin()->second;
     if (job.phase == job_phase::queued) {
       auto owned = *job.position;
-      lanes_[index_of(job.priority)].erase(job.position);
+      unqueue_locked(job);
       job_outcome outcome = finish_locked(job, job_status::timed_out, now);
       expired.emplace_back(std::move(owned), outcome);
     } else {
@@ -640,7 +697,11 @@ void pool_impl::expire_deadlines(lock& lk) {
   }
   if (expired.empty() && to_stop.empty()) return;
   notify_drain_locked();
+  bool wake_reserved = false;
+  bool wake_shared = false;
+  wake_for_queued_locked(wake_reserved, wake_shared);
   lk.unlock();
+  notify(wake_reserved, wake_shared);
   for (auto& job : to_stop) job->stop.request_stop();
   for (auto& [job, outcome] : expired) deliver(job->on_done, outcome);
   lk.lock();
@@ -685,18 +746,20 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
     lk.lock();
   }
   drained_cv_.wait_for(lk, grace, [&] {
-    return lanes_[0].empty() && lanes_[1].empty() && admitted_[0] == 0 && admitted_[1] == 0 &&
-           busy_ == 0 && on_callers_threads_ == 0;
+    return depth_locked(lane::high) == 0 && depth_locked(lane::normal) == 0 && admitted_[0] == 0 &&
+           admitted_[1] == 0 && busy_ == 0 && on_callers_threads_ == 0;
   });
 
   // Out of time: what is queued is cancelled here, what runs is asked to stop.
   const auto now = clock::now();
   std::vector<finished_job> cancelled;
-  for (job_list& queue : lanes_) {
-    while (!queue.empty()) {
-      auto job = queue.front();
-      queue.pop_front();
-      cancelled.emplace_back(job, finish_locked(*job, job_status::cancelled, now));
+  for (std::array<job_list, lane_count>* queues : {&lanes_, &limited_}) {
+    for (job_list& queue : *queues) {
+      while (!queue.empty()) {
+        auto job = queue.front();
+        unqueue_locked(*job);
+        cancelled.emplace_back(job, finish_locked(*job, job_status::cancelled, now));
+      }
     }
   }
   std::vector<std::shared_ptr<job_state>> to_stop;

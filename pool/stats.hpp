@@ -3,6 +3,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "common/histogram.hpp"
 #include "job.hpp"
@@ -65,6 +67,13 @@ class [[nodiscard]] admit_result {
   refusal refused_;
 };
 
+// A job group under a concurrency limit (job_limits::group) with jobs in line or running.
+struct group_stats {
+  std::string name;
+  std::size_t limit = 0;
+  std::size_t running = 0;
+};
+
 // A consistent snapshot: every field was read under one lock at one instant.
 struct pool_stats {
   pool_state state = pool_state::running;
@@ -75,6 +84,7 @@ struct pool_stats {
   std::size_t busy = 0;                      // workers running a job
   std::size_t idle = 0;                      // workers - busy
   std::array<lane_stats, lane_count> lanes;  // indexed by lane's value
+  std::vector<group_stats> groups;           // in no order
 
   [[nodiscard]] const lane_stats& of(lane l) const noexcept {
     return lanes[static_cast<std::size_t>(l)];

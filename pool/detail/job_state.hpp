@@ -1,9 +1,11 @@
 #pragma once
 
+#include <array>
 #include <list>
 #include <map>
 #include <memory>
 #include <stop_token>
+#include <utility>
 
 #include "../job.hpp"
 
@@ -15,6 +17,7 @@ enum class job_phase : std::uint8_t { queued, running, finished };
 enum class stop_reason : std::uint8_t { none, deadline, cancel, shutdown };
 
 struct job_state;
+struct limit_group;
 using job_list = std::list<std::shared_ptr<job_state>>;
 using deadline_index = std::multimap<clock::time_point, job_state*>;
 
@@ -36,6 +39,16 @@ struct job_state : std::enable_shared_from_this<job_state> {
   job_list::iterator position;
   deadline_index::iterator deadline_entry;
   bool has_deadline_entry = false;
+  // Its place in the order jobs arrived, across both lanes' queues: the oldest runnable job of
+  // a lane is the one with the smallest.
+  std::uint64_t order = 0;
+  // Under concurrency limits (see limiter.hpp): its groups, key first, each a stage it waits at
+  // in its turn (null: none); how many stages it has passed; and whether it has passed them all
+  // and waits only for a worker.
+  bool limited = false;
+  std::array<limit_group*, 2> limit_groups{};
+  std::size_t passed = 0;
+  bool ready = false;
 };
 
 }  // namespace jobd::pool::detail

@@ -436,15 +436,32 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
     } else if (key == "retry_on_timeout") {
       if (!v.is_boolean()) fail(key, "must be true or false");
       t.retry_on_timeout = v.get<bool>();
+    } else if (key == "max_concurrency" || key == "max_concurrency_per_key") {
+      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
+          v.get<std::uint64_t>() > 10'000) {
+        fail(key, "must be an integer 1..10000");
+      }
+      (key == "max_concurrency" ? t.max_concurrency : t.max_concurrency_per_key) =
+          v.get<std::size_t>();
     } else {
-      static constexpr std::array<std::string_view, 10> fields = {
-          "command", "timeout_ms",   "max_output_bytes", "stdin",           "output", "env",
-          "cwd",     "max_attempts", "retry_backoff_ms", "retry_on_timeout"};
+      static constexpr std::array<std::string_view, 12> fields = {"command",
+                                                                  "timeout_ms",
+                                                                  "max_output_bytes",
+                                                                  "stdin",
+                                                                  "output",
+                                                                  "env",
+                                                                  "cwd",
+                                                                  "max_attempts",
+                                                                  "retry_backoff_ms",
+                                                                  "retry_on_timeout",
+                                                                  "max_concurrency",
+                                                                  "max_concurrency_per_key"};
       const std::string_view nearest = nearest_name(key, fields);
       fail(key, "unknown field" +
                     (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
                     "; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd, "
-                    "max_attempts, retry_backoff_ms, retry_on_timeout");
+                    "max_attempts, retry_backoff_ms, retry_on_timeout, max_concurrency, "
+                    "max_concurrency_per_key");
     }
   }
   if (t.command.empty()) fail("command", "is required");
@@ -795,6 +812,9 @@ std::string describe(const settings& s) {
       if (t.max_attempts > 0) spec["max_attempts"] = t.max_attempts;
       if (t.retry_backoff) spec["retry_backoff_ms"] = t.retry_backoff->count();
       if (t.retry_on_timeout) spec["retry_on_timeout"] = true;
+      if (t.max_concurrency > 0) spec["max_concurrency"] = t.max_concurrency;
+      if (t.max_concurrency_per_key != 1)
+        spec["max_concurrency_per_key"] = t.max_concurrency_per_key;
       types[t.name] = std::move(spec);
     }
     j["job_types"] = std::move(types);

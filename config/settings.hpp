@@ -36,7 +36,9 @@ struct exec_type {
   // default, 1), waiting this long before the second (none: the server's default).
   std::uint32_t max_attempts = 0;
   std::optional<std::chrono::milliseconds> retry_backoff;
-  bool retry_on_timeout = false;  // whether a timed-out attempt is tried again
+  bool retry_on_timeout = false;            // whether a timed-out attempt is tried again
+  std::size_t max_concurrency = 0;          // jobs of the type running at once at most; 0: any
+  std::size_t max_concurrency_per_key = 1;  // of them, with the same concurrency_key
 };
 
 struct settings {

@@ -132,6 +132,8 @@ void add_exec_types(registry& r, const config::settings& s, child_processes& chi
            .max_attempts = t.max_attempts,
            .retry_backoff = t.retry_backoff,
            .retry_on_timeout = t.retry_on_timeout,
+           .max_concurrency = t.max_concurrency,
+           .max_concurrency_per_key = t.max_concurrency_per_key,
            .run = [&children, type = t, spec = std::move(spec)](const json& payload,
                                                                 const pool::job_context& ctx) {
              return run_exec(children, type, spec, payload, ctx);

@@ -40,6 +40,10 @@ struct job_type {
   std::uint32_t max_attempts = 0;
   std::optional<std::chrono::milliseconds> retry_backoff;
   bool retry_on_timeout = false;
+  // At most so many jobs of this type run at once (0: no limit), and at most
+  // max_concurrency_per_key of them with the same concurrency_key.
+  std::size_t max_concurrency = 0;
+  std::size_t max_concurrency_per_key = 1;
   // Runs on a worker thread. Must return soon after ctx.stop is signalled.
   std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;
 };

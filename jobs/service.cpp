@@ -524,6 +524,7 @@ void service::submit(submit_request request, const executor& ex, submit_handler 
   rec.created_at = asked_at.value_or(system_clock::now());
   rec.payload = std::move(payload);
   rec.idempotency = std::move(key);
+  if (request.concurrency_key) rec.concurrency_key = std::move(*request.concurrency_key);
   if (request.callback_url) {
     rec.callback = std::make_shared<const store::job_callback>(
         store::job_callback{.url = *request.callback_url});
@@ -603,6 +604,13 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
             if (!result.is_null()) live->result = std::make_shared<const json>(std::move(result));
           },
       .on_done = [live](const pool::job_outcome& outcome) { live->owner->finish(*live, outcome); }};
+  const handlers::job_type& type = *job->type;
+  if (type.max_concurrency > 0 || !job->record.concurrency_key.empty()) {
+    request.limits = {.group = type.name,
+                      .group_limit = type.max_concurrency,
+                      .key = job->record.concurrency_key,
+                      .key_limit = type.max_concurrency_per_key};
+  }
   const pool::job_handle handle = job->type->cheap && here
                                       ? pool_.run_here(std::move(place), std::move(request))
                                       : pool_.submit(std::move(place), std::move(request));
@@ -1179,9 +1187,24 @@ std::vector<job_type_info> service::job_types() const {
   std::vector<job_type_info> out;
   for (const handlers::job_type* t : types_.all()) {
     out.push_back({t->name, t->kind,
-                   t->default_timeout.count() > 0 ? t->default_timeout : config_.default_timeout});
+                   t->default_timeout.count() > 0 ? t->default_timeout : config_.default_timeout,
+                   t->max_concurrency, t->max_concurrency_per_key});
   }
   return out;
+}
+
+pool::pool_stats service::pool_stats() const {
+  pool::pool_stats s = pool_.stats();
+  // The pool knows the limited types with jobs in line or running; the others run none.
+  for (const handlers::job_type* t : types_.all()) {
+    if (t->max_concurrency == 0) continue;
+    const bool seen = std::any_of(s.groups.begin(), s.groups.end(),
+                                  [t](const pool::group_stats& g) { return g.name == t->name; });
+    if (!seen) s.groups.push_back({.name = t->name, .limit = t->max_concurrency});
+  }
+  std::sort(s.groups.begin(), s.groups.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  return s;
 }
 
 std::map<std::string, std::uint64_t, std::less<>> service::retried() const {

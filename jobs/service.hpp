@@ -99,6 +99,8 @@ struct submit_request {
   std::optional<std::chrono::milliseconds> delay;
   std::optional<idempotency_request> idempotency;
   std::optional<std::string> callback_url;
+  // Jobs of a type with the same key run at most the type's max_concurrency_per_key at once.
+  std::optional<std::string> concurrency_key;
 };
 
 // Why a submission was refused. A refused job was never stored, queued or run.
@@ -189,6 +191,8 @@ struct job_type_info {
   std::string name;
   std::string kind;
   std::chrono::milliseconds default_timeout;  // the type's own, else the service's
+  std::size_t max_concurrency = 0;            // 0: no limit
+  std::size_t max_concurrency_per_key = 1;
 };
 
 class service {
@@ -226,7 +230,8 @@ class service {
 
   // Sorted by name.
   [[nodiscard]] std::vector<job_type_info> job_types() const;
-  [[nodiscard]] pool::pool_stats pool_stats() const { return pool_.stats(); }
+  // The pool's, with every type under a max_concurrency in `groups`, by name.
+  [[nodiscard]] pool::pool_stats pool_stats() const;
   // Pool control at run time: see pool::resize (throws std::invalid_argument), pause, resume.
   void resize_pool(std::size_t workers_min, std::size_t workers_max) {
     pool_.resize(workers_min, workers_max);

@@ -116,6 +116,8 @@ struct job_record {
   std::shared_ptr<const idempotency_key> idempotency;
   // Its completion callback, if it asked for one; replaced, never changed, as delivery goes.
   std::shared_ptr<const job_callback> callback;
+  // Jobs of its type with the same key run at most so many at once; empty: no key.
+  std::string concurrency_key;
 };
 
 }  // namespace jobd::store

@@ -84,6 +84,10 @@ INSERT INTO idempotency_keys_appended SELECT key, seq, digest, expires_at FROM i
 DROP TABLE idempotency_keys;
 ALTER TABLE idempotency_keys_appended RENAME TO idempotency_keys;
 )sql",
+    // Concurrency keys: jobs of a type with the same key run so many at once at most.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

@@ -78,7 +78,7 @@ const std::string_view job_columns =
     "seq, version, type, priority, timeout_ms, created_at, status, started_at, finished_at, "
     "queue_ns, run_ns, payload, result, error_code, error_message, error_details, attempt, "
     "max_attempts, retry_backoff_ms, run_at, next_attempt_at, earlier_attempts, callback_url, "
-    "callback_status, callback_attempts, callback_error";
+    "callback_status, callback_attempts, callback_error, concurrency_key";
 
 std::int64_t nanos(system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -115,6 +115,7 @@ job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
                      static_cast<std::uint32_t>(s.integer(24)),
                      s.is_null(25) ? std::string() : std::string(s.text(25))});
   }
+  if (!s.is_null(26)) r.concurrency_key = s.text(26);
   return r;
 }
 
@@ -196,6 +197,7 @@ void bind_record(sqlite::statement& s, const job_record& r) {
     s.bind_null(23);
   }
   bind_callback_state(s, r, 24);
+  s.bind(27, r.concurrency_key.empty() ? std::nullopt : std::optional(r.concurrency_key));
 }
 
 void bind_changes(sqlite::statement& s, const job_record& r) {

@@ -58,9 +58,17 @@ std::string pool_object(const pool::pool_stats& s) {
   const char* state = s.state == pool::pool_state::running    ? "running"
                       : s.state == pool::pool_state::draining ? "draining"
                                                               : "stopped";
+  w.end_object().key("state").plain(state).key("types").begin_object();
+  for (const pool::group_stats& g : s.groups) {
+    w.key(g.name)
+        .begin_object()
+        .key("limit")
+        .value(g.limit)
+        .key("running")
+        .value(g.running)
+        .end_object();
+  }
   w.end_object()
-      .key("state")
-      .plain(state)
       .key("workers")
       .begin_object()
       .key("alive")

@@ -259,7 +259,8 @@ void routes::submit(const call& c) {
        .run_at = body.run_at,
        .delay = body.delay,
        .idempotency = std::move(idempotency),
-       .callback_url = std::move(body.callback_url)},
+       .callback_url = std::move(body.callback_url),
+       .concurrency_key = std::move(body.concurrency_key)},
       c.respond.executor(),
       [this, respond = c.respond, lane, wait = *wait](jobs::submit_outcome outcome) {
         static constexpr std::string_view route = "/v1/jobs";
@@ -503,6 +504,14 @@ void routes::job_types(const call& c) {
         .value(t.default_timeout.count())
         .key("kind")
         .value(t.kind)
+        .key("max_concurrency");
+    if (t.max_concurrency > 0) {
+      w.value(t.max_concurrency);
+    } else {
+      w.null();
+    }
+    w.key("max_concurrency_per_key")
+        .value(t.max_concurrency_per_key)
         .key("name")
         .value(t.name)
         .end_object();

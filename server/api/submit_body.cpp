@@ -33,7 +33,10 @@ std::string object_rule(std::string_view text) {
 
 constexpr std::string_view submit_fields =
     "type, payload, priority, timeout_ms, max_attempts, retry_backoff_ms, run_at, delay_ms, "
-    "callback_url";
+    "callback_url, concurrency_key";
+
+// How long a concurrency_key may be, in bytes.
+constexpr std::size_t max_concurrency_key = 255;
 
 bool starts_number(char c) {
   return c == '-' || (c >= '0' && c <= '9');
@@ -92,6 +95,8 @@ struct members {
   std::optional<nlohmann::json> run_at_other;  // what it was instead (built only then)
   bool callback_given = false;
   std::optional<nlohmann::json> callback_other;  // what it was instead (built only then)
+  bool key_given = false;
+  std::optional<nlohmann::json> key_other;  // what the concurrency_key was instead of a string
 };
 
 // Reads the value of one known member, or of an unknown one; false on a syntax error.
@@ -135,6 +140,14 @@ bool read_member(json_reader& r, std::string_view key, submit_body& out, members
     std::string_view url;
     if (!r.string(url, scratch)) return false;
     out.callback_url.emplace(url);
+    return true;
+  }
+  if (key == "concurrency_key") {
+    m.key_given = true;
+    if (r.peek() != '"') return r.value(&m.key_other.emplace());
+    std::string_view k;
+    if (!r.string(k, scratch)) return false;
+    out.concurrency_key.emplace(k);
     return true;
   }
   if (!m.unknown || key < *m.unknown) m.unknown = std::string(key);
@@ -188,6 +201,14 @@ void check_members(const members& m, const submit_limits& limits, submit_body& o
   if (m.callback_given && !out.callback_url) {
     return refuse("callback_url must be a string, an http:// URL (got " +
                   describe_json_value(*m.callback_other) + ")");
+  }
+  if (m.key_given) {
+    const auto& k = out.concurrency_key;
+    if (!k || k->empty() || k->size() > max_concurrency_key) {
+      return refuse("concurrency_key must be a string of 1.." +
+                    std::to_string(max_concurrency_key) + " bytes (got " +
+                    (k ? describe_json_value(*k) : describe_json_value(*m.key_other)) + ")");
+    }
   }
 }
 

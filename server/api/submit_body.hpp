@@ -3,7 +3,7 @@
 // The body of POST /v1/jobs, read and checked against the API in one pass:
 //   {"type": string, "payload"?: any JSON, "priority"?: "high"|"normal", "timeout_ms"?: 1..max,
 //    "max_attempts"?: 1..max, "retry_backoff_ms"?: 0..max, "run_at"?: RFC 3339 time,
-//    "delay_ms"?: 0..max, "callback_url"?: string}
+//    "delay_ms"?: 0..max, "callback_url"?: string, "concurrency_key"?: 1..255 bytes}
 // The payload is checked, not built: only an accepted job needs it as a value (the job service
 // builds it), so a submission refused under overload never builds it. Whether run_at lies
 // within reach of now is the job service's to say: it knows the clock.
@@ -38,7 +38,8 @@ struct submit_body {
   // When to run: at most one of the two is given.
   std::optional<std::chrono::system_clock::time_point> run_at;
   std::optional<std::chrono::milliseconds> delay;
-  std::optional<std::string> callback_url;  // checked against the allow list by the service
+  std::optional<std::string> callback_url;     // checked against the allow list by the service
+  std::optional<std::string> concurrency_key;  // 1..255 bytes
   // Why the body is refused with a 400, or both empty. `priority` then holds the lane as far as
   // it was read (the refusal is counted against that lane).
   std::string error_code;

@@ -29,8 +29,8 @@ bool agrees(const std::string& body, const jobd::server::submit_limits& limits) 
   return got.type == want.type && got.timeout == want.timeout &&
          got.max_attempts == want.max_attempts && got.retry_backoff == want.retry_backoff &&
          got.run_at == want.run_at && got.delay == want.delay &&
-         got.callback_url == want.callback_url && got_payload == want_payload &&
-         got_payload.type() == want_payload.type();
+         got.callback_url == want.callback_url && got.concurrency_key == want.concurrency_key &&
+         got_payload == want_payload && got_payload.type() == want_payload.type();
 }
 
 }  // namespace

@@ -63,7 +63,11 @@ TEST(PoolLimits, AGroupRunsAtMostItsLimitAndHoldsUpNoOtherJob) {
   EXPECT_FALSE(j.rec.started("t4"));
   j.open_all();
   j.rec.wait_completions(5);
-  EXPECT_EQ(j.rec.starts(), (std::vector<std::string>{"t1", "t2", "free", "t3", "t4"}));
+  // t1, t2 and free started together, in any order; t3 and t4 after them, in theirs.
+  const auto starts = j.rec.starts();
+  ASSERT_EQ(starts.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(starts.begin() + 3, starts.end()),
+            (std::vector<std::string>{"t3", "t4"}));
   // Nothing in line or running: the group is forgotten.
   EXPECT_TRUE(p.stats().groups.empty());
 }
@@ -109,7 +113,11 @@ TEST(PoolLimits, AJobWaitingForItsKeyTakesNoPlaceOfItsGroup) {
   j.rec.wait_started("c1");
   j.open_all();
   j.rec.wait_completions(4);
-  EXPECT_EQ(j.rec.starts(), (std::vector<std::string>{"a1", "b1", "a2", "c1"}));
+  // a1 and b1 started together, in any order; a2, then c1, after them.
+  const auto starts = j.rec.starts();
+  ASSERT_EQ(starts.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(starts.begin() + 2, starts.end()),
+            (std::vector<std::string>{"a2", "c1"}));
 }
 
 TEST(PoolLimits, AKeyMayAllowMoreThanOne) {

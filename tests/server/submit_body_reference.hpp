@@ -64,14 +64,14 @@ inline submit_body reference_reader(const std::string& text, const submit_limits
   const auto priority = body.find("priority");
   if (priority != body.end() && *priority == "high") out.priority = pool::lane::high;
   for (const auto& [key, value] : body.items()) {
-    static const std::set<std::string> fields = {"type",       "payload",      "priority",
-                                                 "timeout_ms", "max_attempts", "retry_backoff_ms",
-                                                 "run_at",     "delay_ms",     "callback_url"};
+    static const std::set<std::string> fields = {
+        "type",   "payload",  "priority",     "timeout_ms",     "max_attempts", "retry_backoff_ms",
+        "run_at", "delay_ms", "callback_url", "concurrency_key"};
     if (!fields.contains(key)) {
       return refused("invalid_field",
                      "unknown field \"" + key +
                          "\"; allowed: type, payload, priority, timeout_ms, max_attempts, "
-                         "retry_backoff_ms, run_at, delay_ms, callback_url");
+                         "retry_backoff_ms, run_at, delay_ms, callback_url, concurrency_key");
     }
   }
   if (priority != body.end() && *priority != "high" && *priority != "normal") {
@@ -135,6 +135,14 @@ inline submit_body reference_reader(const std::string& text, const submit_limits
                                           describe_json_value(*url) + ")");
     }
     out.callback_url = url->get<std::string>();
+  }
+  if (const auto key = body.find("concurrency_key"); key != body.end()) {
+    if (!key->is_string() || key->get<std::string>().empty() ||
+        key->get<std::string>().size() > 255) {
+      return refused("invalid_field", "concurrency_key must be a string of 1..255 bytes (got " +
+                                          describe_json_value(*key) + ")");
+    }
+    out.concurrency_key = key->get<std::string>();
   }
   return out;
 }

@@ -27,8 +27,8 @@ std::string described(const submit_body& b, const json& payload) {
          " backoff=" + (b.retry_backoff ? std::to_string(b.retry_backoff->count()) : "-") +
          " delay=" + (b.delay ? std::to_string(b.delay->count()) : "-") +
          " run_at=" + (b.run_at ? std::to_string(b.run_at->time_since_epoch().count()) : "-") +
-         " callback=" + b.callback_url.value_or("-") + " error=" + b.error_code + ":" +
-         (b.error_code == "invalid_json" ? "" : b.error_message);
+         " callback=" + b.callback_url.value_or("-") + " key=" + b.concurrency_key.value_or("-") +
+         " error=" + b.error_code + ":" + (b.error_code == "invalid_json" ? "" : b.error_message);
 }
 
 void expect_readers_agree(const std::string& text) {

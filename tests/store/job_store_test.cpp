@@ -119,7 +119,7 @@ TEST_P(JobStoreConformance, RecordsWrittenAreFoundAndListedNewestFirst) {
 
 // A retried, scheduled job keeps its attempts, its schedule and its history, whatever a later
 // version changes of them.
-TEST_P(JobStoreConformance, AttemptsSchedulesAndHistoryAreKept) {
+TEST_P(JobStoreConformance, AttemptsSchedulesHistoryAndKeysAreKept) {
   auto s = open();
   const auto t0 = std::chrono::system_clock::time_point(1'765'000'000'123'456'789ns);
   job_record r = record(1, job_status::scheduled);
@@ -128,6 +128,7 @@ TEST_P(JobStoreConformance, AttemptsSchedulesAndHistoryAreKept) {
   r.retry_backoff = 250ms;
   r.run_at = t0;
   r.next_attempt_at = t0 + 2s;
+  r.concurrency_key = "deploy-7";
   r.earlier_attempts = {
       {.number = 1,
        .status = job_status::failed,
@@ -149,6 +150,7 @@ TEST_P(JobStoreConformance, AttemptsSchedulesAndHistoryAreKept) {
   EXPECT_EQ(got->retry_backoff, 250ms);
   EXPECT_EQ(got->run_at, t0);
   EXPECT_EQ(got->next_attempt_at, t0 + 2s);
+  EXPECT_EQ(got->concurrency_key, "deploy-7");
   ASSERT_EQ(got->earlier_attempts.size(), 2u);
   const job_attempt& first = got->earlier_attempts[0];
   EXPECT_EQ(first.number, 1u);
@@ -177,6 +179,10 @@ TEST_P(JobStoreConformance, AttemptsSchedulesAndHistoryAreKept) {
   EXPECT_EQ(find(*s, 1)->attempt, 4u);
   EXPECT_EQ(find(*s, 1)->next_attempt_at, std::nullopt);
   EXPECT_EQ(find(*s, 1)->earlier_attempts.size(), 1u);
+  EXPECT_EQ(find(*s, 1)->concurrency_key, "deploy-7");  // written once, kept
+  if (std::string_view(GetParam().name) != "memory") {
+    EXPECT_EQ(s->recover().unfinished.size(), 0u);
+  }
 }
 
 // Writers need not order their calls: a record older than the one stored changes nothing.

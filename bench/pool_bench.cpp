@@ -68,8 +68,47 @@ void BM_Pool_Throughput(benchmark::State& s) {
   run(s, false);
 }
 
+// A backlog under concurrency limits: `jobs` jobs queued in a paused lane, spread over `keys`
+// concurrency keys (0: none, the plain lane), then the lane resumed and timed until the last
+// completes on two workers. With one job a key at a time, each pick must find a runnable job
+// among many held back: the cost a job should not grow with the backlog.
+void BM_Pool_KeyedBacklog(benchmark::State& s) {
+  const auto jobs = static_cast<std::size_t>(s.range(0));
+  const auto keys = static_cast<std::size_t>(s.range(1));
+  for (auto _ : s) {
+    pl::pool pool(
+        {.workers_min = 2, .workers_max = 2, .reserved_high = 0, .normal_capacity = jobs});
+    pool.pause(pl::lane::normal);
+    std::atomic<std::size_t> completed{0};
+    for (std::size_t i = 0; i < jobs; ++i) {
+      pl::job_request r{.work = [](const pl::job_context&) {},
+                        .on_done =
+                            [&completed](const pl::job_outcome&) {
+                              completed.fetch_add(1, std::memory_order_release);
+                            }};
+      if (keys > 0) r.limits = {.group = "t", .key = std::to_string(i % keys)};
+      if (!pool.try_submit(std::move(r))) {
+        s.SkipWithError("a job was refused");
+        return;
+      }
+    }
+    const auto start = now_ns();
+    pool.resume(pl::lane::normal);
+    while (completed.load(std::memory_order_acquire) < jobs) std::this_thread::yield();
+    s.SetIterationTime(static_cast<double>(now_ns() - start) / 1e9);
+    pool.drain(std::chrono::seconds(60));
+  }
+  s.SetItemsProcessed(static_cast<std::int64_t>(s.iterations() * jobs));
+}
+
 }  // namespace
 
+BENCHMARK(BM_Pool_KeyedBacklog)
+    ->Args({10'000, 0})
+    ->Args({10'000, 1'000})
+    ->Args({100'000, 10'000})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Pool_SubmitToCompletion_Latency)
     ->Arg(1)
     ->Arg(2)

@@ -36,6 +36,10 @@ function showPool(pool) {
                                ["state", pool.state]]) {
     workers.append(el("dt", name), el("dd", value));
   }
+  // Types under a max_concurrency: how many of theirs run, of how many they may.
+  for (const [name, t] of Object.entries(pool.types || {})) {
+    workers.append(el("dt", name), el("dd", `${t.running} of ${t.limit} running`));
+  }
   const lanes = document.getElementById("lanes");
   lanes.replaceChildren();
   for (const name of ["high", "normal"]) {

@@ -19,6 +19,15 @@ namespace {
 
 using json = nlohmann::json;
 
+// The sleeps' markers, found in the process list: each test that looks for one has its own,
+// and the test process's id in it keeps it apart from another run of these tests beside this
+// one (a sanitizer build's, say). sleep takes any decimal: 987.6540 becomes 987.6540 and the
+// pid in seven digits, so that no marker is the start of another.
+std::string marker(const char* base) {
+  std::string pid = std::to_string(getpid());
+  return base + std::string(7 - std::min<std::size_t>(pid.size(), 7), '0') + pid;
+}
+
 // A process group whose processes all ignore SIGTERM, found by their sleep's marker; it says
 // "holding on" on stderr first.
 json stubborn(const std::string& marker) {
@@ -38,15 +47,15 @@ class exec_config {
         {"job_types",
          {{"cat", {{"command", {"/bin/cat"}}, {"output", "json"}}},
           // One marker per test that looks for them, so that tests run in parallel stay apart.
-          {"stubborn-deadline", stubborn("987.6540")},
-          {"stubborn-cancel", stubborn("987.6543")},
+          {"stubborn-deadline", stubborn(marker("987.6540"))},
+          {"stubborn-cancel", stubborn(marker("987.6543"))},
           {"ignore-stdin", {{"command", {"/bin/sh", "-c", "sleep 0.2; echo done"}}}},
           {"flood",
            {{"command", {"/bin/sh", "-c", "head -c 50000000 /dev/zero"}},
             {"max_output_bytes", 1024}}},
           {"exit3", {{"command", {"/bin/sh", "-c", "echo broken >&2; exit 3"}}}},
           {"quick", {{"command", {"/bin/sh", "-c", "echo $$"}}}},
-          {"long", {{"command", {"/bin/sleep", "987.6547"}}}},
+          {"long", {{"command", {"/bin/sleep", marker("987.6547")}}}},
           // grep itself, not through sh: the shell clears its signal mask as it starts.
           {"signal-mask", {{"command", {"/bin/grep", "SigBlk", "/proc/self/status"}}}},
           // Leaves its group, says its pid once it has, and lives on 0.3 s after its job.
@@ -107,7 +116,7 @@ TEST_F(ExecOverHttp, DeadlineKillsTheWholeProcessTreeEvenWhenItIgnoresSigterm) {
   // What it said before it hung is where an operator looks first.
   EXPECT_EQ(r.json()["error"]["stderr"], "holding on\n") << r.body;
   // Terminal only once every process of the group is gone.
-  EXPECT_FALSE(any_process_with("987.6540"));
+  EXPECT_FALSE(any_process_with(marker("987.6540")));
 }
 
 TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
@@ -116,12 +125,12 @@ TEST_F(ExecOverHttp, CancelOfARunningExecJobKillsItsProcesses) {
   const std::string id = submit_async(c, R"({"type":"stubborn-cancel"})");
   // The shell's own command line holds the marker: only a second process shows that it has
   // written its line and ignores SIGTERM, which it does before it forks.
-  ASSERT_TRUE(eventually([] { return processes_with("987.6543").size() >= 2; }));
+  ASSERT_TRUE(eventually([] { return processes_with(marker("987.6543")).size() >= 2; }));
   EXPECT_EQ(c.request("DELETE", "/v1/jobs/" + id).status, 202);
   const json done = wait_terminal(c, id);
   EXPECT_EQ(done["status"], "cancelled");
   EXPECT_EQ(done["error"]["stderr"], "holding on\n") << done;
-  EXPECT_FALSE(any_process_with("987.6543"));
+  EXPECT_FALSE(any_process_with(marker("987.6543")));
 }
 
 // Out of its job's reach, an escapee is still jobd's to reap (jobd is its subreaper, or PID 1
@@ -192,7 +201,7 @@ TEST_F(ExecOverHttp, ASecondSigtermExitsAtOnceAndEndsTheJobsProcesses) {
   http_client c(server.port());
   (void)submit_async(c, R"({"type":"long"})");
   std::vector<pid_t> running;
-  ASSERT_TRUE(eventually([&] { return !(running = processes_with("987.6547")).empty(); }));
+  ASSERT_TRUE(eventually([&] { return !(running = processes_with(marker("987.6547"))).empty(); }));
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, running[0], 0));
   ASSERT_GE(fd, 0);
   server.signal(SIGTERM);

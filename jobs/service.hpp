@@ -233,10 +233,11 @@ class service {
   // The pool's, with every type under a max_concurrency in `groups`, by name.
   [[nodiscard]] pool::pool_stats pool_stats() const;
   // Pool control at run time: see pool::resize (throws std::invalid_argument), pause, resume.
-  void resize_pool(std::size_t workers_min, std::size_t workers_max) {
-    pool_.resize(workers_min, workers_max);
+  // False once the service drains.
+  bool resize_pool(std::size_t workers_min, std::size_t workers_max) {
+    return pool_.resize(workers_min, workers_max);
   }
-  void pause_lane(pool::lane l) { pool_.pause(l); }
+  bool pause_lane(pool::lane l) { return pool_.pause(l); }
   void resume_lane(pool::lane l) { pool_.resume(l); }
   // Run times of the jobs that started, by type: only types that have run appear.
   [[nodiscard]] std::map<std::string, histogram, std::less<>> run_seconds() const;

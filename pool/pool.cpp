@@ -116,8 +116,8 @@ class pool_impl {
     lock lk(mu_);
     if (state_ == pool_state::running) state_ = pool_state::draining;
   }
-  void resize(std::size_t workers_min, std::size_t workers_max);
-  void set_paused(lane l, bool paused);
+  bool resize(std::size_t workers_min, std::size_t workers_max);
+  bool set_paused(lane l, bool paused);
 
  private:
   enum class worker_kind : std::uint8_t { reserved, shared };
@@ -347,13 +347,13 @@ bool pool_impl::grow_locked() {
   return true;
 }
 
-void pool_impl::resize(std::size_t workers_min, std::size_t workers_max) {
+bool pool_impl::resize(std::size_t workers_min, std::size_t workers_max) {
   pool_config asked = cfg_;
   asked.workers_min = workers_min;
   asked.workers_max = workers_max;
   (void)validated(asked);  // as at the start: throws naming the field
   lock lk(mu_);
-  if (state_ != pool_state::running) return;  // a drain ends every worker anyway
+  if (state_ != pool_state::running) return false;  // a drain ends every worker anyway
   workers_min_ = workers_min;
   workers_max_ = workers_max;
   bool wake_timer = false;
@@ -370,13 +370,15 @@ void pool_impl::resize(std::size_t workers_min, std::size_t workers_max) {
   if (wake_timer) timer_cv_.notify_one();
   // Idle shared workers over the bound leave now; busy ones once their job is over.
   if (over) shared_cv_.notify_all();
+  return true;
 }
 
-void pool_impl::set_paused(lane l, bool paused) {
+bool pool_impl::set_paused(lane l, bool paused) {
   lock lk(mu_);
-  if (paused_[index_of(l)] == paused) return;
+  if (paused && state_ != pool_state::running) return false;
+  if (paused_[index_of(l)] == paused) return true;
   paused_[index_of(l)] = paused;
-  if (paused) return;
+  if (paused) return true;
   const bool wake_timer = grow_locked();
   bool wake_reserved = false;
   bool wake_shared = false;
@@ -386,6 +388,7 @@ void pool_impl::set_paused(lane l, bool paused) {
   if (wake_reserved) reserved_cv_.notify_all();
   if (wake_shared) shared_cv_.notify_all();
   if (wake_timer) timer_cv_.notify_one();
+  return true;
 }
 
 void pool_impl::wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const {
@@ -850,12 +853,12 @@ void pool::drain(std::chrono::milliseconds grace) {
   impl_->drain(grace);
 }
 
-void pool::resize(std::size_t workers_min, std::size_t workers_max) {
-  impl_->resize(workers_min, workers_max);
+bool pool::resize(std::size_t workers_min, std::size_t workers_max) {
+  return impl_->resize(workers_min, workers_max);
 }
 
-void pool::pause(lane l) {
-  impl_->set_paused(l, true);
+bool pool::pause(lane l) {
+  return impl_->set_paused(l, true);
 }
 
 void pool::resume(lane l) {

@@ -106,12 +106,13 @@ class pool {
   // Moves the worker bounds, validated as the config was at the start (std::invalid_argument
   // naming the field otherwise): workers start at once up to a larger workers_min, and shared
   // workers over a smaller workers_max leave, idle ones at once, busy ones when their job is over.
-  // Ignored once a drain has begun.
-  void resize(std::size_t workers_min, std::size_t workers_max);
+  // False, and nothing changes, once a drain has begun.
+  bool resize(std::size_t workers_min, std::size_t workers_max);
 
   // A paused lane still takes jobs (up to its bound) but starts none: they wait, their
-  // deadlines running, until it is resumed. A drain resumes both lanes.
-  void pause(lane l);
+  // deadlines running, until it is resumed. A drain resumes both lanes, and a pause once it has
+  // begun is refused (false): the jobs it holds were accepted, and are owed their run.
+  bool pause(lane l);
   void resume(lane l);
 
   // Stops accepting, waits up to `grace` for queued, admitted and running jobs to finish, then

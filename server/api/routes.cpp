@@ -73,6 +73,14 @@ std::string wait_refusal(const query_param& wait, std::chrono::milliseconds max)
          std::to_string(max.count() / 1000) + "]";
 }
 
+// Pool control once the drain has begun: the pool is left as the drain needs it.
+http_response draining_refusal() {
+  http_response r = error_response(503, "shutting_down",
+                                   "the server is draining for shutdown; the pool is not changed");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 // A yes-or-no query parameter: absent is no, present with no value is yes, as `wait` is.
 std::optional<bool> flag_of(const query_param& p) {
   if (p.malformed) return std::nullopt;
@@ -531,7 +539,9 @@ void routes::resize_pool(const call& c) {
     return c.respond(with_route(error_response(400, asked.error_code, asked.error), c.route));
   }
   try {
-    jobs_.resize_pool(asked.workers_min, asked.workers_max);
+    if (!jobs_.resize_pool(asked.workers_min, asked.workers_max)) {
+      return c.respond(with_route(draining_refusal(), c.route));
+    }
   } catch (const std::invalid_argument& e) {
     // The pool's words name its own field ("pool: workers_max = 1: ..."); the API's are the
     // request's.
@@ -563,7 +573,7 @@ void routes::set_lane_paused(const call& c, bool paused) {
         c.route));
   }
   if (paused) {
-    jobs_.pause_lane(*lane);
+    if (!jobs_.pause_lane(*lane)) return c.respond(with_route(draining_refusal(), c.route));
   } else {
     jobs_.resume_lane(*lane);
   }

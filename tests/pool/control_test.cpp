@@ -52,14 +52,19 @@ TEST(PoolControl, RunHereOnAPausedLaneQueuesTheJob) {
   EXPECT_EQ(rec.wait_done("cheap").status, job_status::succeeded);
 }
 
-// Queued jobs of a paused lane were accepted: a drain runs them.
-TEST(PoolControl, ADrainRunsWhatAPausedLaneHolds) {
+// Queued jobs of a paused lane were accepted: a drain runs them, and neither a pause nor a
+// resize changes the pool once it has begun.
+TEST(PoolControl, ADrainRunsWhatAPausedLaneHoldsAndRefusesControl) {
   recorder rec;
   pool p({.workers_min = 1, .workers_max = 1});
-  p.pause(lane::normal);
+  EXPECT_TRUE(p.pause(lane::normal));
   ASSERT_TRUE(p.try_submit(rec.request("held")));
   p.drain(must_happen_within);
   EXPECT_EQ(rec.wait_done("held").status, job_status::succeeded);
+  EXPECT_FALSE(p.pause(lane::normal));
+  EXPECT_FALSE(p.resize(2, 2));
+  EXPECT_FALSE(p.stats().of(lane::normal).paused);
+  EXPECT_EQ(p.stats().workers_max, 1u);
 }
 
 TEST(PoolControl, ALargerPoolStartsItsWorkersAtOnce) {

@@ -87,6 +87,24 @@ TEST(PoolControlHttp, APausedLaneTakesJobsAndStartsNoneUntilResumed) {
   EXPECT_EQ(c.get("/v1/pool/lanes/high/pause").status, 405);
 }
 
+// Once the drain has begun the pool is the drain's: control is refused as submissions are.
+TEST(PoolControlHttp, ADrainingServerRefusesControl) {
+  jobd_process server({"--workers", "1"});
+  http_client c(server.port());
+  const std::string running = submit_async(c, sleep_job(3000));
+  wait_running(c, running);
+  server.signal(SIGTERM);
+  server.wait_for_log("draining");
+  for (const http_reply& r :
+       {patch(c, R"({"workers_max": 4})"), c.post("/v1/pool/lanes/normal/pause", "")}) {
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "shutting_down");
+    EXPECT_EQ(r.header("retry-after"), "1");
+  }
+  cancel_running(c, running);
+  EXPECT_EQ(server.wait_exit(), 0);
+}
+
 TEST(PoolControlHttp, WithAuthOnControlNeedsTheToken) {
   temp_folder dir;
   const std::string token = "tok-" + std::string(32, 'p');

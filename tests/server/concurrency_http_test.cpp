@@ -61,7 +61,8 @@ TEST_F(Concurrency, ATypesLimitHoldsItsJobsBackAndNoOtherJob) {
   const json pool = c.get("/v1/pool").json();
   EXPECT_EQ(pool["types"]["gated"], (json{{"limit", 1}, {"running", 1}})) << pool;
   EXPECT_EQ(pool["lanes"]["normal"]["depth"], 1);
-  for (const json& t : c.get("/v1/job-types").json()["job_types"]) {
+  const json types = c.get("/v1/job-types").json();
+  for (const json& t : types["job_types"]) {
     if (t["name"] == "gated") {
       EXPECT_EQ(t["max_concurrency"], 1);
       EXPECT_EQ(t["max_concurrency_per_key"], 1);

@@ -3,6 +3,7 @@
 // What /proc says about processes, for tests that check nothing outlives a job.
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -17,6 +18,25 @@
 #include <vector>
 
 namespace jobd::testing {
+
+// The whole of a /proc file; empty when it cannot be read, as when its process is gone, even
+// half-way through (a stream would throw then: the read fails with ESRCH).
+inline std::string proc_file(const std::string& path) {
+  std::string out;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0) out.clear();
+      break;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  close(fd);
+  return out;
+}
 
 // Whether process `pid` exits (reaped or not) within `limit`; false too when it cannot be watched.
 inline bool exits_within(pid_t pid, std::chrono::milliseconds limit) {
@@ -48,8 +68,7 @@ inline std::vector<pid_t> processes_with(const std::string& marker) {
   while (dirent* e = readdir(proc)) {
     const auto pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
-    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    const std::string cmdline = proc_file(std::string("/proc/") + e->d_name + "/cmdline");
     if (cmdline.find(marker) != std::string::npos) found.push_back(pid);
   }
   closedir(proc);
@@ -65,8 +84,7 @@ struct process_status {
 // The fields of /proc/PID/stat from the third (the state) on, after the parenthesised command
 // name, which may hold spaces; none for a process that is gone.
 inline std::istringstream stat_fields(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  const std::string stat((std::istreambuf_iterator<char>(in)), {});
+  const std::string stat = proc_file("/proc/" + std::to_string(pid) + "/stat");
   const auto name_end = stat.rfind(')');
   return std::istringstream(name_end == std::string::npos ? "" : stat.substr(name_end + 2));
 }
@@ -89,7 +107,7 @@ inline int open_fds(pid_t pid = getpid()) {
 
 // Peak resident set (VmHWM) in KiB, or -1.
 inline long peak_rss_kb(pid_t pid = getpid()) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::istringstream in(proc_file("/proc/" + std::to_string(pid) + "/status"));
   for (std::string line; std::getline(in, line);) {
     if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
   }

@@ -3,7 +3,8 @@
 // show them, bad keys and settings are refused, and a key survives a kill -9 with SQLite.
 //
 // The `gated` exec type reads its name from its payload and waits until the test makes the
-// file go-NAME: the test decides when each job ends.
+// file go-NAME: the test decides when each job ends. It says "overlap" first when another gated
+// command is running as it starts (each marks itself running with a file while it runs).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -22,10 +23,15 @@ using json = nlohmann::json;
 class Concurrency : public ::testing::Test {
  protected:
   std::vector<std::string> args(const json& limits, std::vector<std::string> extra = {}) {
-    json gated = {{"command",
-                   {"/bin/sh", "-c",
-                    "read name; while [ ! -e " + dir_.path().string() +
-                        "/go-$name ]; do sleep 0.01; done; echo $name"}}};
+    const std::string d = dir_.path().string();
+    json gated = {
+        {"command",
+         {"/bin/sh", "-c",
+          "read name; for f in " + d +
+              "/running-*; do [ -e \"$f\" ] && echo overlap; done; "
+              "touch " +
+              d + "/running-$name; while [ ! -e " + d + "/go-$name ]; do sleep 0.01; done; rm " +
+              d + "/running-$name; echo $name"}}};
     gated.update(limits);
     std::ofstream(config_) << json{{"job_types", {{"gated", gated}}}}.dump();
     std::vector<std::string> a{"--config", config_.string(),          "--workers",
@@ -77,7 +83,8 @@ TEST_F(Concurrency, ATypesLimitHoldsItsJobsBackAndNoOtherJob) {
   const json b = wait_terminal(c, second);
   EXPECT_EQ(a["status"], "succeeded");
   EXPECT_EQ(b["status"], "succeeded");
-  EXPECT_GE(b["started_at"].get<std::string>(), a["finished_at"].get<std::string>());
+  // The second command started once the first had ended.
+  EXPECT_EQ(b["result"]["stdout"], "second\n") << b;
   EXPECT_EQ(c.get("/v1/pool").json()["types"]["gated"]["running"], 0);
 }
 

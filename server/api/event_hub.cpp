@@ -21,6 +21,11 @@ std::string event_text(std::string_view name, std::string_view data) {
   return out;
 }
 
+// `event: lag`: how many events a client will not get.
+std::string lag_event(std::uint64_t missed) {
+  return event_text("lag", "{\"missed\":" + std::to_string(missed) + "}");
+}
+
 }  // namespace
 
 // The events kept, and the clients waiting for the next one. Shared by the hub and its
@@ -63,7 +68,7 @@ class event_hub::client final : public event_stream, public std::enable_shared_f
     out += first_;
     first_.clear();
     if (at_ < ring_->first) {
-      out += event_text("lag", "{\"missed\":" + std::to_string(ring_->first - at_) + "}");
+      out += lag_event(ring_->first - at_);
       at_ = ring_->first;
     }
     const std::uint64_t end = ring_->first + ring_->events.size();
@@ -168,8 +173,7 @@ void event_hub::end_window() {
     std::lock_guard lk(ring_->mu);
     if (ring_->closed) return;
     if (offered > jobs_per_window_) {
-      append_locked(
-          event_text("lag", "{\"missed\":" + std::to_string(offered - jobs_per_window_) + "}"));
+      append_locked(lag_event(offered - jobs_per_window_));
       ring_->unwoken = true;
     }
     ring_->woken_in_window = ring_->busy;

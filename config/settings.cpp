@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 
 #include "common/json_limits.hpp"
@@ -343,19 +344,63 @@ void apply(settings& s, const option& o, std::string_view value, const std::stri
   }
 }
 
-exec_type parse_exec_type(const std::string& name, const json& spec, const std::string& path) {
-  const std::string where = "config file " + path + ": job_types." + name;
-  auto fail = [&](const std::string& field, const std::string& why) -> void {
-    throw config_error(where + (field.empty() ? "" : "." + field) + ": " + why);
-  };
-  if (name.empty() || name.size() > 64 ||
-      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
-    fail("", "a job type name is 1..64 characters of a-z, 0-9, _ and -");
+using field_failure = std::function<void(const std::string& field, const std::string& why)>;
+
+std::uint64_t integer_field(const std::string& key, const json& v, std::uint64_t min,
+                            std::uint64_t max, const field_failure& fail) {
+  if (!v.is_number_unsigned() || v.get<std::uint64_t>() < min || v.get<std::uint64_t>() > max) {
+    fail(key, "must be an integer " + std::to_string(min) + ".." + std::to_string(max));
   }
-  if (!spec.is_object()) fail("", "must be an object");
+  return v.get<std::uint64_t>();
+}
+
+// A field every kind of job type has; false when `key` is none of them.
+bool parse_type_option(const std::string& key, const json& v, job_type_options& t,
+                       const field_failure& fail) {
+  if (key == "timeout_ms") {
+    t.timeout = std::chrono::milliseconds(integer_field(key, v, 1, 86'400'000, fail));
+  } else if (key == "max_attempts") {
+    t.max_attempts = static_cast<std::uint32_t>(integer_field(key, v, 1, 1'000, fail));
+  } else if (key == "retry_backoff_ms") {
+    t.retry_backoff = std::chrono::milliseconds(integer_field(key, v, 0, 86'400'000, fail));
+  } else if (key == "retry_on_timeout") {
+    if (!v.is_boolean()) fail(key, "must be true or false");
+    t.retry_on_timeout = v.get<bool>();
+  } else if (key == "max_concurrency" || key == "max_concurrency_per_key") {
+    (key == "max_concurrency" ? t.max_concurrency : t.max_concurrency_per_key) =
+        integer_field(key, v, 1, 10'000, fail);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+constexpr std::array<std::string_view, 6> type_option_fields = {
+    "timeout_ms",       "max_attempts",    "retry_backoff_ms",
+    "retry_on_timeout", "max_concurrency", "max_concurrency_per_key"};
+
+// The words for a field no kind of job type has, with the nearest that `kind` has.
+void unknown_field(const std::string& key, std::span<const std::string_view> own,
+                   const field_failure& fail) {
+  std::vector<std::string_view> fields(own.begin(), own.end());
+  fields.insert(fields.end(), type_option_fields.begin(), type_option_fields.end());
+  std::string allowed;
+  for (const std::string_view f : fields) {
+    allowed += allowed.empty() ? "" : ", ";
+    allowed += f;
+  }
+  const std::string_view nearest = nearest_name(key, fields);
+  fail(key, "unknown field" +
+                (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
+                "; allowed: " + allowed);
+}
+
+exec_type parse_exec_type(const std::string& name, const json& spec, const field_failure& fail) {
   exec_type t;
   t.name = name;
   for (const auto& [key, v] : spec.items()) {
+    if (key == "kind") continue;  // "exec", checked by the caller
+    if (parse_type_option(key, v, t, fail)) continue;
     if (key == "command") {
       if (!v.is_array() || v.empty()) fail(key, "must be a non-empty array of strings");
       for (const auto& arg : v) {
@@ -374,18 +419,8 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
           access(program.c_str(), X_OK) != 0) {
         fail(key, "the program \"" + program + "\" is not an executable file");
       }
-    } else if (key == "timeout_ms") {
-      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
-          v.get<std::uint64_t>() > 86'400'000) {
-        fail(key, "must be an integer 1..86400000");
-      }
-      t.timeout = std::chrono::milliseconds(v.get<std::int64_t>());
     } else if (key == "max_output_bytes") {
-      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
-          v.get<std::uint64_t>() > (1u << 30)) {
-        fail(key, "must be an integer 1..1073741824");
-      }
-      t.max_output_bytes = v.get<std::size_t>();
+      t.max_output_bytes = integer_field(key, v, 1, 1u << 30, fail);
     } else if (key == "stdin") {
       if (v == "payload") {
         t.stdin_from = exec_type::input::payload;
@@ -423,57 +458,104 @@ exec_type parse_exec_type(const std::string& name, const json& spec, const std::
       struct stat st {};
       if (stat(t.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         fail(key, "\"" + t.cwd + "\" is not a directory");
-    } else if (key == "max_attempts") {
-      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 || v.get<std::uint64_t>() > 1'000) {
-        fail(key, "must be an integer 1..1000");
-      }
-      t.max_attempts = v.get<std::uint32_t>();
-    } else if (key == "retry_backoff_ms") {
-      if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 86'400'000) {
-        fail(key, "must be an integer 0..86400000");
-      }
-      t.retry_backoff = std::chrono::milliseconds(v.get<std::int64_t>());
-    } else if (key == "retry_on_timeout") {
-      if (!v.is_boolean()) fail(key, "must be true or false");
-      t.retry_on_timeout = v.get<bool>();
-    } else if (key == "max_concurrency" || key == "max_concurrency_per_key") {
-      if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
-          v.get<std::uint64_t>() > 10'000) {
-        fail(key, "must be an integer 1..10000");
-      }
-      (key == "max_concurrency" ? t.max_concurrency : t.max_concurrency_per_key) =
-          v.get<std::size_t>();
     } else {
-      static constexpr std::array<std::string_view, 12> fields = {"command",
-                                                                  "timeout_ms",
-                                                                  "max_output_bytes",
-                                                                  "stdin",
-                                                                  "output",
-                                                                  "env",
-                                                                  "cwd",
-                                                                  "max_attempts",
-                                                                  "retry_backoff_ms",
-                                                                  "retry_on_timeout",
-                                                                  "max_concurrency",
-                                                                  "max_concurrency_per_key"};
-      const std::string_view nearest = nearest_name(key, fields);
-      fail(key, "unknown field" +
-                    (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
-                    "; allowed: command, timeout_ms, max_output_bytes, stdin, output, env, cwd, "
-                    "max_attempts, retry_backoff_ms, retry_on_timeout, max_concurrency, "
-                    "max_concurrency_per_key");
+      static constexpr std::array<std::string_view, 7> fields = {
+          "kind", "command", "max_output_bytes", "stdin", "output", "env", "cwd"};
+      unknown_field(key, fields, fail);
     }
   }
   if (t.command.empty()) fail("command", "is required");
   return t;
 }
 
-std::vector<exec_type> parse_exec_types(const json& types, const std::string& path) {
+pipeline_stage parse_stage(const json& spec, const std::string& where, const field_failure& fail) {
+  if (!spec.is_object()) fail(where, "must be an object such as {\"type\": \"wordcount\"}");
+  pipeline_stage stage;
+  for (const auto& [key, v] : spec.items()) {
+    const std::string field = where + "." + key;
+    if (key == "type") {
+      if (!v.is_string() || v.get<std::string>().empty()) fail(field, "must name a job type");
+      stage.type = v.get<std::string>();
+    } else if (key == "map") {
+      if (!v.is_boolean()) fail(field, "must be true or false");
+      stage.map = v.get<bool>();
+    } else if (key == "workers") {
+      stage.workers = integer_field(field, v, 1, 1'024, fail);
+    } else if (key == "queue_capacity") {
+      stage.queue_capacity = integer_field(field, v, 1, 1'000'000, fail);
+    } else {
+      static constexpr std::array<std::string_view, 4> fields = {"type", "map", "workers",
+                                                                 "queue_capacity"};
+      const std::string_view nearest = nearest_name(key, fields);
+      fail(field, "unknown field" +
+                      (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
+                      "; allowed: type, map, workers, queue_capacity");
+    }
+  }
+  if (stage.type.empty()) fail(where + ".type", "is required");
+  return stage;
+}
+
+pipeline_type parse_pipeline_type(const std::string& name, const json& spec,
+                                  const field_failure& fail) {
+  pipeline_type t;
+  t.name = name;
+  for (const auto& [key, v] : spec.items()) {
+    if (key == "kind") continue;
+    if (parse_type_option(key, v, t, fail)) continue;
+    if (key == "stages") {
+      if (!v.is_array() || v.empty() || v.size() > 64) {
+        fail(key, "must be an array of 1..64 stages such as [{\"type\": \"wordcount\"}]");
+      }
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        t.stages.push_back(parse_stage(v[i], key + "[" + std::to_string(i) + "]", fail));
+      }
+    } else {
+      static constexpr std::array<std::string_view, 2> fields = {"kind", "stages"};
+      unknown_field(key, fields, fail);
+    }
+  }
+  if (t.stages.empty()) fail("stages", "is required");
+  return t;
+}
+
+void parse_job_types(const json& types, const std::string& path, settings& s) {
   if (!types.is_object())
     throw config_error("config file " + path + ": job_types must be an object");
-  std::vector<exec_type> out;
-  for (const auto& [name, spec] : types.items()) out.push_back(parse_exec_type(name, spec, path));
-  return out;
+  s.exec_types.clear();
+  s.pipeline_types.clear();
+  for (const auto& [name, spec] : types.items()) {
+    const std::string where = "config file " + path + ": job_types." + name;
+    const field_failure fail = [&](const std::string& field, const std::string& why) {
+      throw config_error(where + (field.empty() ? "" : "." + field) + ": " + why);
+    };
+    if (name.empty() || name.size() > 64 ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+      fail("", "a job type name is 1..64 characters of a-z, 0-9, _ and -");
+    }
+    if (!spec.is_object()) fail("", "must be an object");
+    const auto kind = spec.find("kind");
+    if (kind == spec.end() || *kind == "exec") {
+      s.exec_types.push_back(parse_exec_type(name, spec, fail));
+    } else if (*kind == "pipeline") {
+      s.pipeline_types.push_back(parse_pipeline_type(name, spec, fail));
+    } else {
+      fail("kind", "must be \"exec\" (the default) or \"pipeline\"");
+    }
+  }
+  // Stages run built-in and exec types; the built-ins' names are the handlers' to check.
+  for (const pipeline_type& p : s.pipeline_types) {
+    for (std::size_t i = 0; i < p.stages.size(); ++i) {
+      const std::string& stage_type = p.stages[i].type;
+      const bool nested = std::any_of(s.pipeline_types.begin(), s.pipeline_types.end(),
+                                      [&](const pipeline_type& q) { return q.name == stage_type; });
+      if (nested) {
+        throw config_error("config file " + path + ": job_types." + p.name + ".stages[" +
+                           std::to_string(i) + "].type: \"" + stage_type +
+                           "\" is a pipeline; a stage runs a built-in or exec type");
+      }
+    }
+  }
 }
 
 void apply_file(settings& s, const std::string& path, value_sources& sources) {
@@ -486,7 +568,7 @@ void apply_file(settings& s, const std::string& path, value_sources& sources) {
   if (!doc.is_object()) throw config_error("config file " + path + ": must hold a JSON object");
   for (const auto& [key, value] : doc.items()) {
     if (key == "job_types") {
-      s.exec_types = parse_exec_types(value, path);
+      parse_job_types(value, path, s);
       continue;
     }
     const option* o = find_option(key);
@@ -543,18 +625,20 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
     fail("reserved_high_workers = " + from("reserved_high_workers", reserved) +
          ": must not exceed workers_min = " + from("workers_min", s.workers_min));
   }
-  for (const exec_type& t : s.exec_types) {
+  const auto check_type = [&](const std::string& name, const job_type_options& t) {
     if (t.timeout > s.max_timeout) {
-      fail("job_types." + t.name + ".timeout_ms = " + std::to_string(t.timeout.count()) +
+      fail("job_types." + name + ".timeout_ms = " + std::to_string(t.timeout.count()) +
            " (from the config file): must not exceed max_timeout_ms = " +
            from("max_timeout_ms", s.max_timeout.count()));
     }
     if (t.max_attempts > s.max_attempts_limit) {
-      fail("job_types." + t.name + ".max_attempts = " + std::to_string(t.max_attempts) +
+      fail("job_types." + name + ".max_attempts = " + std::to_string(t.max_attempts) +
            " (from the config file): must not exceed max_attempts_limit = " +
            from("max_attempts_limit", s.max_attempts_limit));
     }
-  }
+  };
+  for (const exec_type& t : s.exec_types) check_type(t.name, t);
+  for (const pipeline_type& t : s.pipeline_types) check_type(t.name, t);
   if (!s.auth_token_file.empty()) {
     s.auth_tokens = read_auth_tokens(s.auth_token_file);
     s.auth_token_file_mode = permission_bits(s.auth_token_file);
@@ -796,8 +880,17 @@ std::string describe(const settings& s) {
       {"auth_metrics", s.auth_metrics},
       {"auth_token_file_strict", s.auth_token_file_strict},
   };
-  if (!s.exec_types.empty()) {
+  if (!s.exec_types.empty() || !s.pipeline_types.empty()) {
     json types = json::object();
+    const auto options = [](json& spec, const job_type_options& t) {
+      if (t.timeout.count() > 0) spec["timeout_ms"] = t.timeout.count();
+      if (t.max_attempts > 0) spec["max_attempts"] = t.max_attempts;
+      if (t.retry_backoff) spec["retry_backoff_ms"] = t.retry_backoff->count();
+      if (t.retry_on_timeout) spec["retry_on_timeout"] = true;
+      if (t.max_concurrency > 0) spec["max_concurrency"] = t.max_concurrency;
+      if (t.max_concurrency_per_key != 1)
+        spec["max_concurrency_per_key"] = t.max_concurrency_per_key;
+    };
     for (const exec_type& t : s.exec_types) {
       json env = json::object();
       for (const auto& [k, v] : t.env) env[k] = v;
@@ -808,13 +901,19 @@ std::string describe(const settings& s) {
                    {"output", outputs[static_cast<int>(t.output)]},
                    {"env", std::move(env)},
                    {"cwd", t.cwd}};
-      if (t.timeout.count() > 0) spec["timeout_ms"] = t.timeout.count();
-      if (t.max_attempts > 0) spec["max_attempts"] = t.max_attempts;
-      if (t.retry_backoff) spec["retry_backoff_ms"] = t.retry_backoff->count();
-      if (t.retry_on_timeout) spec["retry_on_timeout"] = true;
-      if (t.max_concurrency > 0) spec["max_concurrency"] = t.max_concurrency;
-      if (t.max_concurrency_per_key != 1)
-        spec["max_concurrency_per_key"] = t.max_concurrency_per_key;
+      options(spec, t);
+      types[t.name] = std::move(spec);
+    }
+    for (const pipeline_type& t : s.pipeline_types) {
+      json stages = json::array();
+      for (const pipeline_stage& stage : t.stages) {
+        stages.push_back({{"type", stage.type},
+                          {"map", stage.map},
+                          {"workers", stage.workers},
+                          {"queue_capacity", stage.queue_capacity}});
+      }
+      json spec = {{"kind", "pipeline"}, {"stages", std::move(stages)}};
+      options(spec, t);
       types[t.name] = std::move(spec);
     }
     j["job_types"] = std::move(types);

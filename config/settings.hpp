@@ -18,20 +18,9 @@ namespace jobd::config {
 
 enum class log_format : std::uint8_t { text, json };
 
-// A job type that runs a configured command (config file key "job_types"). Clients choose the
-// type, never the program.
-struct exec_type {
-  enum class input : std::uint8_t { payload, none };
-  enum class output_format : std::uint8_t { text, json, base64 };
-
-  std::string name;
-  std::vector<std::string> command;        // command[0] is an absolute, executable path
-  std::chrono::milliseconds timeout{0};    // 0: the server's default_timeout
-  std::size_t max_output_bytes = 1 << 20;  // stdout kept at most; past it the job fails
-  input stdin_from = input::payload;
-  output_format output = output_format::text;
-  std::vector<std::pair<std::string, std::string>> env;  // added to PATH and LANG defaults
-  std::string cwd = "/";
+// What every configured job type may set, whatever it runs.
+struct job_type_options {
+  std::chrono::milliseconds timeout{0};  // 0: the server's default_timeout
   // Retries: a job of this type that names none makes this many attempts (0: the server's
   // default, 1), waiting this long before the second (none: the server's default).
   std::uint32_t max_attempts = 0;
@@ -39,6 +28,36 @@ struct exec_type {
   bool retry_on_timeout = false;            // whether a timed-out attempt is tried again
   std::size_t max_concurrency = 0;          // jobs of the type running at once at most; 0: any
   std::size_t max_concurrency_per_key = 1;  // of them, with the same concurrency_key
+};
+
+// A job type that runs a configured command (config file key "job_types"). Clients choose the
+// type, never the program.
+struct exec_type : job_type_options {
+  enum class input : std::uint8_t { payload, none };
+  enum class output_format : std::uint8_t { text, json, base64 };
+
+  std::string name;
+  std::vector<std::string> command;        // command[0] is an absolute, executable path
+  std::size_t max_output_bytes = 1 << 20;  // stdout kept at most; past it the job fails
+  input stdin_from = input::payload;
+  output_format output = output_format::text;
+  std::vector<std::pair<std::string, std::string>> env;  // added to PATH and LANG defaults
+  std::string cwd = "/";
+};
+
+// One stage of a pipeline: a built-in or exec type, run on a pool of the stage's own.
+struct pipeline_stage {
+  std::string type;
+  bool map = false;  // runs its type on every element of an array, in parallel
+  std::size_t workers = 2;
+  std::size_t queue_capacity = 256;
+};
+
+// A job type made of stages (config "kind": "pipeline"): each stage's result is the next one's
+// payload.
+struct pipeline_type : job_type_options {
+  std::string name;
+  std::vector<pipeline_stage> stages;
 };
 
 struct settings {
@@ -91,6 +110,7 @@ struct settings {
   std::size_t callback_concurrency = 16;
   // Exec jobs.
   std::vector<exec_type> exec_types;
+  std::vector<pipeline_type> pipeline_types;
   std::chrono::milliseconds kill_grace{2'000};  // SIGTERM to SIGKILL for a job's process group
   std::size_t stderr_tail_bytes = 4096;         // the end of stderr kept in a job's result
   // Authentication: with a token file, the /v1 routes need "Authorization: Bearer TOKEN".

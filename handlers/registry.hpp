@@ -19,9 +19,25 @@
 
 namespace jobd::handlers {
 
+// Where a job made of stages (a pipeline) tells how they go: the job object's `stages`, an
+// array of {"type", "status", "run_ms", "items"}. Called on the job's worker thread; quick.
+class stage_sink {
+ public:
+  virtual void stages_changed(nlohmann::json stages) = 0;
+
+ protected:
+  ~stage_sink() = default;
+};
+
+// What a running job sees: the pool's context, and where a pipeline reports its stages (null:
+// nobody asks).
+struct run_context : pool::job_context {
+  stage_sink* stages = nullptr;
+};
+
 struct job_type {
   std::string name;
-  std::string kind;  // "builtin" or "exec"
+  std::string kind;  // "builtin", "exec" or "pipeline"
   // 0: the server's default timeout applies.
   std::chrono::milliseconds default_timeout{0};
   // Checks a payload at submission, before anything is queued. Throws job_error with code
@@ -45,7 +61,7 @@ struct job_type {
   std::size_t max_concurrency = 0;
   std::size_t max_concurrency_per_key = 1;
   // Runs on a worker thread. Must return soon after ctx.stop is signalled.
-  std::function<nlohmann::json(const nlohmann::json& payload, const pool::job_context& ctx)> run;
+  std::function<nlohmann::json(const nlohmann::json& payload, const run_context& ctx)> run;
 };
 
 class registry;

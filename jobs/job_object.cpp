@@ -142,6 +142,10 @@ void append_job_object(std::string& out, const store::job_record& job,
     out.pop_back();
   }
   out += ']';
+  if (job.stages) {
+    out += R"(,"stages":)"sv;
+    append_json_value(out, *job.stages);
+  }
   if (!job.concurrency_key.empty()) {
     out += R"(,"concurrency_key":)"sv;
     append_json_string(out, job.concurrency_key);

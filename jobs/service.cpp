@@ -217,6 +217,13 @@ struct service::live_job final : store::write_listener {
       job->owner->end_stored(*job);
     }
   } ended;
+  // A pipeline's stages as they go: shown, and stored with the job's next write.
+  struct stage_report final : handlers::stage_sink {
+    live_job* job = nullptr;
+    void stages_changed(json stages) override {
+      job->owner->stages_changed(*job, std::make_shared<const json>(std::move(stages)));
+    }
+  } stages;
 };
 
 service::service(service_config config, const handlers::registry& types, pool::pool& pool,
@@ -351,6 +358,7 @@ std::shared_ptr<service::live_job> service::make_live(const handlers::job_type* 
   job->self = job;
   job->type = type;
   job->ended.job = job.get();
+  job->stages.job = job.get();
   return job;
 }
 
@@ -600,7 +608,8 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
           [live](const pool::job_context& ctx) {
             if (!live->owner->mark_running(*live, ctx.stop)) return;
             const auto& payload = live->record.payload;  // never changed after the first write
-            json result = live->type->run(payload ? *payload : json(), ctx);
+            const handlers::run_context run{ctx, &live->stages};
+            json result = live->type->run(payload ? *payload : json(), run);
             if (!result.is_null()) live->result = std::make_shared<const json>(std::move(result));
           },
       .on_done = [live](const pool::job_outcome& outcome) { live->owner->finish(*live, outcome); }};
@@ -661,6 +670,15 @@ void service::record_running(live_job& job) {
   // Under the lock, so that the record is not changed while the store copies it.
   store_.write({&rec, 1}, std::shared_ptr<store::write_listener>(job.self.lock(), &job.running),
                store::on_failure::retry);
+  notify(rec);
+}
+
+void service::stages_changed(live_job& job, std::shared_ptr<const json> stages) {
+  std::lock_guard lk(mu_);
+  store::job_record& rec = job.record;
+  if (rec.status != store::job_status::running) return;
+  ++rec.version;
+  rec.stages = std::move(stages);
   notify(rec);
 }
 

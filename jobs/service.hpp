@@ -322,6 +322,8 @@ class service {
   // side effects starts at once (true): run again after a crash, it changes nothing.
   bool mark_running(live_job& job, const std::stop_token& stop);
   void record_running(live_job& job);
+  // A pipeline's stages moved on: shown at once, stored with the job's next change.
+  void stages_changed(live_job& job, std::shared_ptr<const nlohmann::json> stages);
   void finish(live_job& ended, const pool::job_outcome& outcome);
   // Its terminal record is stored: the job leaves the index and its waiters are answered, so
   // that no one is told of an end a crash could still undo.

@@ -9,6 +9,7 @@
 #include "config/cpu_budget.hpp"
 #include "config/settings.hpp"
 #include "handlers/exec.hpp"
+#include "handlers/pipeline.hpp"
 #include "handlers/process.hpp"
 #include "handlers/registry.hpp"
 #include "server/http/probe.hpp"
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   jobd::handlers::add_builtins(types);
   try {
     jobd::handlers::add_exec_types(types, cmd.values, children);
+    jobd::handlers::check_pipeline_types(types, cmd.values);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "jobd: invalid configuration: %s\n", e.what());
     return 2;
@@ -127,6 +129,8 @@ int main(int argc, char** argv) {
   spdlog::info("config: {}", cmd.config_file.empty()
                                  ? "no file (defaults, JOBD_* variables and flags)"
                                  : "file " + cmd.config_file);
+  // Their stage pools outlive the server, whose drain ends the pipelines' jobs.
+  jobd::handlers::pipelines pipelines(types, cmd.values);
   spdlog::info("job types: {}", jobd::handlers::describe(types));
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);
   try {

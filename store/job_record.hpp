@@ -118,6 +118,9 @@ struct job_record {
   std::shared_ptr<const job_callback> callback;
   // Jobs of its type with the same key run at most so many at once; empty: no key.
   std::string concurrency_key;
+  // A pipeline's stages as they went in the attempt under way or last made: an array of
+  // {"type", "status", "run_ms", "items"}; null for other jobs.
+  std::shared_ptr<const nlohmann::json> stages;
 };
 
 }  // namespace jobd::store

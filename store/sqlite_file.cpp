@@ -88,6 +88,10 @@ ALTER TABLE idempotency_keys_appended RENAME TO idempotency_keys;
     R"sql(
 ALTER TABLE jobs ADD COLUMN concurrency_key TEXT;
 )sql",
+    // Pipelines: how their stages went.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN stages TEXT;
+)sql",
 };
 static_assert(std::size(migrations) == sqlite_store::schema_version);
 

@@ -78,7 +78,7 @@ const std::string_view job_columns =
     "seq, version, type, priority, timeout_ms, created_at, status, started_at, finished_at, "
     "queue_ns, run_ns, payload, result, error_code, error_message, error_details, attempt, "
     "max_attempts, retry_backoff_ms, run_at, next_attempt_at, earlier_attempts, callback_url, "
-    "callback_status, callback_attempts, callback_error, concurrency_key";
+    "callback_status, callback_attempts, callback_error, concurrency_key, stages";
 
 std::int64_t nanos(system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -116,6 +116,7 @@ job_record record_of(const sqlite::statement& s, std::uint64_t salt) {
                      s.is_null(25) ? std::string() : std::string(s.text(25))});
   }
   if (!s.is_null(26)) r.concurrency_key = s.text(26);
+  r.stages = json_of(s, 27);
   return r;
 }
 
@@ -172,7 +173,7 @@ const std::string_view job_changes =
     "version = ?2, status = ?3, started_at = ?4, finished_at = ?5, queue_ns = ?6, run_ns = ?7, "
     "result = ?8, error_code = ?9, error_message = ?10, error_details = ?11, attempt = ?12, "
     "max_attempts = ?13, next_attempt_at = ?14, earlier_attempts = ?15, callback_status = ?16, "
-    "callback_attempts = ?17, callback_error = ?18";
+    "callback_attempts = ?17, callback_error = ?18, stages = ?19";
 
 void bind_record(sqlite::statement& s, const job_record& r) {
   s.bind(1, static_cast<std::int64_t>(r.seq));
@@ -198,6 +199,7 @@ void bind_record(sqlite::statement& s, const job_record& r) {
   }
   bind_callback_state(s, r, 24);
   s.bind(27, r.concurrency_key.empty() ? std::nullopt : std::optional(r.concurrency_key));
+  s.bind(28, text_of(r.stages));
 }
 
 void bind_changes(sqlite::statement& s, const job_record& r) {
@@ -211,6 +213,7 @@ void bind_changes(sqlite::statement& s, const job_record& r) {
   s.bind(14, r.next_attempt_at ? std::optional(nanos(*r.next_attempt_at)) : std::nullopt);
   s.bind(15, attempts_column(r));
   bind_callback_state(s, r, 16);
+  s.bind(19, text_of(r.stages));
 }
 
 }  // namespace jobd::store::detail

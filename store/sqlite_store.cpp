@@ -38,11 +38,12 @@ class sqlite_store::writer {
  public:
   explicit writer(std::unique_ptr<sqlite::connection> db)
       : db_(std::move(db)),
-        insert_(*db_,
-                std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
-                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                    "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27) ON CONFLICT "
-                    "(seq) DO NOTHING"),
+        insert_(
+            *db_,
+            std::string("INSERT INTO jobs (") + std::string(detail::job_columns) +
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28) ON CONFLICT "
+                "(seq) DO NOTHING"),
         update_(*db_, std::string("UPDATE jobs SET ") + std::string(detail::job_changes) +
                           " WHERE seq = ?1 AND version < ?2"),
         expire_oldest_(*db_,

@@ -48,7 +48,7 @@ struct sqlite_options {
 class sqlite_store final : public job_store {
  public:
   // The schema this build writes; a file with a newer one is refused.
-  static constexpr std::int64_t schema_version = 6;
+  static constexpr std::int64_t schema_version = 7;
 
   // Opens the file (making it, and its folder, when missing), brings its schema up to this
   // build's and starts the threads. Throws store_open_error naming the file and what is wrong.

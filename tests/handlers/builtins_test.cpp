@@ -19,7 +19,7 @@ class Builtins : public ::testing::Test {
     const job_type* t = reg_.find(type);
     EXPECT_NE(t, nullptr) << type;
     if (t->validate) t->validate(payload);
-    return t->run(payload, pool::job_context{.stop = stop, .deadline = pool::clock::now() + 1h});
+    return t->run(payload, run_context{{.stop = stop, .deadline = pool::clock::now() + 1h}});
   }
 
   std::string validation_error(std::string_view type, const json& payload) {

@@ -22,7 +22,7 @@ class Exec : public ::testing::Test {
     registry r;
     add_exec_types(r, s, test_children());
     return r.find("t")->run(payload,
-                            pool::job_context{.stop = stop, .deadline = pool::clock::now() + 1h});
+                            run_context{{.stop = stop, .deadline = pool::clock::now() + 1h}});
   }
 
   job_error error_of(config::exec_type t, const json& payload) {

@@ -225,7 +225,7 @@ TEST(ExampleConfig, IsValidAndItsExecTypesWork) {
   temp_folder run_in;
   jobd_process server({"--config", example, "--listen", "127.0.0.1:0"}, {}, true,
                       run_in.path().string());
-  server.wait_for_log("job store: sqlite:var/jobd.db (schema 6, sync full)");
+  server.wait_for_log("job store: sqlite:var/jobd.db (schema 7, sync full)");
   EXPECT_TRUE(std::filesystem::exists(run_in.path() / "var" / "jobd.db"));
   http_client c(server.port());
   auto r = c.post("/v1/jobs?wait=true",

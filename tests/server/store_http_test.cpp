@@ -109,7 +109,7 @@ TEST_F(DurableStore, AfterAKill9EveryAcceptedJobComesBackAsTheContractSays) {
   std::chrono::steady_clock::time_point timed_submitted;
   {
     jobd_process first(one_worker);
-    first.wait_for_log("job store: sqlite:" + db_.string() + " (schema 6, sync full)");
+    first.wait_for_log("job store: sqlite:" + db_.string() + " (schema 7, sync full)");
     http_client c(first.port());
     const auto r = c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":{"kept":true}})");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -230,12 +230,12 @@ TEST_F(DurableStore, AFileThatIsNotADatabaseStopsTheStartAndIsLeftAlone) {
 TEST_F(DurableStore, ASchemaNewerThanTheBinaryStopsTheStartAndIsLeftAlone) {
   jobd_process migrate({"--migrate-only", "--store", "sqlite:" + db_.string()}, {}, false);
   ASSERT_EQ(migrate.wait_exit(), 0) << migrate.full_output();
-  EXPECT_NE(migrate.full_output().find("at schema version 6"), std::string::npos);
+  EXPECT_NE(migrate.full_output().find("at schema version 7"), std::string::npos);
   other_connection(db_).exec("PRAGMA user_version = 99");
   jobd_process refused(args(), {}, false);
   EXPECT_EQ(refused.wait_exit(), 1);
   const std::string out = refused.full_output();
-  EXPECT_NE(out.find("has schema version 99, newer than this jobd's (6)"), std::string::npos)
+  EXPECT_NE(out.find("has schema version 99, newer than this jobd's (7)"), std::string::npos)
       << out;
   EXPECT_EQ(other_connection(db_).text("PRAGMA user_version"), "99");
 }
@@ -273,7 +273,7 @@ TEST_F(DurableStore, AFileOfTheFirstSchemaIsMigratedAndKeepsItsJobs) {
             R"(, 0, NULL, NULL, 0, NULL, '"again"', NULL, NULL, NULL, NULL))");
   }
   jobd_process server(args());
-  server.wait_for_log("job store: sqlite:" + db_.string() + " (schema 6, sync full)");
+  server.wait_for_log("job store: sqlite:" + db_.string() + " (schema 7, sync full)");
   http_client c(server.port());
   json jobs = c.get("/v1/jobs").json()["jobs"];
   ASSERT_EQ(jobs.size(), 2u) << jobs;
@@ -288,7 +288,7 @@ TEST_F(DurableStore, AFileOfTheFirstSchemaIsMigratedAndKeepsItsJobs) {
     EXPECT_EQ(job["attempts"][0]["status"], "succeeded") << job;
     EXPECT_EQ(job["attempts"][0]["started_at"], job["started_at"]) << job;
   }
-  EXPECT_EQ(other_connection(db_).text("PRAGMA user_version"), "6");
+  EXPECT_EQ(other_connection(db_).text("PRAGMA user_version"), "7");
 }
 
 TEST_F(DurableStore, ASecondJobdOnTheSameFileIsRefusedAndTheFirstGoesOn) {

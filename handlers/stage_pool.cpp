@@ -1,0 +1,159 @@
+#include "handlers/stage_pool.hpp"
+
+#include <algorithm>
+#include <memory>
+
+namespace jobd::handlers {
+
+using json = nlohmann::json;
+
+// One run() call's items. Shared with the items' completions, which may run (on a stage
+// worker, or the stage pool's timer thread) until the moment run() sees the last one end.
+struct stage_pool::batch {
+  std::mutex mu;
+  std::condition_variable_any changed;
+  std::size_t unfinished = 0;  // handed over, not yet ended
+  std::vector<std::optional<json>> results;
+  std::vector<pool::job_handle> handles;
+  std::optional<stage_failure> failure;  // the first item to fail
+};
+
+namespace {
+
+pool::pool_config stage_config(std::size_t workers, std::size_t queue_capacity) {
+  return {.workers_min = workers,
+          .workers_max = workers,
+          // A stage has no long jobs of another kind to keep high ones from: its lanes share
+          // its workers, high items first.
+          .reserved_high = 0,
+          .normal_capacity = queue_capacity,
+          .high_capacity = queue_capacity};
+}
+
+}  // namespace
+
+stage_pool::stage_pool(const job_type& type, std::size_t workers, std::size_t queue_capacity)
+    : type_(type), capacity_(queue_capacity), pool_(stage_config(workers, queue_capacity)) {}
+
+// Nothing runs here any more by then: the pipelines' jobs, which alone hand items over, ended
+// with the main pool's drain.
+stage_pool::~stage_pool() {
+  pool_.drain(std::chrono::milliseconds(0));
+}
+
+void stage_pool::room_made() {
+  {
+    std::lock_guard lk(room_mu_);
+    ++room_events_;
+  }
+  room_.notify_all();
+}
+
+pool::admission stage_pool::place_for(pool::lane l, const run_context& ctx, batch& b) {
+  for (;;) {
+    std::uint64_t seen = 0;
+    {
+      std::lock_guard lk(room_mu_);
+      seen = room_events_;
+    }
+    pool::admit_result admitted = pool_.admit(l);
+    if (admitted) return admitted.take();
+    if (admitted.refused().why == pool::submit_error::shutting_down) return {};
+    {
+      std::lock_guard lk(b.mu);
+      if (b.failure) return {};
+    }
+    // Full: room comes when one of the stage's items starts or ends (this batch's or another
+    // pipeline job's), and a failure of this batch is such an end.
+    std::unique_lock lk(room_mu_);
+    if (!room_.wait(lk, ctx.stop, [&] { return room_events_ != seen; })) return {};
+  }
+}
+
+stage_outcome stage_pool::run(std::span<const json> inputs, const run_context& ctx) {
+  auto b = std::make_shared<batch>();
+  b->results.resize(inputs.size());
+  b->handles.resize(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto left = ctx.deadline - pool::clock::now();
+    if (ctx.stop.stop_requested() || left <= pool::clock::duration::zero()) break;
+    pool::admission place = place_for(ctx.priority, ctx, *b);
+    if (!place.valid()) break;
+    const auto own = type_.default_timeout;
+    const auto timeout = own.count() > 0 ? std::min<pool::clock::duration>(left, own) : left;
+    pool::job_request request{
+        .timeout = timeout,
+        .work =
+            [this, b, i, input = &inputs[i]](const pool::job_context& item) {
+              room_made();  // it left the queue
+              const run_context run{item, nullptr};
+              if (type_.validate) type_.validate(*input);
+              json result = type_.run(*input, run);
+              std::lock_guard lk(b->mu);
+              b->results[i] = std::move(result);
+            },
+        .on_done =
+            [this, b, i](const pool::job_outcome& outcome) {
+              {
+                std::lock_guard lk(b->mu);
+                if (outcome.status != pool::job_status::succeeded && !b->failure) {
+                  b->failure = stage_failure{.what = stage_failure::kind::item_failed,
+                                             .item = i,
+                                             .status = outcome.status,
+                                             .cause = outcome.error};
+                }
+                --b->unfinished;
+              }
+              b->changed.notify_all();
+              room_made();
+            }};
+    {
+      std::lock_guard lk(b->mu);
+      ++b->unfinished;
+    }
+    pool::job_handle handle = pool_.submit(std::move(place), std::move(request));
+    std::lock_guard lk(b->mu);
+    b->handles[i] = std::move(handle);
+    if (b->failure) break;
+  }
+
+  std::unique_lock lk(b->mu);
+  b->changed.wait(lk, ctx.stop, [&] { return b->unfinished == 0 || b->failure; });
+  if (b->unfinished > 0) {
+    // Stopped, or an item failed: the rest are not wanted. A queued item's completion runs
+    // within cancel(), so the lock is let go meanwhile.
+    const std::vector<pool::job_handle> handles = b->handles;
+    lk.unlock();
+    for (const pool::job_handle& h : handles) {
+      if (h.valid()) (void)pool_.cancel(h);
+    }
+    lk.lock();
+    b->changed.wait(lk, [&] { return b->unfinished == 0; });
+  }
+  stage_outcome out;
+  // Past the pipeline's deadline an item's own ends with it (its timeout is what was left):
+  // the pipeline was stopped, whichever of the two timers came first.
+  if (ctx.stop.stop_requested() || pool::clock::now() >= ctx.deadline) {
+    out.failure = stage_failure{.what = stage_failure::kind::stopped};
+  } else if (b->failure) {
+    out.failure = std::move(b->failure);
+  } else if (std::any_of(b->results.begin(), b->results.end(),
+                         [](const auto& r) { return !r.has_value(); })) {
+    // Not every item was handed over: the deadline came first.
+    out.failure = stage_failure{.what = stage_failure::kind::stopped};
+  } else {
+    out.results.reserve(inputs.size());
+    for (auto& r : b->results) out.results.push_back(std::move(*r));
+  }
+  return out;
+}
+
+stage_pool_stats stage_pool::stats() const {
+  const pool::pool_stats s = pool_.stats();
+  return {.workers = s.workers,
+          .busy = s.busy,
+          .queued = s.of(pool::lane::high).depth + s.of(pool::lane::normal).depth,
+          .capacity = capacity_};
+}
+
+}  // namespace jobd::handlers

@@ -216,14 +216,15 @@ pipelines::pipelines(registry& types, const config::settings& s) {
 
 pipelines::~pipelines() = default;
 
-std::vector<pipelines::stage_info> pipelines::stats() const {
-  std::vector<stage_info> out;
+std::vector<stage_stats> pipelines::stats() const {
+  std::vector<stage_stats> out;
   for (const auto& p : pipelines_) {
     for (std::size_t i = 0; i < p->stages.size(); ++i) {
-      out.push_back({.pipeline = p->spec.name,
-                     .index = i,
-                     .type = p->spec.stages[i].type,
-                     .load = p->stages[i]->stats()});
+      stage_stats s = p->stages[i]->stats();
+      s.pipeline = p->spec.name;
+      s.index = i;
+      s.type = p->spec.stages[i].type;
+      out.push_back(std::move(s));
     }
   }
   return out;

@@ -33,14 +33,8 @@ class pipelines {
   pipelines(const pipelines&) = delete;
   pipelines& operator=(const pipelines&) = delete;
 
-  struct stage_info {
-    std::string pipeline;
-    std::size_t index = 0;
-    std::string type;
-    stage_pool_stats load;
-  };
   // Every stage of every pipeline, in the config's order.
-  [[nodiscard]] std::vector<stage_info> stats() const;
+  [[nodiscard]] std::vector<stage_stats> stats() const;
 
  private:
   struct pipeline;

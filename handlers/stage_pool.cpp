@@ -148,7 +148,7 @@ stage_outcome stage_pool::run(std::span<const json> inputs, const run_context& c
   return out;
 }
 
-stage_pool_stats stage_pool::stats() const {
+stage_stats stage_pool::stats() const {
   const pool::pool_stats s = pool_.stats();
   return {.workers = s.workers,
           .busy = s.busy,

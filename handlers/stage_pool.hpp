@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "handlers/registry.hpp"
+#include "handlers/stage_stats.hpp"
 #include "pool/pool.hpp"
 
 namespace jobd::handlers {
@@ -38,13 +39,6 @@ struct stage_outcome {
   std::optional<stage_failure> failure;
 };
 
-struct stage_pool_stats {
-  std::size_t workers = 0;
-  std::size_t busy = 0;
-  std::size_t queued = 0;
-  std::size_t capacity = 0;
-};
-
 class stage_pool {
  public:
   // `type` must outlive the stage pool.
@@ -61,7 +55,8 @@ class stage_pool {
   // others are cancelled (their processes ended) first.
   [[nodiscard]] stage_outcome run(std::span<const nlohmann::json> inputs, const run_context& ctx);
 
-  [[nodiscard]] stage_pool_stats stats() const;
+  // Its load; the pipeline, index and type are the caller's to fill in.
+  [[nodiscard]] stage_stats stats() const;
 
  private:
   struct batch;

@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   spdlog::info("job types: {}", jobd::handlers::describe(types));
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);
   try {
-    jobd::server::server srv(cmd.values, types, children);
+    jobd::server::server srv(cmd.values, types, children, pipelines);
     return srv.run();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

@@ -127,9 +127,10 @@ void log_recovery(const jobs::recovery_report& r) {
 class server_impl {
  public:
   server_impl(const config::settings& settings, const handlers::registry& types,
-              handlers::child_processes& children)
+              handlers::child_processes& children, const handlers::pipelines& pipelines)
       : settings_(settings),
         children_(children),
+        pipelines_(pipelines),
         ioc_(std::in_place, static_cast<int>(settings.io_threads)),
         signals_(std::in_place, *ioc_, shutdown_signal_numbers()),
         store_(open_store(settings)),
@@ -150,7 +151,7 @@ class server_impl {
                              .secret = settings.callback_secret}},
               types, pool_, *store_, callback_client_ ? &*callback_client_ : nullptr),
         events_(metrics_, (settings_.events_job_rate * event_hub::window.count() + 999) / 1000),
-        routes_(settings_, jobs_, metrics_, events_),
+        routes_(settings_, jobs_, pipelines_, metrics_, events_),
         ctx_{routes_, metrics_, settings_} {
     log_recovery(jobs_.recovery());
     jobs_.observe(&events_);
@@ -304,7 +305,8 @@ class server_impl {
 
   // The pool's state to /v1/events' clients, while there are some.
   void publish_pool_every(std::chrono::milliseconds period) {
-    if (events_.has_clients()) events_.publish_pool(pool_object(jobs_.pool_stats()));
+    if (events_.has_clients())
+      events_.publish_pool(pool_object(jobs_.pool_stats(), pipelines_.stats()));
     after(period, [this, period] { publish_pool_every(period); });
   }
 
@@ -334,6 +336,7 @@ class server_impl {
 
   const config::settings settings_;
   handlers::child_processes& children_;
+  const handlers::pipelines& pipelines_;
   metrics metrics_;
   std::optional<net::io_context> ioc_;
   // Before the store and the pool: their threads are started with these signals blocked.
@@ -351,8 +354,8 @@ class server_impl {
 };
 
 server::server(const config::settings& settings, const handlers::registry& types,
-               handlers::child_processes& children)
-    : impl_(std::make_unique<server_impl>(settings, types, children)) {}
+               handlers::child_processes& children, const handlers::pipelines& pipelines)
+    : impl_(std::make_unique<server_impl>(settings, types, children, pipelines)) {}
 
 server::~server() = default;
 

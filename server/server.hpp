@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "config/settings.hpp"
+#include "handlers/pipeline.hpp"
 #include "handlers/process.hpp"
 #include "handlers/registry.hpp"
 
@@ -18,8 +19,10 @@ class server {
  public:
   // Binds the listening socket; throws std::system_error when it cannot.
   // `children` are the exec jobs' processes: the server reaps their strays now and then.
+  // `pipelines` run the stages of the pipeline types among `types`; they must outlive the
+  // server, whose drain ends the pipelines' jobs.
   server(const config::settings& settings, const handlers::registry& types,
-         handlers::child_processes& children);
+         handlers::child_processes& children, const handlers::pipelines& pipelines);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -12,7 +12,8 @@ std::chrono::nanoseconds from_seconds(double seconds) {
 
 }  // namespace
 
-std::string pool_object(const pool::pool_stats& s) {
+std::string pool_object(const pool::pool_stats& s,
+                        const std::vector<handlers::stage_stats>& stages) {
   std::string text;
   json_writer w(text);
   w.begin_object().key("lanes").begin_object();
@@ -58,6 +59,27 @@ std::string pool_object(const pool::pool_stats& s) {
   const char* state = s.state == pool::pool_state::running    ? "running"
                       : s.state == pool::pool_state::draining ? "draining"
                                                               : "stopped";
+  w.end_object().key("pipelines").begin_object();
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const handlers::stage_stats& st = stages[i];
+    if (i == 0 || stages[i - 1].pipeline != st.pipeline) {
+      if (i > 0) w.end_array();
+      w.key(st.pipeline).begin_array();
+    }
+    w.begin_object()
+        .key("busy")
+        .value(st.busy)
+        .key("queue_capacity")
+        .value(st.capacity)
+        .key("queued")
+        .value(st.queued)
+        .key("type")
+        .plain(st.type)
+        .key("workers")
+        .value(st.workers)
+        .end_object();
+  }
+  if (!stages.empty()) w.end_array();
   w.end_object().key("state").plain(state).key("types").begin_object();
   for (const pool::group_stats& g : s.groups) {
     w.key(g.name)

@@ -95,14 +95,15 @@ std::optional<wait_spec> wait_of(const query_param& wait, std::chrono::milliseco
 
 }  // namespace
 
-routes::routes(const config::settings& settings, jobs::service& jobs, metrics& metrics,
-               event_hub& events)
+routes::routes(const config::settings& settings, jobs::service& jobs,
+               const handlers::pipelines& pipelines, metrics& metrics, event_hub& events)
     : settings_(settings),
       limits_{.max_timeout = settings.max_timeout,
               .max_attempts = settings.max_attempts_limit,
               .max_backoff = settings.retry_backoff_max,
               .max_delay = settings.max_schedule},
       jobs_(jobs),
+      pipelines_(pipelines),
       metrics_(metrics),
       events_(events),
       auth_(settings.auth_tokens) {}
@@ -529,7 +530,7 @@ void routes::job_types(const call& c) {
 }
 
 void routes::pool_snapshot(const call& c) {
-  c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
+  c.respond(json_response(200, pool_object(jobs_.pool_stats(), pipelines_.stats()), c.route));
 }
 
 void routes::resize_pool(const call& c) {
@@ -551,7 +552,7 @@ void routes::resize_pool(const call& c) {
   }
   spdlog::info("pool resized: workers {}..{} (were {}..{})", asked.workers_min, asked.workers_max,
                now.workers_min, now.workers_max);
-  c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
+  c.respond(json_response(200, pool_object(jobs_.pool_stats(), pipelines_.stats()), c.route));
 }
 
 void routes::pause_lane(const call& c) {
@@ -578,13 +579,13 @@ void routes::set_lane_paused(const call& c, bool paused) {
     jobs_.resume_lane(*lane);
   }
   spdlog::info("{} lane {}", c.id, paused ? "paused: it takes jobs and starts none" : "resumed");
-  c.respond(json_response(200, pool_object(jobs_.pool_stats()), c.route));
+  c.respond(json_response(200, pool_object(jobs_.pool_stats(), pipelines_.stats()), c.route));
 }
 
 void routes::events(const call& c) {
   http_response r;
   r.content_type = "text/event-stream";
-  r.stream = events_.subscribe(pool_object(jobs_.pool_stats()));
+  r.stream = events_.subscribe(pool_object(jobs_.pool_stats(), pipelines_.stats()));
   r.route = c.route;
   c.respond(std::move(r));
 }
@@ -595,7 +596,7 @@ void routes::metrics_text(const call& c) {
   const jobs::callback_counts callbacks = jobs_.callback_totals();
   r.body = metrics_.render(jobs_.pool_stats(), jobs_.run_seconds(), jobs_.retried(),
                            {callbacks.delivered, callbacks.retried, callbacks.failed},
-                           jobs_.store_health(), jobs_.store_stats());
+                           jobs_.store_health(), jobs_.store_stats(), pipelines_.stats());
   r.route = c.route;
   c.respond(std::move(r));
 }

@@ -13,6 +13,7 @@
 
 #include "common/json_writer.hpp"
 #include "config/settings.hpp"
+#include "handlers/pipeline.hpp"
 #include "jobs/job_object.hpp"
 #include "jobs/service.hpp"
 #include "server/api/auth.hpp"
@@ -25,8 +26,8 @@ namespace jobd::server {
 
 class routes final : public request_handler {
  public:
-  routes(const config::settings& settings, jobs::service& jobs, metrics& metrics,
-         event_hub& events);
+  routes(const config::settings& settings, jobs::service& jobs,
+         const handlers::pipelines& pipelines, metrics& metrics, event_hub& events);
 
   void handle(http_request req, responder respond) override;
   void note_unread(std::string_view method, std::string_view target,
@@ -110,6 +111,7 @@ class routes final : public request_handler {
   const config::settings& settings_;
   const submit_limits limits_;
   jobs::service& jobs_;
+  const handlers::pipelines& pipelines_;
   metrics& metrics_;
   event_hub& events_;
   const authenticator auth_;

@@ -162,7 +162,8 @@ std::string metrics::render(const pool::pool_stats& p,
                             const std::map<std::string, std::uint64_t, std::less<>>& retried,
                             const callback_outcomes& callbacks,
                             const store::store_health& store_health,
-                            const store::store_stats& store) const {
+                            const store::store_stats& store,
+                            const std::vector<handlers::stage_stats>& stages) const {
   writer w;
   w.family("jobd_jobs_submitted_total", "counter", "Jobs accepted into a lane.");
   for (auto l : lanes)
@@ -203,6 +204,22 @@ std::string metrics::render(const pool::pool_stats& p,
   w.family("jobd_workers", "gauge", "Worker threads by state.");
   w.sample("jobd_workers", "state=\"busy\"", static_cast<double>(p.busy));
   w.sample("jobd_workers", "state=\"idle\"", static_cast<double>(p.idle));
+  if (!stages.empty()) {
+    const auto stage_label = [](const handlers::stage_stats& s) {
+      return label("pipeline", s.pipeline) + "," + label("stage", std::to_string(s.index)) + "," +
+             label("type", s.type);
+    };
+    w.family("jobd_stage_queue_depth", "gauge", "Items waiting in a pipeline stage's queue.");
+    for (const auto& s : stages)
+      w.sample("jobd_stage_queue_depth", stage_label(s), static_cast<double>(s.queued));
+    w.family("jobd_stage_workers", "gauge", "A pipeline stage's workers by state.");
+    for (const auto& s : stages) {
+      w.sample("jobd_stage_workers", stage_label(s) + ",state=\"busy\"",
+               static_cast<double>(s.busy));
+      w.sample("jobd_stage_workers", stage_label(s) + ",state=\"idle\"",
+               static_cast<double>(s.workers - s.busy));
+    }
+  }
   w.family("jobd_job_queue_wait_seconds", "histogram",
            "Submission to start, for jobs that started.");
   for (auto l : lanes) w.histogram("jobd_job_queue_wait_seconds", priority(l), p.of(l).queue_wait);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "handlers/stage_stats.hpp"
 #include "pool/stats.hpp"
 #include "store/job_store.hpp"
 
@@ -41,13 +42,15 @@ class metrics {
     std::uint64_t failed = 0;
   };
   // The whole /metrics page: these figures, the pool's snapshot, the run times of jobs and
-  // their retried attempts by type, and the job store's state and figures.
+  // their retried attempts by type, the job store's state and figures, and the pipelines'
+  // stage pools.
   [[nodiscard]] std::string render(const pool::pool_stats& pool,
                                    const std::map<std::string, histogram, std::less<>>& run_seconds,
                                    const std::map<std::string, std::uint64_t, std::less<>>& retried,
                                    const callback_outcomes& callbacks,
                                    const store::store_health& store_health,
-                                   const store::store_stats& store) const;
+                                   const store::store_stats& store,
+                                   const std::vector<handlers::stage_stats>& stages) const;
 
  private:
   mutable std::mutex mu_;

@@ -44,16 +44,26 @@ function showPool(pool) {
   lanes.replaceChildren();
   for (const name of ["high", "normal"]) {
     const lane = pool.lanes[name];
-    const box = el("div", undefined, "lane");
-    box.append(el("div", `${name}: ${lane.depth} of ${lane.capacity} queued` +
-                         (lane.paused ? " (paused)" : "")));
-    const bar = el("div", undefined, "bar");
-    const fill = el("div");
-    fill.style.width = `${Math.min(100, (100 * lane.depth) / Math.max(1, lane.capacity))}%`;
-    bar.append(fill);
-    box.append(bar);
-    lanes.append(box);
+    lanes.append(queueBox(`${name}: ${lane.depth} of ${lane.capacity} queued` +
+                          (lane.paused ? " (paused)" : ""), lane.depth, lane.capacity));
   }
+  // Pipelines' stage pools, each with a queue of its own.
+  for (const [pipeline, stages] of Object.entries(pool.pipelines || {})) {
+    stages.forEach((s, i) => lanes.append(queueBox(
+        `${pipeline} stage ${i} (${s.type}): ${s.busy} of ${s.workers} busy, ` +
+        `${s.queued} of ${s.queue_capacity} queued`, s.queued, s.queue_capacity)));
+  }
+}
+
+function queueBox(text, depth, capacity) {
+  const box = el("div", undefined, "lane");
+  box.append(el("div", text));
+  const bar = el("div", undefined, "bar");
+  const fill = el("div");
+  fill.style.width = `${Math.min(100, (100 * depth) / Math.max(1, capacity))}%`;
+  bar.append(fill);
+  box.append(bar);
+  return box;
 }
 
 // Answers and events can cross: an answer made before an event may arrive after it. A job's

@@ -103,7 +103,8 @@ struct app_fixture {
       store};
   server::metrics stats;
   server::event_hub events{stats, 100};
-  server::routes routes{settings, jobs, stats, events};
+  handlers::pipelines pipelines{types, settings};  // none: the fuzz settings name none
+  server::routes routes{settings, jobs, pipelines, stats, events};
   boost::asio::io_context ioc;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard =
       boost::asio::make_work_guard(ioc);

@@ -274,7 +274,7 @@ TEST_F(Pipelines, AFullStageQueueBacksUpIntoThePipelineAndNoOtherStage) {
   });
   ASSERT_TRUE(state_.wait_until([&] { return state_.started == 1; }));
   // One item runs, one waits in the stage's queue, and the pipeline holds the other two back.
-  const auto narrow_load = [&] { return p.stats().front().load; };
+  const auto narrow_load = [&] { return p.stats().front(); };
   for (const auto deadline = pool::clock::now() + must_happen_within;
        narrow_load().queued != 1 && pool::clock::now() < deadline;) {
     std::this_thread::yield();

@@ -340,5 +340,39 @@ TEST_F(DashboardInABrowser, ComesBackByItselfAfterARestart) {
   EXPECT_TRUE(page.until("return (function(){" + row_text(id) + "})().includes('succeeded');", 1s));
 }
 
+// A pipeline's stage pools are shown beside the lanes, and a job's detail shows its stages.
+TEST_F(DashboardInABrowser, ShowsStagePoolsAndAJobsStages) {
+  temp_folder dir;
+  const auto config = dir.path() / "jobd.json";
+  std::ofstream(config)
+      << json{{"job_types",
+               {{"slow-pipe",
+                 {{"kind", "pipeline"},
+                  {"stages",
+                   {{{"type", "echo"}},
+                    {{"type", "sleep"}, {"workers", 1}, {"queue_capacity", 1}}}}}}}}}
+             .dump();
+  jobd_process server({"--config", config.string(), "--workers", "4"});
+  http_client c(server.port());
+  // One runs in the stage, one waits in its queue.
+  const std::string first = submit_async(c, R"({"type":"slow-pipe","payload":{"ms":60000}})");
+  (void)submit_async(c, R"({"type":"slow-pipe","payload":{"ms":60000}})");
+  open(server);
+  EXPECT_TRUE(page.until("return document.getElementById('state').textContent === 'live';", 20s));
+  EXPECT_TRUE(
+      page.until("return document.getElementById('lanes').textContent.includes("
+                 "'slow-pipe stage 1 (sleep): 1 of 1 busy, 1 of 1 queued');",
+                 3s))
+      << page.run("return document.getElementById('lanes').textContent;");
+  EXPECT_TRUE(page.until("const r = document.querySelector('#jobs tr[data-id=\"" + first +
+                             "\"]'); if (r) r.click(); return r !== null;",
+                         1s));
+  EXPECT_TRUE(
+      page.until("const t = document.getElementById('detail-body').textContent; "
+                 "return t.includes('\"stages\"') && t.includes('\"skipped\"') === false "
+                 "&& t.includes('\"running\"');",
+                 2s));
+}
+
 }  // namespace
 }  // namespace jobd::testing

@@ -236,6 +236,18 @@ TEST(ExampleConfig, IsValidAndItsExecTypesWork) {
   EXPECT_EQ(r.json()["result"]["stdout"], "3\n");
   r = c.post("/v1/jobs?wait=true", R"({"type":"checksum","payload":"abc"})");
   EXPECT_EQ(r.json()["result"]["stdout"].get<std::string>().substr(0, 16), "ba7816bf8f01cfea");
+  // Orders summarised side by side, then one checksum over the summaries, in order.
+  r = c.post("/v1/jobs?wait=true", R"({"type":"order-receipts","payload":[
+      {"items":[{"price":3},{"price":4}]}, {"items":[{"price":5}]}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json job = r.json();
+  EXPECT_EQ(job["stages"][0]["items"], 2) << job;
+  EXPECT_EQ(job["stages"][1]["status"], "succeeded") << job;
+  const json summaries = {
+      {{"exit_code", 0}, {"stdout", {{"items", 2}, {"total", 7}}}, {"stderr", ""}},
+      {{"exit_code", 0}, {"stdout", {{"items", 1}, {"total", 5}}}, {"stderr", ""}}};
+  r = c.post("/v1/jobs?wait=true", json{{"type", "checksum"}, {"payload", summaries}}.dump());
+  EXPECT_EQ(job["result"]["stdout"], r.json()["result"]["stdout"]) << job;
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ TEST(MetricsText, WritesEachValueAsTheShortestTextThatReadsBackExactly) {
   m.observe_request("/v1/pool", 200, 0.1);
   m.observe_request("/v1/pool", 200, 0.2);
   m.observe_request("/v1/pool", 503, 1e-7);
-  const std::string page = m.render(pool::pool_stats{}, {}, {}, {}, {}, {});
+  const std::string page = m.render(pool::pool_stats{}, {}, {}, {}, {}, {}, {});
 
   EXPECT_EQ(sample_text(page, R"(jobd_http_request_duration_seconds_sum{route="/healthz"})"),
             "0.1");
@@ -40,7 +40,7 @@ TEST(MetricsText, WritesWholeNumbersInPlainDigits) {
   p.lanes[static_cast<std::size_t>(pool::lane::normal)].capacity = 100000;
   p.lanes[static_cast<std::size_t>(pool::lane::high)].capacity = 1000000;
   p.lanes[static_cast<std::size_t>(pool::lane::normal)].oldest_wait_seconds = 2.5e-7;
-  const std::string page = m.render(p, {}, {}, {}, {}, {});
+  const std::string page = m.render(p, {}, {}, {}, {}, {}, {});
   EXPECT_EQ(sample_text(page, R"(jobd_queue_capacity{priority="normal"})"), "100000");
   EXPECT_EQ(sample_text(page, R"(jobd_queue_capacity{priority="high"})"), "1000000");
   EXPECT_EQ(std::stod(sample_text(page, R"(jobd_queue_oldest_wait_seconds{priority="normal"})")),
@@ -51,7 +51,7 @@ TEST(MetricsText, WritesWholeNumbersInPlainDigits) {
 TEST(MetricsText, BucketsAreCumulativeUnderTheirFixedBounds) {
   metrics m;
   for (double s : {0.00005, 0.0003, 0.0003, 0.2, 400.0}) m.observe_request("/metrics", 200, s);
-  const std::string page = m.render(pool::pool_stats{}, {}, {}, {}, {}, {});
+  const std::string page = m.render(pool::pool_stats{}, {}, {}, {}, {}, {}, {});
   auto bucket = [&](const std::string& le) {
     return sample_text(
         page, R"(jobd_http_request_duration_seconds_bucket{route="/metrics",le=")" + le + "\"}");
@@ -74,7 +74,7 @@ TEST(MetricsText, ShowsTheStoresStateAndItsCommitsInRecords) {
   s.write_errors = 2;
   s.connections_busy = 1;
   s.connections_idle = 2;
-  const std::string page = m.render(pool::pool_stats{}, {}, {}, {}, {false, "disk full"}, s);
+  const std::string page = m.render(pool::pool_stats{}, {}, {}, {}, {false, "disk full"}, s, {});
   EXPECT_EQ(sample_text(page, "jobd_store_up"), "0");
   EXPECT_EQ(sample_text(page, R"(jobd_store_commit_jobs_bucket{le="3"})"), "1");
   EXPECT_EQ(sample_text(page, R"(jobd_store_commit_jobs_bucket{le="48"})"), "2");
@@ -83,7 +83,8 @@ TEST(MetricsText, ShowsTheStoresStateAndItsCommitsInRecords) {
   EXPECT_EQ(sample_text(page, R"(jobd_store_errors_total{op="read"})"), "0");
   EXPECT_EQ(sample_text(page, R"(jobd_store_connections{state="busy"})"), "1");
   EXPECT_EQ(sample_text(page, R"(jobd_store_connections{state="idle"})"), "2");
-  EXPECT_EQ(sample_text(m.render(pool::pool_stats{}, {}, {}, {}, {}, {}), "jobd_store_up"), "1");
+  EXPECT_EQ(sample_text(m.render(pool::pool_stats{}, {}, {}, {}, {}, {}, {}), "jobd_store_up"),
+            "1");
 }
 
 }  // namespace

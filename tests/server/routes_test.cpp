@@ -54,7 +54,9 @@ struct routes_fixture : jobs::testing::service_fixture {
   config::settings settings;
   metrics stats;
   event_hub events{stats, 100};
-  routes api{settings, jobs, stats, events};
+  handlers::registry no_pipeline_types;
+  handlers::pipelines pipelines{no_pipeline_types, settings};
+  routes api{settings, jobs, pipelines, stats, events};
   std::shared_ptr<answers> sink = std::make_shared<answers>(ioc.get_executor());
 
   void request(std::uint64_t n, std::string_view method, std::string target,

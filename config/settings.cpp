@@ -107,11 +107,31 @@ const std::vector<option>& options() {
   static const std::vector<option> table = {
       {"listen", "ADDR:PORT to listen on (port 0: any free port) [127.0.0.1:8080]", parse_listen},
       {"workers", "sets workers_min and workers_max: N or \"auto\"",
-       [](settings& s, std::string_view v) { s.workers_min = s.workers_max = parse_workers(v); }},
+       [](settings& s, std::string_view v) {
+         s.workers_min = s.workers_max = parse_workers(v);
+         s.workers_adaptive = false;
+       }},
       {"workers_min", "workers kept alive: N or \"auto\" (the CPUs available) [auto]",
        [](settings& s, std::string_view v) { s.workers_min = parse_workers(v); }},
-      {"workers_max", "workers under backlog: N or \"auto\" (4 x the CPUs available) [auto]",
-       [](settings& s, std::string_view v) { s.workers_max = parse_workers(v); }},
+      {"workers_max",
+       "workers under backlog: N, \"auto\" (4 x the CPUs available) or \"adaptive\" (moved by "
+       "measured run times, workers_min..adaptive_max) [auto]",
+       [](settings& s, std::string_view v) {
+         s.workers_adaptive = v == "adaptive";
+         if (s.workers_adaptive) {
+           s.workers_max = 0;
+           return;
+         }
+         try {
+           s.workers_max = parse_workers(v);
+         } catch (const bad_value&) {
+           throw bad_value("allowed: \"auto\", \"adaptive\" or an integer 1..10000");
+         }
+       }},
+      {"adaptive_max",
+       "the most an adaptive limit (workers_max or a type's max_concurrency) "
+       "reaches [64]",
+       [](settings& s, std::string_view v) { s.adaptive_max = parse_size(v, 1, 10'000); }},
       {"reserved_high_workers", "workers that only run high-priority jobs [1 if workers_max >= 2]",
        [](settings& s, std::string_view v) { s.reserved_high_workers = parse_size(v, 0, 10'000); }},
       {"queue_capacity", "bound of the normal lane [1024]",
@@ -366,9 +386,18 @@ bool parse_type_option(const std::string& key, const json& v, job_type_options& 
   } else if (key == "retry_on_timeout") {
     if (!v.is_boolean()) fail(key, "must be true or false");
     t.retry_on_timeout = v.get<bool>();
-  } else if (key == "max_concurrency" || key == "max_concurrency_per_key") {
-    (key == "max_concurrency" ? t.max_concurrency : t.max_concurrency_per_key) =
-        integer_field(key, v, 1, 10'000, fail);
+  } else if (key == "max_concurrency") {
+    t.adaptive_concurrency = v == "adaptive";
+    if (t.adaptive_concurrency) {
+      t.max_concurrency = 0;
+    } else if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 ||
+               v.get<std::uint64_t>() > 10'000) {
+      fail(key, "must be an integer 1..10000 or \"adaptive\"");
+    } else {
+      t.max_concurrency = v.get<std::size_t>();
+    }
+  } else if (key == "max_concurrency_per_key") {
+    t.max_concurrency_per_key = integer_field(key, v, 1, 10'000, fail);
   } else {
     return false;
   }
@@ -601,6 +630,17 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
            (it == sources.end() ? " (default)" : " (from " + it->second + ")");
   };
   cpus = std::max<std::size_t>(cpus, 1);
+  auto fail = [](const std::string& what) { throw config_error(what); };
+  if (s.workers_adaptive) {
+    if (s.workers_min == 0) s.workers_min = std::min(cpus, s.adaptive_max);
+    if (s.adaptive_max < s.workers_min) {
+      fail("adaptive_max = " + from("adaptive_max", s.adaptive_max) +
+           ": must be at least workers_min = " + from("workers_min", s.workers_min) +
+           " when workers_max is \"adaptive\"");
+    }
+    // The adaptive limit starts at its lowest.
+    s.workers_max = s.workers_min;
+  }
   if (s.workers_min == 0 && s.workers_max == 0) {
     s.workers_min = cpus;
     s.workers_max = 4 * cpus;
@@ -609,7 +649,6 @@ void resolve_and_validate(settings& s, std::size_t cpus, const value_sources& so
   } else if (s.workers_max == 0) {
     s.workers_max = std::max(s.workers_min, 4 * cpus);
   }
-  auto fail = [](const std::string& what) { throw config_error(what); };
   if (s.workers_max < s.workers_min) {
     fail("workers_max = " + from("workers_max", s.workers_max) +
          ": must be at least workers_min = " + from("workers_min", s.workers_min));
@@ -826,7 +865,8 @@ std::string describe(const settings& s) {
       {"listen",
        (v6 ? "[" + s.listen_host + "]" : s.listen_host) + ":" + std::to_string(s.listen_port)},
       {"workers_min", s.workers_min},
-      {"workers_max", s.workers_max},
+      {"workers_max", s.workers_adaptive ? json("adaptive") : json(s.workers_max)},
+      {"adaptive_max", s.adaptive_max},
       {"reserved_high_workers", s.reserved_high_workers.value_or(0)},
       {"queue_capacity", s.queue_capacity},
       {"high_queue_capacity", s.high_queue_capacity},
@@ -888,6 +928,7 @@ std::string describe(const settings& s) {
       if (t.retry_backoff) spec["retry_backoff_ms"] = t.retry_backoff->count();
       if (t.retry_on_timeout) spec["retry_on_timeout"] = true;
       if (t.max_concurrency > 0) spec["max_concurrency"] = t.max_concurrency;
+      if (t.adaptive_concurrency) spec["max_concurrency"] = "adaptive";
       if (t.max_concurrency_per_key != 1)
         spec["max_concurrency_per_key"] = t.max_concurrency_per_key;
     };

@@ -28,6 +28,8 @@ struct job_type_options {
   bool retry_on_timeout = false;            // whether a timed-out attempt is tried again
   std::size_t max_concurrency = 0;          // jobs of the type running at once at most; 0: any
   std::size_t max_concurrency_per_key = 1;  // of them, with the same concurrency_key
+  // max_concurrency "adaptive": moved between 1 and adaptive_max by measured run times.
+  bool adaptive_concurrency = false;
 };
 
 // A job type that runs a configured command (config file key "job_types"). Clients choose the
@@ -76,6 +78,10 @@ struct settings {
   // Pool.
   std::size_t workers_min = 0;  // 0 until resolved: "auto" means the CPUs this process may use
   std::size_t workers_max = 0;
+  // workers_max "adaptive": the bound moves between workers_min and adaptive_max by measured run
+  // times (workers_max is then where it starts: workers_min).
+  bool workers_adaptive = false;
+  std::size_t adaptive_max = 64;  // the most an adaptive limit may reach
   std::optional<std::size_t> reserved_high_workers;
   std::size_t queue_capacity = 1024;
   std::size_t high_queue_capacity = 256;

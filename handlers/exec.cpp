@@ -134,6 +134,7 @@ void add_exec_types(registry& r, const config::settings& s, child_processes& chi
            .retry_on_timeout = t.retry_on_timeout,
            .max_concurrency = t.max_concurrency,
            .max_concurrency_per_key = t.max_concurrency_per_key,
+           .adaptive_concurrency = t.adaptive_concurrency,
            .run = [&children, type = t, spec = std::move(spec)](const json& payload,
                                                                 const pool::job_context& ctx) {
              return run_exec(children, type, spec, payload, ctx);

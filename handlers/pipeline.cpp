@@ -206,6 +206,7 @@ pipelines::pipelines(registry& types, const config::settings& s) {
                .retry_on_timeout = spec.retry_on_timeout,
                .max_concurrency = spec.max_concurrency,
                .max_concurrency_per_key = spec.max_concurrency_per_key,
+               .adaptive_concurrency = spec.adaptive_concurrency,
                .run =
                    [self](const json& payload, const run_context& ctx) {
                      return run_stages(self->spec, self->stages, payload, ctx);

@@ -60,6 +60,9 @@ struct job_type {
   // max_concurrency_per_key of them with the same concurrency_key.
   std::size_t max_concurrency = 0;
   std::size_t max_concurrency_per_key = 1;
+  // max_concurrency moved by measured run times instead (between 1 and the server's
+  // adaptive_max).
+  bool adaptive_concurrency = false;
   // Runs on a worker thread. Must return soon after ctx.stop is signalled.
   std::function<nlohmann::json(const nlohmann::json& payload, const run_context& ctx)> run;
 };

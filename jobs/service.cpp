@@ -180,6 +180,8 @@ struct service::live_job final : store::write_listener {
   std::weak_ptr<live_job> self;
   const handlers::job_type* type = nullptr;
   pool::clock::time_point created_steady;
+  // Set by the job's work as it starts, read by its completion (as `result` is).
+  adaptive_limits::start adaptive_at;
   // Set by the job's work and read by its completion, which the pool runs after the work, on
   // the same thread.
   std::shared_ptr<const json> result;
@@ -231,6 +233,7 @@ service::service(service_config config, const handlers::registry& types, pool::p
     : config_(config),
       types_(types),
       pool_(pool),
+      adaptive_(config.adaptive, types, pool),
       store_(store),
       id_salt_(store.id_salt()),
       jitter_(std::random_device{}()),
@@ -607,6 +610,7 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
       .work =
           [live](const pool::job_context& ctx) {
             if (!live->owner->mark_running(*live, ctx.stop)) return;
+            live->adaptive_at = live->owner->adaptive_.started(*live->type);
             const auto& payload = live->record.payload;  // never changed after the first write
             const handlers::run_context run{ctx, &live->stages};
             json result = live->type->run(payload ? *payload : json(), run);
@@ -614,9 +618,11 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
           },
       .on_done = [live](const pool::job_outcome& outcome) { live->owner->finish(*live, outcome); }};
   const handlers::job_type& type = *job->type;
-  if (type.max_concurrency > 0 || !job->record.concurrency_key.empty()) {
+  if (type.max_concurrency > 0 || type.adaptive_concurrency ||
+      !job->record.concurrency_key.empty()) {
     request.limits = {.group = type.name,
-                      .group_limit = type.max_concurrency,
+                      .group_limit = type.adaptive_concurrency ? adaptive_.type_limit(type)
+                                                               : type.max_concurrency,
                       .key = job->record.concurrency_key,
                       .key_limit = type.max_concurrency_per_key};
   }
@@ -684,6 +690,11 @@ void service::stages_changed(live_job& job, std::shared_ptr<const json> stages) 
 
 void service::finish(live_job& ended, const pool::job_outcome& outcome) {
   const auto now = pool::clock::now();
+  if (ended.adaptive_at.any()) {
+    // A job cancelled (by request or at shutdown) ran as long as someone wanted: no measure.
+    adaptive_.ended(*ended.type, std::exchange(ended.adaptive_at, {}), outcome.run_time,
+                    outcome.status != pool::job_status::cancelled);
+  }
   // The index holds it until its end is stored, which may be before the write returns.
   const std::shared_ptr<live_job> keep = ended.self.lock();
   bool retry_due = false;
@@ -1206,19 +1217,28 @@ std::vector<job_type_info> service::job_types() const {
   for (const handlers::job_type* t : types_.all()) {
     out.push_back({t->name, t->kind,
                    t->default_timeout.count() > 0 ? t->default_timeout : config_.default_timeout,
-                   t->max_concurrency, t->max_concurrency_per_key});
+                   t->max_concurrency, t->max_concurrency_per_key, t->adaptive_concurrency});
   }
   return out;
 }
 
 pool::pool_stats service::pool_stats() const {
   pool::pool_stats s = pool_.stats();
+  s.workers_adaptive = adaptive_.workers_adaptive();
   // The pool knows the limited types with jobs in line or running; the others run none.
   for (const handlers::job_type* t : types_.all()) {
-    if (t->max_concurrency == 0) continue;
-    const bool seen = std::any_of(s.groups.begin(), s.groups.end(),
-                                  [t](const pool::group_stats& g) { return g.name == t->name; });
-    if (!seen) s.groups.push_back({.name = t->name, .limit = t->max_concurrency});
+    if (t->max_concurrency == 0 && !t->adaptive_concurrency) continue;
+    const std::size_t limit =
+        t->adaptive_concurrency ? adaptive_.type_limit(*t) : t->max_concurrency;
+    const auto seen = std::find_if(s.groups.begin(), s.groups.end(),
+                                   [t](const pool::group_stats& g) { return g.name == t->name; });
+    if (seen == s.groups.end()) {
+      s.groups.push_back({.name = t->name, .limit = limit, .adaptive = t->adaptive_concurrency});
+    } else {
+      // The limit now: the group's may be the one its jobs came with.
+      seen->limit = limit;
+      seen->adaptive = t->adaptive_concurrency;
+    }
   }
   std::sort(s.groups.begin(), s.groups.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -37,6 +37,7 @@
 
 #include "common/unique_function.hpp"
 #include "handlers/registry.hpp"
+#include "jobs/adaptive_limits.hpp"
 #include "jobs/callbacks.hpp"
 #include "jobs/schedule.hpp"
 #include "pool/pool.hpp"
@@ -75,6 +76,8 @@ struct service_config {
   // The prefixes a callback_url must start with; none: callbacks are off.
   std::vector<std::string> callback_allow;
   callback_config callbacks;
+  // workers_max and the types' max_concurrency that are "adaptive".
+  adaptive_config adaptive;
 };
 
 // An Idempotency-Key as a submission brings it: the same key with the same body is answered
@@ -193,6 +196,7 @@ struct job_type_info {
   std::chrono::milliseconds default_timeout;  // the type's own, else the service's
   std::size_t max_concurrency = 0;            // 0: no limit
   std::size_t max_concurrency_per_key = 1;
+  bool adaptive_concurrency = false;  // max_concurrency "adaptive"
 };
 
 class service {
@@ -230,13 +234,15 @@ class service {
 
   // Sorted by name.
   [[nodiscard]] std::vector<job_type_info> job_types() const;
-  // The pool's, with every type under a max_concurrency in `groups`, by name.
+  // The pool's, with every type under a max_concurrency (fixed or adaptive) in `groups`, by
+  // name.
   [[nodiscard]] pool::pool_stats pool_stats() const;
   // Pool control at run time: see pool::resize (throws std::invalid_argument), pause, resume.
-  // False once the service drains.
+  // False once the service drains. Not for an adaptive workers_max: the caller refuses that.
   bool resize_pool(std::size_t workers_min, std::size_t workers_max) {
     return pool_.resize(workers_min, workers_max);
   }
+  [[nodiscard]] bool workers_adaptive() const noexcept { return adaptive_.workers_adaptive(); }
   bool pause_lane(pool::lane l) { return pool_.pause(l); }
   void resume_lane(pool::lane l) { pool_.resume(l); }
   // Run times of the jobs that started, by type: only types that have run appear.
@@ -339,6 +345,7 @@ class service {
   const service_config config_;
   const handlers::registry& types_;
   pool::pool& pool_;
+  adaptive_limits adaptive_;
   store::job_store& store_;
   const std::uint64_t id_salt_;
 

@@ -118,6 +118,7 @@ class pool_impl {
   }
   bool resize(std::size_t workers_min, std::size_t workers_max);
   bool set_paused(lane l, bool paused);
+  void set_group_limit(const std::string& group, std::size_t limit);
 
  private:
   enum class worker_kind : std::uint8_t { reserved, shared };
@@ -371,6 +372,20 @@ bool pool_impl::resize(std::size_t workers_min, std::size_t workers_max) {
   // Idle shared workers over the bound leave now; busy ones once their job is over.
   if (over) shared_cv_.notify_all();
   return true;
+}
+
+void pool_impl::set_group_limit(const std::string& group, std::size_t limit) {
+  lock lk(mu_);
+  limits_.set_limit(group, std::max<std::size_t>(limit, 1));
+  const bool wake_timer = grow_locked();
+  bool wake_reserved = false;
+  bool wake_shared = false;
+  wake_for_queued_locked(wake_reserved, wake_shared);
+  lk.unlock();
+  // Every idle worker: a grown limit may have let several jobs pass.
+  if (wake_reserved) reserved_cv_.notify_all();
+  if (wake_shared) shared_cv_.notify_all();
+  if (wake_timer) timer_cv_.notify_one();
 }
 
 bool pool_impl::set_paused(lane l, bool paused) {
@@ -855,6 +870,10 @@ void pool::drain(std::chrono::milliseconds grace) {
 
 bool pool::resize(std::size_t workers_min, std::size_t workers_max) {
   return impl_->resize(workers_min, workers_max);
+}
+
+void pool::set_group_limit(const std::string& group, std::size_t limit) {
+  impl_->set_group_limit(group, limit);
 }
 
 bool pool::pause(lane l) {

@@ -109,6 +109,10 @@ class pool {
   // False, and nothing changes, once a drain has begun.
   bool resize(std::size_t workers_min, std::size_t workers_max);
 
+  // Moves the limit of a job group (job_limits::group) for its jobs in line and running now;
+  // later jobs bring their own. A limit of 0 is taken as 1.
+  void set_group_limit(const std::string& group, std::size_t limit);
+
   // A paused lane still takes jobs (up to its bound) but starts none: they wait, their
   // deadlines running, until it is resumed. A drain resumes both lanes, and a pause once it has
   // begun is refused (false): the jobs it holds were accepted, and are owed their run.

@@ -72,6 +72,7 @@ struct group_stats {
   std::string name;
   std::size_t limit = 0;
   std::size_t running = 0;
+  bool adaptive = false;  // the limit is moved by whoever set it (see adaptive_limit)
 };
 
 // A consistent snapshot: every field was read under one lock at one instant.
@@ -79,6 +80,7 @@ struct pool_stats {
   pool_state state = pool_state::running;
   std::size_t workers_min = 0;
   std::size_t workers_max = 0;
+  bool workers_adaptive = false;  // workers_max is moved by whoever set it (see adaptive_limit)
   std::size_t reserved_high = 0;
   std::size_t workers = 0;                   // threads alive now, reserved ones included
   std::size_t busy = 0;                      // workers running a job

@@ -50,6 +50,13 @@ void limiter::advance(limit_group& g) {
   }
 }
 
+void limiter::set_limit(const std::string& group, std::size_t limit) {
+  const auto it = groups_.find(group);
+  if (it == groups_.end() || !it->second.per_group) return;
+  it->second.limit = limit;
+  advance(it->second);
+}
+
 void limiter::started(job_state& job) {
   ready_[static_cast<std::size_t>(job.priority)].erase({job.order, &job});
   job.ready = false;

@@ -54,6 +54,9 @@ class limiter {
   void ended(job_state& job);
   // A job that never started leaves (cancelled, expired): likewise.
   void removed(job_state& job);
+  // A job group's limit moves: jobs in its line pass now if it grew. A group with no job in
+  // line or running is not kept: its next job brings its limit.
+  void set_limit(const std::string& group, std::size_t limit);
   // The job groups' limits and running counts, by name.
   [[nodiscard]] std::vector<group_stats> stats() const;
 

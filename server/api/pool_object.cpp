@@ -84,6 +84,8 @@ std::string pool_object(const pool::pool_stats& s,
   for (const pool::group_stats& g : s.groups) {
     w.key(g.name)
         .begin_object()
+        .key("adaptive")
+        .value(g.adaptive)
         .key("limit")
         .value(g.limit)
         .key("running")
@@ -93,6 +95,8 @@ std::string pool_object(const pool::pool_stats& s,
   w.end_object()
       .key("workers")
       .begin_object()
+      .key("adaptive")
+      .value(s.workers_adaptive)
       .key("alive")
       .value(s.workers)
       .key("busy")

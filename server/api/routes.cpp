@@ -514,7 +514,9 @@ void routes::job_types(const call& c) {
         .key("kind")
         .value(t.kind)
         .key("max_concurrency");
-    if (t.max_concurrency > 0) {
+    if (t.adaptive_concurrency) {
+      w.plain("adaptive");
+    } else if (t.max_concurrency > 0) {
       w.value(t.max_concurrency);
     } else {
       w.null();
@@ -538,6 +540,13 @@ void routes::resize_pool(const call& c) {
   const pool_resize asked = read_pool_resize(c.req.body, now.workers_min, now.workers_max);
   if (!asked.error_code.empty()) {
     return c.respond(with_route(error_response(400, asked.error_code, asked.error), c.route));
+  }
+  if (now.workers_adaptive) {
+    return c.respond(with_route(
+        error_response(400, "invalid_field",
+                       "workers_max is \"adaptive\": jobd moves it between workers_min and "
+                       "adaptive_max by the jobs' run times, and the pool is not resized by hand"),
+        c.route));
   }
   try {
     if (!jobs_.resize_pool(asked.workers_min, asked.workers_max)) {

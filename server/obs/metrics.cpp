@@ -204,6 +204,14 @@ std::string metrics::render(const pool::pool_stats& p,
   w.family("jobd_workers", "gauge", "Worker threads by state.");
   w.sample("jobd_workers", "state=\"busy\"", static_cast<double>(p.busy));
   w.sample("jobd_workers", "state=\"idle\"", static_cast<double>(p.idle));
+  w.family("jobd_concurrency_limit", "gauge",
+           "Jobs that may run at once: scope workers (workers_max) or type:NAME "
+           "(max_concurrency), fixed or adaptive.");
+  w.sample("jobd_concurrency_limit", label("scope", "workers"), static_cast<double>(p.workers_max));
+  for (const pool::group_stats& g : p.groups) {
+    w.sample("jobd_concurrency_limit", label("scope", "type:" + g.name),
+             static_cast<double>(g.limit));
+  }
   if (!stages.empty()) {
     const auto stage_label = [](const handlers::stage_stats& s) {
       return label("pipeline", s.pipeline) + "," + label("stage", std::to_string(s.index)) + "," +

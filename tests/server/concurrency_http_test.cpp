@@ -65,7 +65,8 @@ TEST_F(Concurrency, ATypesLimitHoldsItsJobsBackAndNoOtherJob) {
   EXPECT_EQ(c.post("/v1/jobs?wait=true", R"({"type":"echo","payload":1})").status, 200);
   EXPECT_EQ(status_of(c, second), "queued");
   const json pool = c.get("/v1/pool").json();
-  EXPECT_EQ(pool["types"]["gated"], (json{{"limit", 1}, {"running", 1}})) << pool;
+  EXPECT_EQ(pool["types"]["gated"], (json{{"adaptive", false}, {"limit", 1}, {"running", 1}}))
+      << pool;
   EXPECT_EQ(pool["lanes"]["normal"]["depth"], 1);
   const json types = c.get("/v1/job-types").json();
   for (const json& t : types["job_types"]) {

@@ -70,9 +70,12 @@ bench:
 	bench/run-pool-bench build/bench build/bench/pool-bench.md
 	bench/run-http-bench build/bench build/bench/http-bench.md
 	bench/run-store-bench build/bench build/bench/store-bench.md
+	bench/run-adaptive-bench build/bench build/bench/adaptive-bench.md
+	build/bench/bench/jobd_stage_bench --benchmark_repetitions=3 \
+	  --benchmark_report_aggregates_only=true | tee build/bench/stage-bench.txt
 	@if [ -z "$$BENCH_ONLY$$BENCH_FILTER" ]; then \
 	  bench/write-docs build/bench/http-bench.md build/bench/pool-bench.md \
-	    build/bench/store-bench.md docs/benchmarks.md; \
+	    build/bench/store-bench.md build/bench/adaptive-bench.md docs/benchmarks.md; \
 	else echo "a partial run (BENCH_ONLY/BENCH_FILTER): docs/benchmarks.md left as it was"; fi
 
 IMAGE ?= jobd:latest

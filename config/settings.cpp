@@ -512,13 +512,16 @@ pipeline_stage parse_stage(const json& spec, const std::string& where, const fie
       stage.workers = integer_field(field, v, 1, 1'024, fail);
     } else if (key == "queue_capacity") {
       stage.queue_capacity = integer_field(field, v, 1, 1'000'000, fail);
+    } else if (key == "stealing") {
+      if (!v.is_boolean()) fail(field, "must be true or false");
+      stage.stealing = v.get<bool>();
     } else {
-      static constexpr std::array<std::string_view, 4> fields = {"type", "map", "workers",
-                                                                 "queue_capacity"};
+      static constexpr std::array<std::string_view, 5> fields = {"type", "map", "workers",
+                                                                 "queue_capacity", "stealing"};
       const std::string_view nearest = nearest_name(key, fields);
       fail(field, "unknown field" +
                       (nearest.empty() ? "" : " (did you mean " + std::string(nearest) + "?)") +
-                      "; allowed: type, map, workers, queue_capacity");
+                      "; allowed: type, map, workers, queue_capacity, stealing");
     }
   }
   if (stage.type.empty()) fail(where + ".type", "is required");
@@ -951,7 +954,8 @@ std::string describe(const settings& s) {
         stages.push_back({{"type", stage.type},
                           {"map", stage.map},
                           {"workers", stage.workers},
-                          {"queue_capacity", stage.queue_capacity}});
+                          {"queue_capacity", stage.queue_capacity},
+                          {"stealing", stage.stealing ? json(*stage.stealing) : json("auto")}});
       }
       json spec = {{"kind", "pipeline"}, {"stages", std::move(stages)}};
       options(spec, t);

@@ -53,6 +53,10 @@ struct pipeline_stage {
   bool map = false;  // runs its type on every element of an array, in parallel
   std::size_t workers = 2;
   std::size_t queue_capacity = 256;
+  // A map's items shared out to per-worker deques, idle workers stealing (stage_pool.hpp).
+  // Unset: stealing, unless the stage's type has a timeout of its own, which only an item run
+  // as a job of its own is held to.
+  std::optional<bool> stealing;
 };
 
 // A job type made of stages (config "kind": "pipeline"): each stage's result is the next one's

@@ -187,8 +187,11 @@ pipelines::pipelines(registry& types, const config::settings& s) {
     for (std::size_t i = 0; i < spec.stages.size(); ++i) {
       const job_type& type = stage_type(types, spec, i);
       side_effects = side_effects || type.side_effects;
+      // Stealing costs an item a deque's pop instead of a job's hand-off (docs/benchmarks.md:
+      // 70 times as many tiny items a second), but only a job of its own is held to a timeout.
+      const bool stealing = spec.stages[i].stealing.value_or(type.default_timeout.count() == 0);
       p->stages.push_back(std::make_unique<stage_pool>(type, spec.stages[i].workers,
-                                                       spec.stages[i].queue_capacity));
+                                                       spec.stages[i].queue_capacity, stealing));
     }
     const pipeline* const self = p.get();
     types.add({.name = spec.name,

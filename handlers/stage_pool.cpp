@@ -1,21 +1,61 @@
 #include "handlers/stage_pool.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <deque>
 #include <memory>
 
 namespace jobd::handlers {
 
 using json = nlohmann::json;
 
-// One run() call's items. Shared with the items' completions, which may run (on a stage
+// One run() call's items. Shared with its runners' completions, which may run (on a stage
 // worker, or the stage pool's timer thread) until the moment run() sees the last one end.
 struct stage_pool::batch {
   std::mutex mu;
   std::condition_variable_any changed;
-  std::size_t unfinished = 0;  // handed over, not yet ended
+  std::size_t unfinished = 0;  // runners handed over, not yet ended; guarded by mu
+  // Each item's result, written by the one runner that ran it and read once every runner has
+  // ended (their ends, under mu, order the two).
   std::vector<std::optional<json>> results;
-  std::vector<pool::job_handle> handles;
-  std::optional<stage_failure> failure;  // the first item to fail
+  std::vector<pool::job_handle> handles;  // by runner; guarded by mu
+  // By runner: the item it runs, for a runner that ends stopped.
+  std::vector<std::atomic<std::size_t>> current;
+  std::optional<stage_failure> failure;  // the first item to fail; guarded by mu
+  std::atomic<bool> failed{false};       // failure is set: runners stop taking items
+  // Stealing: each runner's items, taken from the front by it and from the back by others.
+  struct share {
+    std::mutex mu;
+    std::deque<std::size_t> items;
+  };
+  std::vector<std::unique_ptr<share>> shares;
+
+  void fail(stage_failure f) {
+    std::lock_guard lk(mu);
+    if (!failure) failure = std::move(f);
+    failed.store(true, std::memory_order_relaxed);
+  }
+  std::optional<std::size_t> next(std::size_t r) {
+    {
+      share& own = *shares[r];
+      std::lock_guard lk(own.mu);
+      if (!own.items.empty()) {
+        const std::size_t i = own.items.front();
+        own.items.pop_front();
+        return i;
+      }
+    }
+    for (std::size_t k = 1; k < shares.size(); ++k) {
+      share& other = *shares[(r + k) % shares.size()];
+      std::lock_guard lk(other.mu);
+      if (!other.items.empty()) {
+        const std::size_t i = other.items.back();
+        other.items.pop_back();
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
 };
 
 namespace {
@@ -32,8 +72,13 @@ pool::pool_config stage_config(std::size_t workers, std::size_t queue_capacity) 
 
 }  // namespace
 
-stage_pool::stage_pool(const job_type& type, std::size_t workers, std::size_t queue_capacity)
-    : type_(type), capacity_(queue_capacity), pool_(stage_config(workers, queue_capacity)) {}
+stage_pool::stage_pool(const job_type& type, std::size_t workers, std::size_t queue_capacity,
+                       bool stealing)
+    : type_(type),
+      capacity_(queue_capacity),
+      workers_(workers),
+      stealing_(stealing),
+      pool_(stage_config(workers, queue_capacity)) {}
 
 // Nothing runs here any more by then: the pipelines' jobs, which alone hand items over, ended
 // with the main pool's drain.
@@ -73,34 +118,66 @@ pool::admission stage_pool::place_for(pool::lane l, const run_context& ctx, batc
 stage_outcome stage_pool::run(std::span<const json> inputs, const run_context& ctx) {
   auto b = std::make_shared<batch>();
   b->results.resize(inputs.size());
-  b->handles.resize(inputs.size());
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
+  const bool steal = stealing_ && inputs.size() > 1;
+  const std::size_t runners = steal ? std::min(workers_, inputs.size()) : inputs.size();
+  b->handles.resize(runners);
+  b->current = std::vector<std::atomic<std::size_t>>(runners);
+  if (steal) {
+    // Runner r's share is the r-th slice, in order: thieves take from its far end.
+    for (std::size_t r = 0; r < runners; ++r) {
+      b->shares.push_back(std::make_unique<batch::share>());
+      for (std::size_t i = r * inputs.size() / runners; i < (r + 1) * inputs.size() / runners; ++i)
+        b->shares.back()->items.push_back(i);
+    }
+  } else {
+    for (std::size_t r = 0; r < runners; ++r) b->current[r].store(r, std::memory_order_relaxed);
+  }
+  // Runs item i on the calling runner's thread.
+  const auto run_item = [this, inputs](batch& on, std::size_t i, const run_context& item) {
+    if (type_.validate) type_.validate(inputs[i]);
+    on.results[i] = type_.run(inputs[i], item);
+  };
+  for (std::size_t r = 0; r < runners; ++r) {
     const auto left = ctx.deadline - pool::clock::now();
     if (ctx.stop.stop_requested() || left <= pool::clock::duration::zero()) break;
     pool::admission place = place_for(ctx.priority, ctx, *b);
     if (!place.valid()) break;
     const auto own = type_.default_timeout;
-    const auto timeout = own.count() > 0 ? std::min<pool::clock::duration>(left, own) : left;
+    // A runner of several items has the pipeline's deadline only.
+    const auto timeout =
+        own.count() > 0 && !steal ? std::min<pool::clock::duration>(left, own) : left;
     pool::job_request request{
         .timeout = timeout,
         .work =
-            [this, b, i, input = &inputs[i]](const pool::job_context& item) {
+            [this, b, r, steal, run_item](const pool::job_context& job) {
               room_made();  // it left the queue
-              const run_context run{item, nullptr};
-              if (type_.validate) type_.validate(*input);
-              json result = type_.run(*input, run);
-              std::lock_guard lk(b->mu);
-              b->results[i] = std::move(result);
+              const run_context item{job, nullptr};
+              if (!steal) return run_item(*b, r, item);
+              while (!b->failed.load(std::memory_order_relaxed) && !job.stop.stop_requested()) {
+                const std::optional<std::size_t> i = b->next(r);
+                if (!i) return;
+                b->current[r].store(*i, std::memory_order_relaxed);
+                try {
+                  run_item(*b, *i, item);
+                } catch (...) {
+                  b->fail({.what = stage_failure::kind::item_failed,
+                           .item = *i,
+                           .status = pool::job_status::failed,
+                           .cause = std::current_exception()});
+                  return;
+                }
+              }
             },
         .on_done =
-            [this, b, i](const pool::job_outcome& outcome) {
+            [this, b, r](const pool::job_outcome& outcome) {
               {
                 std::lock_guard lk(b->mu);
                 if (outcome.status != pool::job_status::succeeded && !b->failure) {
                   b->failure = stage_failure{.what = stage_failure::kind::item_failed,
-                                             .item = i,
+                                             .item = b->current[r].load(std::memory_order_relaxed),
                                              .status = outcome.status,
                                              .cause = outcome.error};
+                  b->failed.store(true, std::memory_order_relaxed);
                 }
                 --b->unfinished;
               }
@@ -113,7 +190,7 @@ stage_outcome stage_pool::run(std::span<const json> inputs, const run_context& c
     }
     pool::job_handle handle = pool_.submit(std::move(place), std::move(request));
     std::lock_guard lk(b->mu);
-    b->handles[i] = std::move(handle);
+    b->handles[r] = std::move(handle);
     if (b->failure) break;
   }
 

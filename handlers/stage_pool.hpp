@@ -41,8 +41,9 @@ struct stage_outcome {
 
 class stage_pool {
  public:
-  // `type` must outlive the stage pool.
-  stage_pool(const job_type& type, std::size_t workers, std::size_t queue_capacity);
+  // `type` must outlive the stage pool. `stealing`: see run().
+  stage_pool(const job_type& type, std::size_t workers, std::size_t queue_capacity,
+             bool stealing = false);
   ~stage_pool();
   stage_pool(const stage_pool&) = delete;
   stage_pool& operator=(const stage_pool&) = delete;
@@ -53,6 +54,13 @@ class stage_pool {
   // each within the pipeline's deadline and its type's own timeout. Returns when every item
   // it handed over has ended: at the first failure, and when `ctx.stop` is signalled, the
   // others are cancelled (their processes ended) first.
+  //
+  // Each item is a job of the stage's pool, in its shared lanes. With `stealing`, several items
+  // are: one runner job a worker (fewer when there are fewer items), each with a deque of its
+  // share of the items, in order; a runner that has run its own takes from the back of
+  // another's. Then an item costs a deque's pop instead of a job's hand-off, but an item's own
+  // type timeout is not enforced apart from the pipeline's deadline, and the runners hold
+  // their workers until the map is done.
   [[nodiscard]] stage_outcome run(std::span<const nlohmann::json> inputs, const run_context& ctx);
 
   // Its load; the pipeline, index and type are the caller's to fill in.
@@ -67,6 +75,8 @@ class stage_pool {
 
   const job_type& type_;
   std::size_t capacity_;
+  std::size_t workers_;
+  bool stealing_;
   pool::pool pool_;
   // Told whenever a place in the queue may have come free: an item started or ended.
   std::mutex room_mu_;

@@ -222,6 +222,78 @@ TEST_F(Pipelines, AFailingItemFailsItsStageByIndexAndStopsItsSiblings) {
   EXPECT_EQ(state_.stopped, 3);
 }
 
+// With stealing, each worker's runner has a slice of the items; item 0 ends only after the
+// nine others, five of which are in its own runner's slice: the other runner must take them.
+TEST_F(Pipelines, WithStealingAnIdleRunnerTakesFromABusyOnesSlice) {
+  zero_waits_for_ = 9;
+  add("steal", {{.type = "zero-last", .map = true, .workers = 2, .stealing = true}});
+  start();
+  stage_log log;
+  json input = json::array();
+  for (int i = 0; i < 10; ++i) input.push_back(i);
+  EXPECT_EQ(run("steal", input, log), input);
+  EXPECT_EQ(log.stages()[0]["items"], 10);
+}
+
+TEST_F(Pipelines, WithStealingAFailingItemIsNamedAndItsSiblingsStopped) {
+  types_.add({.name = "spread", .kind = "builtin", .run = [](const json&, const run_context&) {
+                return json{0, 1, 2, 3};
+              }});
+  types_.add({.name = "fail-then-held",
+              .kind = "builtin",
+              .run = [this](const json& p, const run_context& ctx) {
+                if (p == 2) {
+                  state_.wait_until([&] { return state_.started == 3; });
+                  throw job_error("nonzero_exit", "three");
+                }
+                return types_.find("held")->run(p, ctx);
+              }});
+  add("steal-fail", {{.type = "spread"},
+                     {.type = "fail-then-held", .map = true, .workers = 4, .stealing = true}});
+  start();
+  stage_log log;
+  const job_error e = error_of("steal-fail", nullptr, log);
+  EXPECT_EQ(std::string(e.what()), "stage 1 (fail-then-held) failed at item 2: three");
+  EXPECT_EQ(e.details()["item"], 2);
+  std::lock_guard lk(state_.mu);
+  EXPECT_EQ(state_.stopped, 3);
+}
+
+TEST_F(Pipelines, WithStealingAStopEndsEveryRunner) {
+  add("steal-stop", {{.type = "held", .map = true, .workers = 2, .stealing = true}});
+  start();
+  stage_log log;
+  std::stop_source stop;
+  auto ended = std::async(std::launch::async, [&] {
+    return error_of("steal-stop", json{1, 2, 3, 4}, log, stop.get_token());
+  });
+  ASSERT_TRUE(state_.wait_until([&] { return state_.started == 2; }));
+  stop.request_stop();
+  EXPECT_EQ(ended.get().code(), "stopped");
+  EXPECT_EQ(statuses(log.stages()), std::vector<std::string>{"cancelled"});
+  // Two ran and were stopped; the other two were never taken.
+  std::lock_guard lk(state_.mu);
+  EXPECT_EQ(state_.started, 2);
+  EXPECT_EQ(state_.stopped, 2);
+}
+
+// A type with a timeout of its own runs each item as a job of its own (no stealing, unless
+// asked), and an item is held to that timeout.
+TEST_F(Pipelines, AnItemIsHeldToItsTypesOwnTimeout) {
+  job_type timed = *types_.find("held");
+  timed.name = "held-briefly";
+  timed.default_timeout = 100ms;
+  types_.add(std::move(timed));
+  add("brief", {{.type = "held-briefly", .map = true}});
+  start();
+  stage_log log;
+  const job_error e = error_of("brief", json{1}, log);
+  EXPECT_EQ(e.code(), "stage_failed");
+  EXPECT_EQ(e.details()["cause"]["code"], "timed_out");
+  EXPECT_EQ(std::string(e.what()),
+            "stage 0 (held-briefly) failed at item 0: it ran past its type's timeout of 100 ms");
+}
+
 TEST_F(Pipelines, AFailingPlainStageIsNamedWithoutAnItem) {
   add("one", {{.type = "add1"}, {.type = "fail-on-3"}, {.type = "double"}});
   start();
@@ -265,7 +337,9 @@ TEST_F(Pipelines, TheDeadlineCoversEveryStage) {
 }
 
 TEST_F(Pipelines, AFullStageQueueBacksUpIntoThePipelineAndNoOtherStage) {
-  add("narrow", {{.type = "held", .map = true, .workers = 1, .queue_capacity = 1}});
+  // One job an item (no stealing): the items are what fills the queue.
+  add("narrow",
+      {{.type = "held", .map = true, .workers = 1, .queue_capacity = 1, .stealing = false}});
   add("other", {{.type = "add1", .workers = 1, .queue_capacity = 1}});
   pipelines& p = start();
   stage_log log;

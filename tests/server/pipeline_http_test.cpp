@@ -55,7 +55,12 @@ class PipelineHttp : public ::testing::Test {
           {"stages", {{{"type", "upper"}}, {{"type", "hang"}}, {{"type", "size"}}}}}},
         {"narrow",
          {{"kind", "pipeline"},
-          {"stages", {{{"type", "gated"}, {"map", true}, {"workers", 1}, {"queue_capacity", 1}}}}}},
+          {"stages",
+           {{{"type", "gated"},
+             {"map", true},
+             {"workers", 1},
+             {"queue_capacity", 1},
+             {"stealing", false}}}}}},
     };
     json cfg = {{"job_types", std::move(types)}, {"kill_grace_ms", 300}};
     cfg.update(extra);
@@ -225,6 +230,7 @@ TEST_F(PipelineHttp, ABadPipelineStopsTheStartWithAClearError) {
   jobd_process check({"--config", config_.string(), "--check-config"}, {}, false);
   EXPECT_EQ(check.wait_exit(), 0);
   EXPECT_NE(check.full_output().find(R"("queue_capacity": 1)"), std::string::npos);
+  EXPECT_NE(check.full_output().find(R"("stealing": "auto")"), std::string::npos);
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include <sched.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -33,6 +35,15 @@ pool_config validated(pool_config cfg) {
   if (cfg.normal_capacity < 1) reject("normal_capacity", cfg.normal_capacity, "must be at least 1");
   if (cfg.high_capacity < 1) reject("high_capacity", cfg.high_capacity, "must be at least 1");
   if (cfg.high_burst < 1) reject("high_burst", cfg.high_burst, "must be at least 1");
+  if (!cfg.spin) {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    const bool several = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+    cfg.spin = std::chrono::microseconds(several ? 20 : 0);
+  }
+  if (cfg.spin->count() < 0 || cfg.spin->count() > 10'000) {
+    reject("spin_us", cfg.spin->count(), "must be 0..10000");
+  }
   if (cfg.idle_timeout.count() < 1) {
     reject("idle_timeout_ms", cfg.idle_timeout.count(), "must be at least 1");
   }

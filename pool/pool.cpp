@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,16 @@ void name_this_thread(const std::string& name) noexcept {
 
 // Linux lets a sleeping thread wake up to 50 µs late by default, to batch wake-ups. A job's
 // timed waits and the deadline timer should end when asked: 1 ns is the smallest slack.
+// A pause in a busy-wait: tells the CPU so (on x86, frees the core's other hyper-thread and
+// saves power); elsewhere, lets another thread run.
+inline void relax_cpu() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
 void wake_on_time() noexcept {
   prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 }
@@ -199,8 +210,15 @@ class pool_impl {
   // Jobs run or ended on a caller's thread (run_here, cancel, a submit after the drain) whose
   // completion has not returned: a drain waits for them too. Guarded by mu_.
   std::size_t on_callers_threads_ = 0;
-  std::size_t idle_reserved_ = 0;      // waiting on reserved_cv_; guarded by mu_
-  std::size_t idle_shared_ = 0;        // waiting on shared_cv_; guarded by mu_
+  std::size_t idle_reserved_ = 0;  // waiting on reserved_cv_; guarded by mu_
+  std::size_t idle_shared_ = 0;    // waiting on shared_cv_; guarded by mu_
+  // Workers watching for a job before they sleep (cfg_.spin): a job they can take needs no
+  // wake-up. Guarded by mu_.
+  std::size_t spinning_reserved_ = 0;
+  std::size_t spinning_shared_ = 0;
+  // Grows whenever a job may have become runnable (see wake_for_queued_locked): what watching
+  // workers watch, without the lock.
+  mutable std::atomic<std::uint64_t> work_events_{0};
   std::size_t spawn_requests_ = 0;     // guarded by mu_
   std::size_t reserved_to_spawn_ = 0;  // guarded by mu_
   std::size_t consecutive_high_ = 0;   // shared high picks while normal waited; by mu_
@@ -339,8 +357,10 @@ bool pool_impl::grow_locked() {
   // order, reserved ones first.
   const std::size_t starting_reserved =
       reserved_launching_ + std::min(spawn_requests_, reserved_to_spawn_);
-  const std::size_t ready = std::min(idle_reserved_ + starting_reserved, high_depth) +
-                            idle_shared_ + (starting_ - starting_reserved);
+  // Watching workers take jobs as idle ones do, sooner.
+  const std::size_t ready =
+      std::min(idle_reserved_ + spinning_reserved_ + starting_reserved, high_depth) + idle_shared_ +
+      spinning_shared_ + (starting_ - starting_reserved);
   if (queued <= ready || workers_ >= workers_max_) return false;
   ++workers_;
   ++starting_;
@@ -409,6 +429,19 @@ bool pool_impl::set_paused(lane l, bool paused) {
 void pool_impl::wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const {
   const bool high_waits = runnable_locked(lane::high);
   const bool normal_waits = runnable_locked(lane::normal);
+  if (!high_waits && !normal_waits) return;
+  work_events_.fetch_add(1, std::memory_order_release);
+  if (spinning_reserved_ + spinning_shared_ > 0) {
+    // Watching workers take what they can cover without a wake-up: reserved ones high jobs,
+    // shared ones any.
+    const auto runnable = [this](lane l) {
+      return paused_[index_of(l)] ? std::size_t{0}
+                                  : lanes_[index_of(l)].size() + limits_.ready_count(l);
+    };
+    const std::size_t high = runnable(lane::high);
+    const std::size_t high_left = high - std::min(high, spinning_reserved_);
+    if (high_left + runnable(lane::normal) <= spinning_shared_) return;
+  }
   if (high_waits && idle_reserved_ > 0) {
     wake_reserved = true;
   } else if ((high_waits || normal_waits) && idle_shared_ > 0) {
@@ -635,13 +668,31 @@ void pool_impl::worker_loop(std::size_t id, worker_kind kind) noexcept {
   // Reserved workers are part of workers_min and never retire; a shared one leaves when the
   // pool was made smaller than the workers it has.
   const auto over_max = [&] { return kind == worker_kind::shared && workers_ > workers_max_; };
+  std::size_t& spinning = kind == worker_kind::reserved ? spinning_reserved_ : spinning_shared_;
+  bool watched = false;  // since its last job: it watches once, then sleeps
   for (;;) {
     if (over_max()) break;
     if (auto job = pick_locked(kind)) {
       run(lk, std::move(job));
+      watched = false;
       continue;
     }
     if (state_ == pool_state::stopped) break;
+    if (!watched && cfg_.spin->count() > 0 && state_ == pool_state::running) {
+      watched = true;
+      ++spinning;
+      const std::uint64_t seen = work_events_.load(std::memory_order_acquire);
+      lk.unlock();
+      const auto until = clock::now() + *cfg_.spin;
+      bool moved = false;
+      while (!(moved = work_events_.load(std::memory_order_acquire) != seen) &&
+             clock::now() < until) {
+        relax_cpu();
+      }
+      lk.lock();
+      --spinning;
+      if (moved) continue;
+    }
     ++idle;
     const bool woke = cv.wait_until(lk, clock::now() + cfg_.idle_timeout, [&] {
       return state_ == pool_state::stopped || has_work_locked(kind) || over_max();

@@ -39,6 +39,11 @@ struct pool_config {
   // workers while normal jobs wait, the next shared pick is a normal job. So under a steady high
   // stream the normal lane still gets at least 1 in (high_burst + 1) shared picks. >= 1.
   std::size_t high_burst = 8;
+  // How long a worker that found no job watches for one before it sleeps: a job handed to a
+  // watching worker costs no wake-up (a futex call and a scheduling delay, tens of µs on a busy
+  // machine). Watching burns its CPU meanwhile, so it only pays where another CPU can run the
+  // submitter. Empty: 20 µs when this process may run on two CPUs or more, else 0 (off).
+  std::optional<std::chrono::microseconds> spin;
   // Optional hooks, called outside every pool lock on the worker's own thread.
   std::function<void(std::size_t worker_id)> on_worker_start;
   std::function<void(std::size_t worker_id)> on_worker_exit;

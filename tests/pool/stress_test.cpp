@@ -14,14 +14,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(PoolStress, EveryAcceptedJobEndsExactlyOnceUnderRandomCancelsAndDeadlines) {
+// With workers that sleep as soon as they find no job (0), that watch for one a while first
+// (the default's 20 µs), and that watch long enough to catch most jobs (500 µs).
+class PoolStressSpin : public ::testing::TestWithParam<int> {};
+
+TEST_P(PoolStressSpin, EveryAcceptedJobEndsExactlyOnceUnderRandomCancelsAndDeadlines) {
   constexpr int producers = 4;
   constexpr int jobs_per_producer = 1500;
   pool p({.workers_min = 2,
           .workers_max = 6,
           .normal_capacity = 64,
           .high_capacity = 16,
-          .idle_timeout = 5ms});
+          .idle_timeout = 5ms,
+          .spin = std::chrono::microseconds(GetParam())});
   std::vector<std::atomic<int>> completions(producers * jobs_per_producer);
   std::vector<std::atomic<bool>> accepted(producers * jobs_per_producer);
   // Refused attempts; every job is retried until it is accepted.
@@ -96,6 +101,9 @@ TEST(PoolStress, EveryAcceptedJobEndsExactlyOnceUnderRandomCancelsAndDeadlines) 
 // Jobs of three groups (limits 1, 2 and 3) and five keys each (one at a time), in both
 // lanes, with random deadlines and cancels: the jobs running at once never exceed a limit, and
 // each accepted job ends exactly once, the limited ones included.
+INSTANTIATE_TEST_SUITE_P(Spin, PoolStressSpin, ::testing::Values(0, 20, 500),
+                         [](const auto& p) { return "spin" + std::to_string(p.param) + "us"; });
+
 TEST(PoolStress, LimitsHoldUnderRandomCancelsAndDeadlines) {
   constexpr int producers = 3;
   constexpr int jobs_per_producer = 800;

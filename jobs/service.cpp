@@ -137,6 +137,7 @@ class handoff {
   [[nodiscard]] bool within_call() const {
     return std::this_thread::get_id() == caller_ && !*returned_;
   }
+  [[nodiscard]] const executor& where() const noexcept { return ex_; }
 
   template <class Handler, class... Values>
   void deliver(Handler done, Values... values) const {
@@ -626,9 +627,22 @@ store::job_record service::start(const std::shared_ptr<live_job>& job, pool::adm
                       .key = job->record.concurrency_key,
                       .key_limit = type.max_concurrency_per_key};
   }
-  const pool::job_handle handle = job->type->cheap && here
-                                      ? pool_.run_here(std::move(place), std::move(request))
-                                      : pool_.submit(std::move(place), std::move(request));
+  pool::job_handle handle;
+  if (job->type->cheap && here) {
+    handle = pool_.run_here(std::move(place), std::move(request));
+  } else if (here && job->submitter) {
+    // The jobs a thread hands over in one pass (an I/O thread's requests read together, a
+    // store's commit) wake workers once, when the submitter's executor gets to it.
+    handle = pool_.submit(std::move(place), std::move(request), pool::wake_up::later);
+    if (!wake_posted_.exchange(true)) {
+      net::post(job->submitter->where(), [this] {
+        wake_posted_.store(false);
+        pool_.wake();
+      });
+    }
+  } else {
+    handle = pool_.submit(std::move(place), std::move(request));
+  }
   std::optional<store::job_record> shown;
   bool cancel_now = false;
   {

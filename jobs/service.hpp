@@ -364,6 +364,8 @@ class service {
   // under mu_; read without it to refuse a submission when scheduled_capacity are waiting.
   std::atomic<std::size_t> scheduled_count_{0};
   std::atomic<job_observer*> observer_{nullptr};
+  // A pool.wake() is posted for jobs handed over with wake_up::later and has not run yet.
+  std::atomic<bool> wake_posted_{false};
   // Idempotency-Keys alive, and the order they expire in (their time is the same for all, so
   // it is the order they came in). Guarded by mu_.
   struct key_entry {

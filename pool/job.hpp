@@ -25,6 +25,10 @@ inline constexpr std::size_t job_status_count = 4;
 // Why a submission was refused. A refused job was never queued and never runs.
 enum class submit_error : std::uint8_t { queue_full, shutting_down };
 
+// When submit() wakes a worker for the job: at once, or at the caller's wake() (so that the
+// jobs a thread hands over in one pass cost one wake-up).
+enum class wake_up : std::uint8_t { now, later };
+
 // What cancel() did. `cancelled`: the job was queued, is removed and already terminal (its
 // completion ran before cancel() returned). `stopping`: it is running and has been asked to stop;
 // its completion follows. `already_finished`: nothing changed.

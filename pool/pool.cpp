@@ -112,7 +112,8 @@ class pool_impl {
     --admitted_[index_of(l)];
     notify_drain_locked();
   }
-  job_handle submit(admission&& place, job_request req);
+  job_handle submit(admission&& place, job_request req, wake_up when);
+  void wake();
   job_handle run_here(admission&& place, job_request req);
   cancel_result cancel(const std::shared_ptr<job_state>& job);
   lane_load load(lane l) const {
@@ -166,7 +167,8 @@ class pool_impl {
   bool grow_locked();
   lane_load load_locked(lane l) const;
   // Queues a job whose place was taken; unlocks `lk`.
-  void enqueue(lock& lk, const std::shared_ptr<job_state>& job, const job_limits& limits);
+  void enqueue(lock& lk, const std::shared_ptr<job_state>& job, const job_limits& limits,
+               wake_up when = wake_up::now);
   static std::exception_ptr call_work(job_state& job) noexcept;
   static job_status status_after_run(const job_state& job, clock::time_point end, bool threw);
   bool has_work_locked(worker_kind kind) const;
@@ -225,6 +227,9 @@ class pool_impl {
   std::size_t next_worker_id_ = 0;     // guarded by mu_
   std::vector<std::size_t> exited_;    // workers that returned, to be joined; by mu_
   bool timer_stop_ = false;            // guarded by mu_
+  // When the timer thread looks at the deadlines next: max while it waits for none, min while
+  // it is awake. Guarded by mu_.
+  clock::time_point timer_wakes_at_ = clock::time_point::min();
 
   // Owned by the timer thread while it runs, then by drain_once().
   std::unordered_map<std::size_t, std::thread> threads_;
@@ -286,12 +291,29 @@ void pool_impl::complete_here(lock& lk, job_state& job, const job_outcome& outco
   notify_drain_locked();
 }
 
-job_handle pool_impl::submit(admission&& place, job_request req) {
+job_handle pool_impl::submit(admission&& place, job_request req, wake_up when) {
   if (place.pool_ != this) throw std::invalid_argument("pool: submit() without a valid admission");
   auto job = make_job(req);
   lock lk(mu_);
-  if (take_place(lk, place, job, req.timeout)) enqueue(lk, job, req.limits);
+  if (take_place(lk, place, job, req.timeout)) enqueue(lk, job, req.limits, when);
   return job_handle(std::move(job));
+}
+
+void pool_impl::wake() {
+  lock lk(mu_);
+  bool wake_reserved = false;
+  bool wake_shared = false;
+  wake_for_queued_locked(wake_reserved, wake_shared);
+  const std::size_t runnable = lanes_[0].size() + lanes_[1].size() +
+                               limits_.ready_count(lane::high) + limits_.ready_count(lane::normal);
+  lk.unlock();
+  // Several jobs may have come since the last wake-up.
+  if (runnable > 1) {
+    if (wake_reserved) reserved_cv_.notify_all();
+    if (wake_shared) shared_cv_.notify_all();
+  } else {
+    notify(wake_reserved, wake_shared);
+  }
 }
 
 job_handle pool_impl::run_here(admission&& place, job_request req) {
@@ -326,7 +348,8 @@ job_handle pool_impl::run_here(admission&& place, job_request req) {
   return job_handle(std::move(job));
 }
 
-void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, const job_limits& limits) {
+void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, const job_limits& limits,
+                        wake_up when) {
   lane_stats& ls = lane_stats_[index_of(job->priority)];
   job->order = next_order_++;
   job_list& queue = (limits.any() ? limited_ : lanes_)[index_of(job->priority)];
@@ -336,13 +359,15 @@ void pool_impl::enqueue(lock& lk, const std::shared_ptr<job_state>& job, const j
   job->deadline_entry = deadlines_.emplace(job->deadline, job.get());
   job->has_deadline_entry = true;
   ++ls.submitted;
-  bool wake_timer = job->deadline_entry == deadlines_.begin();
+  // Only a deadline before the timer's next look needs it sooner: one after it is found then.
+  // (A job's deadline is mostly its submission plus a fixed timeout: past the last's.)
+  bool wake_timer = job->deadline < timer_wakes_at_;
   wake_timer |= grow_locked();
   bool wake_reserved = false;
   bool wake_shared = false;
   wake_for_queued_locked(wake_reserved, wake_shared);
   lk.unlock();
-  notify(wake_reserved, wake_shared);
+  if (when == wake_up::now) notify(wake_reserved, wake_shared);
   if (wake_timer) timer_cv_.notify_one();
 }
 
@@ -793,12 +818,15 @@ void pool_impl::timer_loop() noexcept {
     if (timer_stop_ || spawn_requests_ > 0 || !exited_.empty()) continue;
     if (!deadlines_.empty() && deadlines_.begin()->first <= clock::now()) continue;
     if (deadlines_.empty()) {
+      timer_wakes_at_ = clock::time_point::max();
       timer_cv_.wait(lk);
     } else {
       // A copy: wait_until reads its argument again after waking, when the entry may be gone.
       const clock::time_point next = deadlines_.begin()->first;
+      timer_wakes_at_ = next;
       timer_cv_.wait_until(lk, next);
     }
+    timer_wakes_at_ = clock::time_point::min();  // awake: it looks at every deadline
   }
 }
 
@@ -806,14 +834,13 @@ void pool_impl::drain_once(std::chrono::milliseconds grace) {
   lock lk(mu_);
   if (state_ == pool_state::running) state_ = pool_state::draining;
   // The jobs a paused lane holds were accepted: the drain gives them their time to run too.
-  const bool was_paused = paused_[0] || paused_[1];
   paused_ = {};
-  if (was_paused) {
-    lk.unlock();
-    reserved_cv_.notify_all();
-    shared_cv_.notify_all();
-    lk.lock();
-  }
+  // Every idle worker: a paused lane's jobs were accepted and get their time to run too, and
+  // jobs handed over to be woken for later may not have been yet.
+  lk.unlock();
+  reserved_cv_.notify_all();
+  shared_cv_.notify_all();
+  lk.lock();
   drained_cv_.wait_for(lk, grace, [&] {
     return depth_locked(lane::high) == 0 && depth_locked(lane::normal) == 0 && admitted_[0] == 0 &&
            admitted_[1] == 0 && busy_ == 0 && on_callers_threads_ == 0;
@@ -884,8 +911,12 @@ admit_result pool::readmit(lane l) {
   return impl_->readmit(l);
 }
 
-job_handle pool::submit(admission&& place, job_request req) {
-  return impl_->submit(std::move(place), std::move(req));
+job_handle pool::submit(admission&& place, job_request req, wake_up when) {
+  return impl_->submit(std::move(place), std::move(req), when);
+}
+
+void pool::wake() {
+  impl_->wake();
 }
 
 job_handle pool::run_here(admission&& place, job_request req) {
@@ -895,7 +926,7 @@ job_handle pool::run_here(admission&& place, job_request req) {
 submit_result pool::try_submit(job_request req) {
   admit_result admitted = impl_->admit(req.priority);
   if (!admitted) return admitted.refused().why;
-  return impl_->submit(admitted.take(), std::move(req));
+  return impl_->submit(admitted.take(), std::move(req), wake_up::now);
 }
 
 lane_load pool::load(lane l) const {

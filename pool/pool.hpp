@@ -81,7 +81,12 @@ class pool {
   // refused: the place was held for it. If a drain has ended meanwhile, the job ends cancelled
   // at once, its completion run before this returns. Throws std::invalid_argument for an
   // admission already used, a request without work or on_done, or a timeout <= 0.
-  job_handle submit(admission&& place, job_request req);
+  // With wake_up::later no worker is woken for it (a watching one may take it): the caller
+  // calls wake() soon, once for all the jobs it handed over so; a drain wakes them too.
+  job_handle submit(admission&& place, job_request req, wake_up when = wake_up::now);
+
+  // Wakes the idle workers that the runnable jobs need.
+  void wake();
 
   // Like submit, but when the lane has nothing queued the job runs at once on the calling
   // thread, and its completion has run when this returns. For job types far cheaper than a

@@ -29,31 +29,6 @@ const char* json_kind(const json& v) {
   return "null";
 }
 
-// The job object's error for what an item threw (or how it ended without throwing).
-json cause_of(const stage_failure& f, const job_type& type) {
-  if (f.status == pool::job_status::timed_out) {
-    return {{"code", "timed_out"},
-            {"message", "it ran past its type's timeout of " +
-                            std::to_string(type.default_timeout.count()) + " ms"}};
-  }
-  if (f.status == pool::job_status::cancelled) {
-    return {{"code", "cancelled"}, {"message", "it was cancelled at shutdown"}};
-  }
-  if (!f.cause) return {{"code", "job_failed"}, {"message", "the job failed"}};
-  try {
-    std::rethrow_exception(f.cause);
-  } catch (const job_error& e) {
-    json out = e.details().is_object() ? e.details() : json::object();
-    out["code"] = e.code();
-    out["message"] = e.what();
-    return out;
-  } catch (const std::exception& e) {
-    return {{"code", "job_failed"}, {"message", e.what()}};
-  } catch (...) {
-    return {{"code", "job_failed"}, {"message", "the job threw a non-standard exception"}};
-  }
-}
-
 // The pipeline's own validation: its first stage's, on the payload or on each element.
 void validate_first(const config::pipeline_stage& stage, const job_type& type,
                     const json& payload) {
@@ -123,7 +98,7 @@ json run_stages(const config::pipeline_type& spec,
     }
     if (out.failure) {
       end_at(k, "failed");
-      json cause = cause_of(*out.failure, stage.type());
+      json cause = std::move(out.failure->cause);
       std::string message = name + " failed";
       json details = {{"stage", k}, {"type", spec.stages[k].type}};
       if (map) {

@@ -60,6 +60,32 @@ struct stage_pool::batch {
 
 namespace {
 
+// The job object's error for how an item ended, when it did not succeed: what it threw, or
+// how the pool ended it.
+json cause_of(pool::job_status status, const std::exception_ptr& thrown, const job_type& type) {
+  if (status == pool::job_status::timed_out) {
+    return {{"code", "timed_out"},
+            {"message", "it ran past its type's timeout of " +
+                            std::to_string(type.default_timeout.count()) + " ms"}};
+  }
+  if (status == pool::job_status::cancelled) {
+    return {{"code", "cancelled"}, {"message", "it was cancelled at shutdown"}};
+  }
+  if (!thrown) return {{"code", "job_failed"}, {"message", "the job failed"}};
+  try {
+    std::rethrow_exception(thrown);
+  } catch (const job_error& e) {
+    json out = e.details().is_object() ? e.details() : json::object();
+    out["code"] = e.code();
+    out["message"] = e.what();
+    return out;
+  } catch (const std::exception& e) {
+    return {{"code", "job_failed"}, {"message", e.what()}};
+  } catch (...) {
+    return {{"code", "job_failed"}, {"message", "the job threw a non-standard exception"}};
+  }
+}
+
 pool::pool_config stage_config(std::size_t workers, std::size_t queue_capacity) {
   return {.workers_min = workers,
           .workers_max = workers,
@@ -162,8 +188,8 @@ stage_outcome stage_pool::run(std::span<const json> inputs, const run_context& c
                 } catch (...) {
                   b->fail({.what = stage_failure::kind::item_failed,
                            .item = *i,
-                           .status = pool::job_status::failed,
-                           .cause = std::current_exception()});
+                           .cause = cause_of(pool::job_status::failed, std::current_exception(),
+                                             type_)});
                   return;
                 }
               }
@@ -173,10 +199,10 @@ stage_outcome stage_pool::run(std::span<const json> inputs, const run_context& c
               {
                 std::lock_guard lk(b->mu);
                 if (outcome.status != pool::job_status::succeeded && !b->failure) {
-                  b->failure = stage_failure{.what = stage_failure::kind::item_failed,
-                                             .item = b->current[r].load(std::memory_order_relaxed),
-                                             .status = outcome.status,
-                                             .cause = outcome.error};
+                  b->failure =
+                      stage_failure{.what = stage_failure::kind::item_failed,
+                                    .item = b->current[r].load(std::memory_order_relaxed),
+                                    .cause = cause_of(outcome.status, outcome.error, type_)};
                   b->failed.store(true, std::memory_order_relaxed);
                 }
                 --b->unfinished;

@@ -29,8 +29,9 @@ struct stage_failure {
   };
   kind what = kind::stopped;
   std::size_t item = 0;
-  pool::job_status status = pool::job_status::failed;  // item_failed: how the item ended
-  std::exception_ptr cause;                            // item_failed: what it threw, if it did
+  // item_failed: the item's error object ({"code", "message", ...its details}), made on the
+  // thread the item ran on: what it threw does not cross threads.
+  nlohmann::json cause;
 };
 
 // The results in input order, or why there are none.

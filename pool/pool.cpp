@@ -304,16 +304,19 @@ void pool_impl::wake() {
   bool wake_reserved = false;
   bool wake_shared = false;
   wake_for_queued_locked(wake_reserved, wake_shared);
-  const std::size_t runnable = lanes_[0].size() + lanes_[1].size() +
-                               limits_.ready_count(lane::high) + limits_.ready_count(lane::normal);
+  // Several jobs may have come since the last wake-up: as many workers as they need, no more
+  // (a pool of many idle workers must not wake them all for two jobs).
+  const auto runnable = [this](lane l) {
+    return paused_[index_of(l)] ? std::size_t{0}
+                                : lanes_[index_of(l)].size() + limits_.ready_count(l);
+  };
+  const std::size_t high = runnable(lane::high);
+  const std::size_t reserved = wake_reserved ? std::min(idle_reserved_, high) : 0;
+  const std::size_t shared =
+      wake_shared ? std::min(idle_shared_, high + runnable(lane::normal) - reserved) : 0;
   lk.unlock();
-  // Several jobs may have come since the last wake-up.
-  if (runnable > 1) {
-    if (wake_reserved) reserved_cv_.notify_all();
-    if (wake_shared) shared_cv_.notify_all();
-  } else {
-    notify(wake_reserved, wake_shared);
-  }
+  for (std::size_t i = 0; i < reserved; ++i) reserved_cv_.notify_one();
+  for (std::size_t i = 0; i < shared; ++i) shared_cv_.notify_one();
 }
 
 job_handle pool_impl::run_here(admission&& place, job_request req) {

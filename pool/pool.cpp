@@ -36,8 +36,6 @@ void name_this_thread(const std::string& name) noexcept {
   pthread_setname_np(pthread_self(), shown.c_str());
 }
 
-// Linux lets a sleeping thread wake up to 50 µs late by default, to batch wake-ups. A job's
-// timed waits and the deadline timer should end when asked: 1 ns is the smallest slack.
 // A pause in a busy-wait: tells the CPU so (on x86, frees the core's other hyper-thread and
 // saves power); elsewhere, lets another thread run.
 inline void relax_cpu() noexcept {
@@ -48,6 +46,8 @@ inline void relax_cpu() noexcept {
 #endif
 }
 
+// Linux lets a sleeping thread wake up to 50 µs late by default, to batch wake-ups. A job's
+// timed waits and the deadline timer should end when asked: 1 ns is the smallest slack.
 void wake_on_time() noexcept {
   prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 }

@@ -223,8 +223,8 @@ struct service::live_job final : store::write_listener {
   // A pipeline's stages as they go: shown, and stored with the job's next write.
   struct stage_report final : handlers::stage_sink {
     live_job* job = nullptr;
-    void stages_changed(json stages) override {
-      job->owner->stages_changed(*job, std::make_shared<const json>(std::move(stages)));
+    void stages_changed(json shown) override {
+      job->owner->stages_changed(*job, std::make_shared<const json>(std::move(shown)));
     }
   } stages;
 };

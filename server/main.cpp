@@ -15,6 +15,7 @@
 #include "server/http/probe.hpp"
 #include "server/obs/logging.hpp"
 #include "server/server.hpp"
+#include "server/shutdown_signals.hpp"
 #include "store/sqlite_store.hpp"
 
 extern char** environ;
@@ -129,7 +130,9 @@ int main(int argc, char** argv) {
   spdlog::info("config: {}", cmd.config_file.empty()
                                  ? "no file (defaults, JOBD_* variables and flags)"
                                  : "file " + cmd.config_file);
-  // Their stage pools outlive the server, whose drain ends the pipelines' jobs.
+  // Their stage pools outlive the server, whose drain ends the pipelines' jobs. Their threads
+  // start before the server's: with the signals it reads blocked, as in all of jobd's threads.
+  jobd::server::block_shutdown_signals();
   jobd::handlers::pipelines pipelines(types, cmd.values);
   spdlog::info("job types: {}", jobd::handlers::describe(types));
   spdlog::info("CPUs for workers \"auto\": {} ({})", cpus.cpus, cpus.explanation);

@@ -46,20 +46,6 @@ constexpr auto flush_poll = 5ms;
 // How long an orphan that left its job's group may stay a zombie after it exits.
 constexpr std::chrono::milliseconds stray_reap_period = 1s;
 
-bool ignored_from_start(int signo) {
-  struct sigaction current {};
-  return sigaction(signo, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
-}
-
-// SIGTERM and SIGINT drain. So does a closed terminal's SIGHUP: its default action would end
-// jobd at once and leave the exec jobs' process groups running. Started with SIGHUP ignored
-// (nohup), that stands.
-std::vector<int> shutdown_signal_numbers() {
-  std::vector<int> signals{SIGTERM, SIGINT};
-  if (!ignored_from_start(SIGHUP)) signals.push_back(SIGHUP);
-  return signals;
-}
-
 std::unique_ptr<store::job_store> open_store(const config::settings& s) {
   const store::retention keep{.keep_newest = s.retain_jobs, .keep_for = s.retain_seconds};
   const std::string path = config::sqlite_path(s);

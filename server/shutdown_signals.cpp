@@ -30,7 +30,25 @@ int blocked_signalfd(const sigset_t& set, sigset_t& previous) {
   return fd;
 }
 
+bool ignored_from_start(int signo) {
+  struct sigaction current {};
+  return sigaction(signo, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+}
+
 }  // namespace
+
+std::vector<int> shutdown_signal_numbers() {
+  std::vector<int> signals{SIGTERM, SIGINT};
+  if (!ignored_from_start(SIGHUP)) signals.push_back(SIGHUP);
+  return signals;
+}
+
+void block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int signo : shutdown_signal_numbers()) sigaddset(&set, signo);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 shutdown_signals::shutdown_signals(boost::asio::io_context& ioc, const std::vector<int>& signals)
     : fd_(ioc) {

@@ -16,6 +16,16 @@
 
 namespace jobd::server {
 
+// SIGTERM and SIGINT drain. So does a closed terminal's SIGHUP: its default action would end
+// jobd at once and leave the exec jobs' process groups running. Started with SIGHUP ignored
+// (nohup), that stands.
+[[nodiscard]] std::vector<int> shutdown_signal_numbers();
+
+// Blocks them in the calling thread, and so in every thread it starts afterwards: for threads
+// started before the server makes its shutdown_signals (a pipeline's stage pools), which must
+// not take a SIGTERM the server is to read.
+void block_shutdown_signals();
+
 class shutdown_signals {
  public:
   // Throws std::system_error when the signalfd cannot be made.

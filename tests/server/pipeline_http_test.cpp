@@ -184,6 +184,19 @@ TEST_F(PipelineHttp, AFullStageQueueHoldsAcceptedJobsInsteadOfRefusingThem) {
   EXPECT_EQ(checked.output, "");
 }
 
+// The stage pools' threads start before the server's: SIGTERM must still reach the server
+// (read from its signalfd) and drain, not end jobd where it lands.
+TEST_F(PipelineHttp, SigtermDrainsARunningPipeline) {
+  jobd_process server(args({{"drain_timeout_ms", 300}}));
+  http_client c(server.port());
+  const std::string id = submit_async(c, R"({"type":"stuck","payload":"x","timeout_ms":60000})");
+  ASSERT_TRUE(eventually([&] { return !processes_with(hang_marker()).empty(); }));
+  server.signal(SIGTERM);
+  server.wait_for_log("signal 15: draining");
+  EXPECT_EQ(server.wait_exit(), 0) << server.full_output();
+  EXPECT_TRUE(processes_with(hang_marker()).empty());
+}
+
 TEST_F(PipelineHttp, SqliteKeepsTheStagesAcrossAKill) {
   const std::string db = (dir_.path() / "jobs.db").string();
   std::string id;

@@ -175,6 +175,9 @@ class pool_impl {
   std::shared_ptr<job_state> pick_locked(worker_kind kind);
   void wake_for_queued_locked(bool& wake_reserved, bool& wake_shared) const;
   void notify(bool wake_reserved, bool wake_shared);
+  // Starts a worker if the runnable jobs need one and wakes every idle worker that can take
+  // them, for a change that may have made many runnable at once; unlocks `lk`.
+  void wake_every_idle(lock& lk);
   void run(lock& lk, std::shared_ptr<job_state> job);
   job_outcome finish_locked(job_state& job, job_status status, clock::time_point now);
   void notify_drain_locked();
@@ -425,12 +428,16 @@ bool pool_impl::resize(std::size_t workers_min, std::size_t workers_max) {
 void pool_impl::set_group_limit(const std::string& group, std::size_t limit) {
   lock lk(mu_);
   limits_.set_limit(group, std::max<std::size_t>(limit, 1));
+  // A grown limit may have let several jobs pass.
+  wake_every_idle(lk);
+}
+
+void pool_impl::wake_every_idle(lock& lk) {
   const bool wake_timer = grow_locked();
   bool wake_reserved = false;
   bool wake_shared = false;
   wake_for_queued_locked(wake_reserved, wake_shared);
   lk.unlock();
-  // Every idle worker: a grown limit may have let several jobs pass.
   if (wake_reserved) reserved_cv_.notify_all();
   if (wake_shared) shared_cv_.notify_all();
   if (wake_timer) timer_cv_.notify_one();
@@ -442,15 +449,8 @@ bool pool_impl::set_paused(lane l, bool paused) {
   if (paused_[index_of(l)] == paused) return true;
   paused_[index_of(l)] = paused;
   if (paused) return true;
-  const bool wake_timer = grow_locked();
-  bool wake_reserved = false;
-  bool wake_shared = false;
-  wake_for_queued_locked(wake_reserved, wake_shared);
-  lk.unlock();
-  // Every idle worker: the lane may hold many jobs.
-  if (wake_reserved) reserved_cv_.notify_all();
-  if (wake_shared) shared_cv_.notify_all();
-  if (wake_timer) timer_cv_.notify_one();
+  // The lane may hold many jobs.
+  wake_every_idle(lk);
   return true;
 }
 
